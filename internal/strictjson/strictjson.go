@@ -1,0 +1,176 @@
+// Package strictjson decodes JSON documents that the project signs or
+// verifies, refusing everything encoding/json lets through by default:
+// unknown fields, duplicate object keys (which different parsers resolve
+// differently, so one signed document could mean two things), invalid
+// UTF-8, trailing data and documents over a size limit.
+//
+// For formats the project authors itself, [Canonical] additionally demands
+// that the input is byte for byte what [Marshal] produces, so that one value
+// has exactly one encoding.
+package strictjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrTooLarge reports a document over the caller's size limit.
+var ErrTooLarge = errors.New("document too large")
+
+// MaxDepth bounds the nesting of objects and arrays, so that a small hostile
+// document cannot exhaust the stack of a recursive consumer.
+const MaxDepth = 32
+
+// Decode parses data into v. It fails if data is longer than limit bytes,
+// is not valid UTF-8, has an object with a repeated key, nests deeper than
+// MaxDepth, has a field v does not declare, or has anything but white space
+// after the value. Errors name the offending field where one is known.
+func Decode(data []byte, v any, limit int) error {
+	if len(data) > limit {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), limit)
+	}
+	if !utf8.Valid(data) {
+		return errors.New("not valid UTF-8")
+	}
+	if err := checkStructure(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return describe(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// Marshal encodes v compactly, without HTML escaping, followed by nothing.
+// Struct fields keep declaration order and map keys are sorted, so the
+// output is deterministic.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Canonical reports whether data is exactly Marshal(v). Call it after a
+// successful Decode of data into v.
+func Canonical(data []byte, v any) error {
+	want, err := Marshal(v)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(data, want) {
+		return fmt.Errorf("not in canonical form (compact JSON, fields in the specified order, no insignificant white space); at byte %d", firstDifference(data, want))
+	}
+	return nil
+}
+
+func firstDifference(a, b []byte) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+type frame struct {
+	object  bool
+	keys    map[string]bool
+	wantKey bool
+}
+
+// checkStructure walks the token stream once to catch what the decoder
+// silently accepts: duplicate keys and excessive nesting.
+func checkStructure(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []*frame
+	path := func() string {
+		return fmt.Sprintf("offset %d", dec.InputOffset())
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return describe(err)
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.wantKey {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				markValueDone(stack)
+				continue
+			}
+			key := tok.(string)
+			if top.keys[key] {
+				return fmt.Errorf("duplicate key %q at %s", key, path())
+			}
+			top.keys[key] = true
+			top.wantKey = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			if len(stack) >= MaxDepth {
+				return fmt.Errorf("nesting deeper than %d at %s", MaxDepth, path())
+			}
+			f := &frame{object: tok == json.Delim('{')}
+			if f.object {
+				f.keys = map[string]bool{}
+				f.wantKey = true
+			}
+			stack = append(stack, f)
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			markValueDone(stack)
+		default:
+			markValueDone(stack)
+		}
+	}
+}
+
+func markValueDone(stack []*frame) {
+	if len(stack) > 0 && stack[len(stack)-1].object {
+		stack[len(stack)-1].wantKey = true
+	}
+}
+
+// describe turns encoding/json errors into messages that name the field.
+func describe(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "document"
+		}
+		return fmt.Errorf("field %q: want %s, got JSON %s", field, typeErr.Type, typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return fmt.Errorf("invalid JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Errorf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return errors.New("truncated JSON")
+	}
+	return err
+}

@@ -1,0 +1,109 @@
+package manifest
+
+import (
+	"fmt"
+	"regexp"
+
+	"ssms.dev/ssms/internal/strictjson"
+)
+
+// In-toto identifiers.
+const (
+	PayloadType   = "application/vnd.in-toto+json"
+	StatementType = "https://in-toto.io/Statement/v1"
+)
+
+// Limits on statements.
+const (
+	MaxSubjects   = 256
+	maxNameLength = 128
+)
+
+// Statement is an in-toto Statement v1 with a predicate of type P.
+type Statement[P any] struct {
+	Type          string    `json:"_type"`
+	Subject       []Subject `json:"subject"`
+	PredicateType string    `json:"predicateType"`
+	Predicate     P         `json:"predicate"`
+}
+
+// Subject is one artifact: its file name and digest.
+type Subject struct {
+	Name   string `json:"name"`
+	Digest Digest `json:"digest"`
+}
+
+// Digest is an in-toto DigestSet restricted to SHA-256, the only algorithm
+// SSMS computes and checks.
+type Digest struct {
+	SHA256 string `json:"sha256"`
+}
+
+var (
+	hexSHA256    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	artifactName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+)
+
+// parseStatement decodes a statement of a known predicate type strictly and
+// demands canonical bytes, so that a signed statement has one meaning and
+// one encoding.
+func parseStatement[P any](doc string, data []byte, predicateType string, limit int) (*Statement[P], error) {
+	var st Statement[P]
+	if err := strictjson.Decode(data, &st, limit); err != nil {
+		return nil, fmt.Errorf("%s: %w", doc, err)
+	}
+	if st.Type != StatementType {
+		return nil, &FieldError{doc, "_type", fmt.Sprintf("%q; want %q", st.Type, StatementType)}
+	}
+	if st.PredicateType != predicateType {
+		return nil, &FieldError{doc, "predicateType", fmt.Sprintf("%q; want %q", st.PredicateType, predicateType)}
+	}
+	if err := checkSubjects(doc, st.Subject); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// checkSubjects demands at least one subject, valid names and digests, and
+// names sorted and unique (so the list has one canonical order).
+func checkSubjects(doc string, subjects []Subject) error {
+	if len(subjects) == 0 {
+		return &FieldError{doc, "subject", "missing; a statement names at least one artifact"}
+	}
+	if len(subjects) > MaxSubjects {
+		return &FieldError{doc, "subject", fmt.Sprintf("%d subjects; at most %d", len(subjects), MaxSubjects)}
+	}
+	for i, s := range subjects {
+		field := fmt.Sprintf("subject[%d]", i)
+		if err := CheckArtifactName(s.Name); err != nil {
+			return &FieldError{doc, field + ".name", err.Error()}
+		}
+		if !hexSHA256.MatchString(s.Digest.SHA256) {
+			return &FieldError{doc, field + ".digest.sha256", "not 64 lowercase hex digits"}
+		}
+		if i > 0 && subjects[i-1].Name >= s.Name {
+			return &FieldError{doc, field + ".name", fmt.Sprintf("%q is out of order or repeated; subjects are sorted by name", s.Name)}
+		}
+	}
+	return nil
+}
+
+// CheckArtifactName accepts file names of up to 128 letters, digits and
+// ._+- that do not start with a punctuation mark: no paths, no surprises in
+// a shell or a URL.
+func CheckArtifactName(name string) error {
+	if len(name) == 0 || len(name) > maxNameLength || !artifactName.MatchString(name) {
+		return fmt.Errorf("%q is not a valid artifact name (1 to %d of A-Z a-z 0-9 . _ + -, starting with a letter or digit)", name, maxNameLength)
+	}
+	return nil
+}
+
+// FindSubject returns the subject named name.
+func FindSubject(subjects []Subject, name string) (Subject, bool) {
+	for _, s := range subjects {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Subject{}, false
+}

@@ -1,0 +1,155 @@
+package signer
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// Algorithm names a signature scheme SSMS accepts.
+type Algorithm string
+
+const (
+	Ed25519   Algorithm = "ed25519"
+	ECDSAP256 Algorithm = "ecdsa-p256"
+	RSAPSS    Algorithm = "rsa-pss"
+)
+
+// MinRSABits is the smallest RSA modulus accepted, for signing or verifying.
+const MinRSABits = 2048
+
+// maxRSABits bounds verification cost for keys taken from documents.
+const maxRSABits = 8192
+
+// MaxPublicKeyPEM bounds the size of a public key file.
+const MaxPublicKeyPEM = 8 << 10
+
+// ErrBadSignature is returned when a signature does not verify.
+var ErrBadSignature = errors.New("signature does not verify")
+
+// PublicKey is a verified-to-be-acceptable public key with its ID.
+type PublicKey struct {
+	key      crypto.PublicKey
+	der      []byte
+	id       string
+	alg      Algorithm
+	verifier signature.Verifier
+}
+
+// pssOptions fixes the salt length, so that verification accepts exactly
+// the signatures this package makes and no variant of them.
+var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}
+
+// NewPublicKey wraps pub, refusing algorithms and sizes SSMS does not accept.
+func NewPublicKey(pub crypto.PublicKey) (*PublicKey, error) {
+	k := &PublicKey{key: pub}
+	var err error
+	switch pub := pub.(type) {
+	case ed25519.PublicKey:
+		if len(pub) != ed25519.PublicKeySize {
+			return nil, errors.New("ed25519 public key has the wrong length")
+		}
+		k.alg = Ed25519
+		k.verifier, err = signature.LoadED25519Verifier(pub)
+	case *ecdsa.PublicKey:
+		if pub.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("ecdsa key on curve %s; only P-256 is accepted", pub.Curve.Params().Name)
+		}
+		k.alg = ECDSAP256
+		k.verifier, err = signature.LoadECDSAVerifier(pub, crypto.SHA256)
+	case *rsa.PublicKey:
+		if bits := pub.N.BitLen(); bits < MinRSABits || bits > maxRSABits {
+			return nil, fmt.Errorf("rsa key of %d bits; %d to %d are accepted", bits, MinRSABits, maxRSABits)
+		}
+		k.alg = RSAPSS
+		k.verifier, err = signature.LoadRSAPSSVerifier(pub, crypto.SHA256, pssOptions)
+	default:
+		return nil, fmt.Errorf("unsupported key type %T; use ed25519, ecdsa-p256 or rsa-pss", pub)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if k.der, err = x509.MarshalPKIXPublicKey(pub); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(k.der)
+	k.id = hex.EncodeToString(sum[:])
+	return k, nil
+}
+
+// ParsePublicKey parses a PEM "PUBLIC KEY" block. Anything around the block
+// other than white space is an error, so that one file holds one key.
+func ParsePublicKey(data []byte) (*PublicKey, error) {
+	if len(data) > MaxPublicKeyPEM {
+		return nil, fmt.Errorf("public key file of %d bytes; at most %d expected", len(data), MaxPublicKeyPEM)
+	}
+	block, rest := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block found; want -----BEGIN PUBLIC KEY-----")
+	}
+	if block.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("PEM block is %q; want \"PUBLIC KEY\" (is this a private key?)", block.Type)
+	}
+	if len(bytes.TrimSpace(rest)) != 0 || len(bytes.TrimSpace(data[:bytes.Index(data, []byte("-----BEGIN"))])) != 0 {
+		return nil, errors.New("unexpected data around the PEM block")
+	}
+	if len(block.Headers) != 0 {
+		return nil, errors.New("PEM headers are not allowed in a public key")
+	}
+	return ParsePublicKeyDER(block.Bytes)
+}
+
+// ParsePublicKeyDER parses a DER SubjectPublicKeyInfo.
+func ParsePublicKeyDER(der []byte) (*PublicKey, error) {
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("not a SubjectPublicKeyInfo: %w", err)
+	}
+	k, err := NewPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(k.der, der) {
+		return nil, errors.New("SubjectPublicKeyInfo is not in canonical DER")
+	}
+	return k, nil
+}
+
+// ID is the lowercase hex SHA-256 of the DER SubjectPublicKeyInfo.
+func (k *PublicKey) ID() string { return k.id }
+
+// Algorithm is the key's signature scheme.
+func (k *PublicKey) Algorithm() Algorithm { return k.alg }
+
+// DER is the SubjectPublicKeyInfo. The caller must not modify it.
+func (k *PublicKey) DER() []byte { return k.der }
+
+// Crypto returns the key as a crypto.PublicKey.
+func (k *PublicKey) Crypto() crypto.PublicKey { return k.key }
+
+// PEM encodes the key as a "PUBLIC KEY" block.
+func (k *PublicKey) PEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: k.der})
+}
+
+// Equal reports whether k and o are the same key.
+func (k *PublicKey) Equal(o *PublicKey) bool { return o != nil && k.id == o.id }
+
+// Verify checks sig over msg.
+func (k *PublicKey) Verify(msg, sig []byte) error {
+	if err := k.verifier.VerifySignature(bytes.NewReader(sig), bytes.NewReader(msg)); err != nil {
+		return ErrBadSignature
+	}
+	return nil
+}
