@@ -17,35 +17,33 @@ type Verification struct {
 	Rejected []string
 }
 
-// Verify checks every signature of e against keys. A signature whose key ID
-// names a trusted key is checked against that key only; one without a key ID
-// (DSSE makes it optional) is tried against every key. A key ID that names
-// no trusted key is rejected outright, which bounds the work a hostile
-// envelope can cause.
+// Verify checks every signature of e against keys. DSSE key IDs are
+// unauthenticated hints and other tools use other conventions (SSH
+// fingerprints, KMS names), so: a signature whose key ID names a trusted key
+// is checked against that key only; any other signature is tried against
+// each trusted key not yet counted. Work is bounded by MaxSignatures times
+// the number of keys.
 func (e *Envelope) Verify(keys []*signer.PublicKey) Verification {
 	pae := PAE(e.PayloadType, e.Payload)
 	var v Verification
 	counted := map[string]bool{}
 	for i, sig := range e.Signatures {
 		var key *signer.PublicKey
-		if sig.KeyID != "" {
-			k := findKey(keys, sig.KeyID)
-			if k == nil {
-				v.Rejected = append(v.Rejected, fmt.Sprintf("signature %d: key %s is not trusted here", i, short(sig.KeyID)))
-				continue
-			}
+		if k := findKey(keys, sig.KeyID); k != nil {
 			if k.Verify(pae, sig.Sig) == nil {
 				key = k
 			}
 		} else {
 			for _, k := range keys {
-				if k.Verify(pae, sig.Sig) == nil {
+				if !counted[k.ID()] && k.Verify(pae, sig.Sig) == nil {
 					key = k
 					break
 				}
 			}
 		}
 		switch {
+		case key == nil && sig.KeyID != "" && findKey(keys, sig.KeyID) == nil:
+			v.Rejected = append(v.Rejected, fmt.Sprintf("signature %d: not by a trusted key (key ID %s)", i, short(sig.KeyID)))
 		case key == nil:
 			v.Rejected = append(v.Rejected, fmt.Sprintf("signature %d: does not verify", i))
 		case counted[key.ID()]:

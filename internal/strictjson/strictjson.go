@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -154,6 +155,24 @@ func markValueDone(stack []*frame) {
 	}
 }
 
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number ≥ 0"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a whole number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
+}
+
 // describe turns encoding/json errors into messages that name the field.
 func describe(err error) error {
 	var typeErr *json.UnmarshalTypeError
@@ -164,7 +183,7 @@ func describe(err error) error {
 		if field == "" {
 			field = "document"
 		}
-		return fmt.Errorf("field %q: want %s, got JSON %s", field, typeErr.Type, typeErr.Value)
+		return fmt.Errorf("field %q: want %s, got JSON %s", field, kindName(typeErr.Type), typeErr.Value)
 	case errors.As(err, &syntaxErr):
 		return fmt.Errorf("invalid JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
