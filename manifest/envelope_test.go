@@ -53,6 +53,7 @@ func (v sslibVerifier) Verify(_ context.Context, data, sig []byte) error {
 	}
 	return nil
 }
+
 // KeyID follows our convention (hex SHA-256 of the SPKI DER); key IDs are
 // the application's choice, and their verifier skips mismatching ones.
 func (v sslibVerifier) KeyID() (string, error) {

@@ -114,7 +114,12 @@ func (p *Policy) Marshal() ([]byte, error) {
 	if err := p.check(); err != nil {
 		return nil, err
 	}
-	return strictjson.Marshal(p)
+	b, err := strictjson.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	p.digest, _, _ = manifest.DigestReader(bytes.NewReader(b))
+	return b, nil
 }
 
 func (p *Policy) check() error {

@@ -171,7 +171,12 @@ func (p *Policy) CheckExpiry(now time.Time) error {
 }
 
 // Digest is the SHA-256 of the policy payload, as a release names it.
-func (p *Policy) Digest() string { return "sha256:" + p.digest.SHA256 }
+func (p *Policy) Digest() string {
+	if p.digest.SHA256 == "" {
+		p.Marshal() // sets the digest of an in-memory policy
+	}
+	return "sha256:" + p.digest.SHA256
+}
 
 // MaintainerKeys are the maintainers' public keys, in policy order.
 func (p *Policy) MaintainerKeys() []*signer.PublicKey { return p.maintainerKeys }

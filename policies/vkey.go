@@ -23,7 +23,7 @@ const (
 // so a typo in a vkey is caught when the policy is written, not when the
 // first checkpoint fails to verify.
 func ParseVKey(vkey string, algs ...byte) (string, error) {
-	parts := strings.Split(vkey, "+")
+	parts := strings.SplitN(vkey, "+", 3)
 	if len(parts) != 3 {
 		return "", errors.New("not a verifier key (want name+hash+base64)")
 	}

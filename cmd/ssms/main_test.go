@@ -1,0 +1,84 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"ssms.dev/ssms/manifest"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"ssms": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar against the real ssms binary.
+// The scripts have a KMS: sigstore-kms-ssmstest, built here, on PATH.
+func TestScripts(t *testing.T) {
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "sigstore-kms-ssmstest"), "ssms.dev/ssms/signer/internal/kmsplugin")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the KMS plugin: %v\n%s", err, out)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("PATH", bin+string(os.PathListSeparator)+e.Getenv("PATH"))
+			e.Setenv("SSMS_PASSWORD", "quiet-test-passphrase")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"truncate": truncateCmd,
+			"flipbyte": flipByteCmd,
+			"dupsig":   dupSigCmd,
+		},
+	})
+}
+
+// truncate FILE N keeps the first N bytes of FILE.
+func truncateCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: truncate FILE N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	ts.Check(os.Truncate(ts.MkAbs(args[0]), int64(n)))
+}
+
+// flipbyte FILE OFFSET inverts one byte of FILE (negative: from the end).
+func flipByteCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: flipbyte FILE OFFSET")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	off, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	if off < 0 {
+		off += len(b)
+	}
+	b[off] ^= 0xff
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o644))
+}
+
+// dupsig IN OUT appends to IN's signatures a copy of the first one without
+// its key ID, and writes the envelope to OUT.
+func dupSigCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: dupsig IN OUT")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	env, err := manifest.ParseEnvelope(b)
+	ts.Check(err)
+	env.Signatures = append(env.Signatures, manifest.Signature{Sig: env.Signatures[0].Sig})
+	out, err := env.Marshal()
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), out, 0o644))
+}
