@@ -152,9 +152,13 @@ func (p *Policy) check() error {
 		return err
 	}
 	n := len(p.Maintainers.Keys)
-	for field, t := range map[string]int{"release": p.Maintainers.Thresholds.Release, "rollback": p.Maintainers.Thresholds.Rollback, "policy": p.Maintainers.Thresholds.Policy} {
-		if t < 1 || t > n {
-			return bad("maintainers.thresholds."+field, "%d; want 1 to %d (the number of maintainer keys)", t, n)
+	th := p.Maintainers.Thresholds
+	for _, t := range []struct {
+		field string
+		n     int
+	}{{"release", th.Release}, {"rollback", th.Rollback}, {"policy", th.Policy}} {
+		if t.n < 1 || t.n > n {
+			return bad("maintainers.thresholds."+t.field, "%d; want 1 to %d (the number of maintainer keys)", t.n, n)
 		}
 	}
 	if t, n := p.Rebuilders.Threshold, len(p.Rebuilders.Keys); t < 0 || t > n {

@@ -279,3 +279,20 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseVKey(f *testing.F) {
+	_, vkey, _ := note.GenerateKey(nil, "log.example")
+	f.Add(vkey)
+	f.Add("a+00000000+AQ==")
+	f.Fuzz(func(t *testing.T, vkey string) {
+		name, err := ParseVKey(vkey, algEd25519)
+		if err != nil {
+			return
+		}
+		// Whatever we accept, x/mod's note package accepts too.
+		v, err := note.NewVerifier(vkey)
+		if err != nil || v.Name() != name {
+			t.Fatalf("accepted %q, which sumdb/note rejects: %v", vkey, err)
+		}
+	})
+}

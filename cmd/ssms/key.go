@@ -66,7 +66,12 @@ written; sign with --key URI.`,
 			if asJSON {
 				return printJSON(c, map[string]any{"files": written, "keyid": pub.ID(), "algorithm": pub.Algorithm()})
 			}
-			fmt.Fprintf(c.OutOrStdout(), "wrote %v\nkey ID %s (%s)\n", written, pub.ID(), pub.Algorithm())
+			if kms == "" {
+				fmt.Fprintf(c.OutOrStdout(), "wrote %s.key (encrypted) and %s.pub\n", out, out)
+			} else {
+				fmt.Fprintf(c.OutOrStdout(), "created key %s; wrote %s.pub\n", kms, out)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "key ID %s (%s)\n", pub.ID(), pub.Algorithm())
 			return nil
 		},
 	}

@@ -109,7 +109,7 @@ func releaseDraft(c *cobra.Command, f *draftFlags) error {
 	if f.asJSON {
 		return printJSON(c, st)
 	}
-	fmt.Fprintf(c.OutOrStdout(), "wrote %s: %s %s %s (sequence %d) with %d artifacts\n", f.out, st.Predicate.Type, f.product, f.version, f.sequence, len(subjects))
+	fmt.Fprintf(c.OutOrStdout(), "wrote %s: %s %s %s (sequence %d) with %s\n", f.out, st.Predicate.Type, f.product, f.version, f.sequence, plural(len(subjects), "artifact"))
 	for _, s := range st.Subject {
 		fmt.Fprintf(c.OutOrStdout(), "  %s  sha256:%s\n", s.Name, s.Digest.SHA256)
 	}
@@ -184,7 +184,7 @@ refused, since thresholds count distinct keys.`,
 			for _, sub := range st.Subject {
 				fmt.Fprintf(out, "  %s  sha256:%s\n", sub.Name, sub.Digest.SHA256)
 			}
-			fmt.Fprintf(out, "with key %s; the manifest has %d signatures\n", s.Public().ID(), len(env.Signatures))
+			fmt.Fprintf(out, "with key %s; the manifest has %s\n", s.Public().ID(), plural(len(env.Signatures), "signature"))
 			return nil
 		},
 	}
@@ -312,4 +312,11 @@ func loadPolicyOrDefault(path string) (*policies.Policy, error) {
 		return loadPolicy(path)
 	}
 	return policies.Default(time.Now())
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -58,13 +58,13 @@ func (p *reader) draw(done int64, final bool) {
 			bar[i] = '='
 		}
 	}
-	fmt.Fprintf(p.out, "\r%s [%s] %3d%% %s / %s", p.label, bar, done*100/p.size, bytes(done), bytes(p.size))
+	fmt.Fprintf(p.out, "\r%s [%s] %3d%% %s / %s", p.label, bar, done*100/p.size, size(done), size(p.size))
 	if final {
 		fmt.Fprintln(p.out)
 	}
 }
 
-func bytes(n int64) string {
+func size(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
