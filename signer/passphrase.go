@@ -18,9 +18,11 @@ const PassphraseEnv = "SSMS_PASSWORD"
 var ErrNoPassphrase = errors.New("no passphrase: set " + PassphraseEnv + " or run in a terminal")
 
 // Passphrase returns the passphrase from SSMS_PASSWORD, or else asks on the
-// controlling terminal (twice when confirm is set, for a new key).
+// controlling terminal (twice when confirm is set, for a new key). An empty
+// SSMS_PASSWORD counts as unset, as `export SSMS_PASSWORD=` is how people
+// clear it.
 func Passphrase(prompt string, confirm bool) ([]byte, error) {
-	if p, ok := os.LookupEnv(PassphraseEnv); ok {
+	if p := os.Getenv(PassphraseEnv); p != "" {
 		return []byte(p), nil
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
