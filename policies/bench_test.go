@@ -3,7 +3,6 @@ package policies
 import (
 	"context"
 	"crypto/ed25519"
-	"strings"
 	"testing"
 
 	"ssms.dev/ssms/manifest"
@@ -16,15 +15,7 @@ import (
 func BenchmarkCheckRelease(b *testing.B) {
 	ms := maintainers(b, "a", "b", "c", "d", "e")
 	p := newPolicy(b, 1, ms, 3, 5, 3)
-	st, err := manifest.NewRelease([]manifest.Subject{{Name: "smp-server", Digest: manifest.Digest{SHA256: strings.Repeat("ab", 32)}}}, manifest.ReleasePredicate{
-		Product: "smp-server", Version: "1.0.0", Sequence: 1, Type: manifest.TypeRelease, Released: "2026-11-22T00:00:00Z",
-		Source: manifest.Source{URI: "https://x.org/a.git", Commit: strings.Repeat("a", 40)}, Policy: p.Digest(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	payload, _ := manifest.MarshalRelease(st)
-	env := &manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}
+	env := releaseEnvelope(b, p, "smp-server", manifest.TypeRelease)
 	for _, m := range ms[1:4] {
 		env.Sign(context.Background(), m.s)
 	}

@@ -66,6 +66,23 @@ func envelope(t testing.TB, p *Policy, signers ...maintainer) *manifest.Envelope
 	return env
 }
 
+// releaseEnvelope is an unsigned release of product under p.
+func releaseEnvelope(t testing.TB, p *Policy, product, typ string) *manifest.Envelope {
+	t.Helper()
+	st, err := manifest.NewRelease([]manifest.Subject{{Name: "a", Digest: manifest.Digest{SHA256: strings.Repeat("0", 64)}}}, manifest.ReleasePredicate{
+		Product: product, Version: "1.0.0", Sequence: 2, Type: typ, Released: "2026-11-22T00:00:00Z",
+		Source: manifest.Source{URI: "https://x.org/a.git", Commit: strings.Repeat("a", 40)}, Policy: p.Digest(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := manifest.MarshalRelease(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}
+}
+
 func TestVerifyRoot(t *testing.T) {
 	ms := maintainers(t, "alice", "bob", "carol")
 	p := newPolicy(t, 1, ms, 2, 3, 2)
@@ -101,15 +118,7 @@ func TestThresholdPerAction(t *testing.T) {
 		{manifest.TypeRollback, ms[:2], false},
 		{manifest.TypeRollback, ms, true},
 	} {
-		st, err := manifest.NewRelease([]manifest.Subject{{Name: "a", Digest: manifest.Digest{SHA256: strings.Repeat("0", 64)}}}, manifest.ReleasePredicate{
-			Product: "smp-server", Version: "1.0.0", Sequence: 2, Type: tt.typ, Released: "2026-11-22T00:00:00Z",
-			Source: manifest.Source{URI: "https://x.org/a.git", Commit: strings.Repeat("a", 40)}, Policy: p.Digest(),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		payload, _ := manifest.MarshalRelease(st)
-		env := &manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}
+		env := releaseEnvelope(t, p, "smp-server", tt.typ)
 		for _, m := range tt.signers {
 			env.Sign(context.Background(), m.s)
 		}
@@ -126,12 +135,7 @@ func TestThresholdPerAction(t *testing.T) {
 func TestCheckReleaseProduct(t *testing.T) {
 	ms := maintainers(t, "alice")
 	p := newPolicy(t, 1, ms, 1, 1, 1)
-	st, _ := manifest.NewRelease([]manifest.Subject{{Name: "a", Digest: manifest.Digest{SHA256: strings.Repeat("0", 64)}}}, manifest.ReleasePredicate{
-		Product: "other", Version: "1.0.0", Sequence: 1, Type: "release", Released: "2026-11-22T00:00:00Z",
-		Source: manifest.Source{URI: "https://x.org/a.git", Commit: strings.Repeat("a", 40)}, Policy: p.Digest(),
-	})
-	payload, _ := manifest.MarshalRelease(st)
-	env := &manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}
+	env := releaseEnvelope(t, p, "other", manifest.TypeRelease)
 	env.Sign(context.Background(), ms[0].s)
 	if _, _, err := p.CheckRelease(env); !errors.Is(err, ErrProduct) {
 		t.Fatalf("err = %v, want ErrProduct", err)
