@@ -15,7 +15,7 @@
 //
 // Each signature covers PAE(payloadType, payload) =
 // "DSSEv1" SP len(type) SP type SP len(payload) SP payload, lengths in ASCII
-// decimal. An envelope is at most 64 KiB (the log's leaf limit) with at most
+// decimal. An envelope is at most 65,535 bytes (the log's leaf limit) with at most
 // 64 signatures. A threshold counts distinct keys: a key that signs twice
 // counts once ([Envelope.Verify]).
 //

@@ -15,7 +15,7 @@ import (
 // Limits on envelopes. MaxEnvelopeSize is also the log's leaf limit, so an
 // envelope that parses here can always be logged.
 const (
-	MaxEnvelopeSize = 64 << 10
+	MaxEnvelopeSize = 1<<16 - 1 // tlog-tiles entry bundles give each entry a 16-bit length
 	MaxSignatures   = 64
 	maxKeyIDLen     = 256
 )

@@ -1,0 +1,209 @@
+package translog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// ErrNotAdmitted is returned by an Admitter for an entry the log refuses.
+var ErrNotAdmitted = errors.New("entry not admitted")
+
+// ErrBadRequest marks a request that is malformed.
+var ErrBadRequest = errors.New("bad request")
+
+// Admitter decides which entries the log accepts (spam control). It returns
+// an error wrapping ErrNotAdmitted to refuse, and any other error for a
+// malformed entry; the message is shown to the client.
+type Admitter interface {
+	Admit(entry []byte) error
+}
+
+// Server serves a log over HTTP: POST /add, GET /checkpoint, the C2SP
+// tlog-tiles resources, and inclusion and consistency proofs.
+type Server struct {
+	store *Store
+	seq   *Sequencer
+	admit Admitter
+	// AddTimeout bounds how long POST /add waits for integration.
+	AddTimeout time.Duration
+}
+
+// NewServer serves store, appending through seq, admitting with admit.
+func NewServer(store *Store, seq *Sequencer, admit Admitter) *Server {
+	return &Server{store: store, seq: seq, admit: admit, AddTimeout: 30 * time.Second}
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /add", s.handle(s.add))
+	mux.HandleFunc("GET /checkpoint", s.handle(s.checkpoint))
+	mux.HandleFunc("GET /tile/entries/{path...}", s.handle(s.entries))
+	mux.HandleFunc("GET /tile/{level}/{path...}", s.handle(s.tile))
+	mux.HandleFunc("GET /proof/inclusion", s.handle(s.inclusion))
+	mux.HandleFunc("GET /proof/consistency", s.handle(s.consistency))
+	return mux
+}
+
+type response struct {
+	contentType string
+	cache       string
+	body        []byte
+}
+
+const immutable = "public, max-age=31536000, immutable"
+
+func (s *Server) handle(f func(r *http.Request) (*response, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		resp, err := f(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", resp.contentType)
+		w.Header().Set("Cache-Control", resp.cache)
+		w.Write(resp.body)
+	}
+}
+
+// writeError is the one place that maps errors to HTTP statuses.
+func writeError(w http.ResponseWriter, err error) {
+	var maxErr *http.MaxBytesError
+	status := http.StatusInternalServerError
+	msg := "internal error"
+	switch {
+	case errors.Is(err, ErrTooLarge), errors.As(err, &maxErr):
+		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("entry larger than %d bytes", MaxEntrySize)
+	case errors.Is(err, ErrNotAdmitted):
+		status, msg = http.StatusForbidden, err.Error()
+	case errors.Is(err, ErrBadRequest), errors.Is(err, errBadPath):
+		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, ErrNotFound):
+		status, msg = http.StatusNotFound, err.Error()
+	case errors.Is(err, ErrOverloaded), errors.Is(err, ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		status, msg = http.StatusServiceUnavailable, err.Error()
+		w.Header().Set("Retry-After", "1")
+	}
+	http.Error(w, msg, status)
+}
+
+func (s *Server) add(r *http.Request) (*response, error) {
+	entry, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxEntrySize))
+	if err != nil {
+		return nil, err
+	}
+	if len(entry) == 0 {
+		return nil, fmt.Errorf("%w: empty body; POST the entry's bytes", ErrBadRequest)
+	}
+	if err := s.admit.Admit(entry); err != nil {
+		if !errors.Is(err, ErrNotAdmitted) {
+			err = fmt.Errorf("%w: %v", ErrBadRequest, err)
+		}
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.AddTimeout)
+	defer cancel()
+	index, cp, err := s.seq.Add(ctx, entry)
+	if err != nil {
+		return nil, err
+	}
+	hashes, err := s.store.InclusionProof(index, cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proof{Index: index, Hashes: hashes, Checkpoint: cp.Raw}
+	return &response{"text/plain; charset=utf-8", "no-store", p.Marshal()}, nil
+}
+
+func (s *Server) checkpoint(*http.Request) (*response, error) {
+	return &response{"text/plain; charset=utf-8", "no-cache", s.store.Checkpoint().Raw}, nil
+}
+
+func (s *Server) tile(r *http.Request) (*response, error) {
+	level, err := strconv.ParseInt(r.PathValue("level"), 10, 64)
+	if err != nil || strconv.FormatInt(level, 10) != r.PathValue("level") || level < 0 {
+		return nil, fmt.Errorf("%w: tile level %q", errBadPath, r.PathValue("level"))
+	}
+	n, w, err := parseTileIndex(r.PathValue("path"))
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.store.Tile(level, n, w)
+	if err != nil {
+		return nil, err
+	}
+	return &response{"application/octet-stream", immutable, b}, nil
+}
+
+func (s *Server) entries(r *http.Request) (*response, error) {
+	n, w, err := parseTileIndex(r.PathValue("path"))
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.store.EntryBundle(n, w)
+	if err != nil {
+		return nil, err
+	}
+	return &response{"application/octet-stream", immutable, b}, nil
+}
+
+func (s *Server) inclusion(r *http.Request) (*response, error) {
+	index, size, err := twoInts(r, "index", "size")
+	if err != nil {
+		return nil, err
+	}
+	if index < 0 || index >= size {
+		return nil, fmt.Errorf("%w: index %d is not in a tree of size %d", ErrBadRequest, index, size)
+	}
+	p, err := s.store.InclusionProof(index, size)
+	if err != nil {
+		return nil, err
+	}
+	return &response{"text/plain; charset=utf-8", immutable, marshalHashes(p)}, nil
+}
+
+func (s *Server) consistency(r *http.Request) (*response, error) {
+	old, new, err := twoInts(r, "old", "new")
+	if err != nil {
+		return nil, err
+	}
+	if old < 0 || old > new {
+		return nil, fmt.Errorf("%w: old size %d is not between 0 and new size %d", ErrBadRequest, old, new)
+	}
+	p, err := s.store.ConsistencyProof(old, new)
+	if err != nil {
+		return nil, err
+	}
+	return &response{"text/plain; charset=utf-8", immutable, marshalHashes(p)}, nil
+}
+
+func twoInts(r *http.Request, a, b string) (int64, int64, error) {
+	var out [2]int64
+	for i, name := range []string{a, b} {
+		v := r.URL.Query().Get(name)
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || strconv.FormatInt(n, 10) != v {
+			return 0, 0, fmt.Errorf("%w: query parameter %s=%q is not a decimal number", ErrBadRequest, name, v)
+		}
+		out[i] = n
+	}
+	return out[0], out[1], nil
+}
+
+// marshalHashes writes a proof as one standard base64 hash per line, the
+// same encoding as the hash lines of a tlog-proof.
+func marshalHashes(hashes []tlog.Hash) []byte {
+	var b strings.Builder
+	for _, h := range hashes {
+		b.WriteString(encodeHash(h) + "\n")
+	}
+	return []byte(b.String())
+}
