@@ -11,7 +11,6 @@ import (
 	"ssms.dev/ssms/internal/atomicfile"
 )
 
-
 // Lookup returns the index of entry if the log (or the batch being written)
 // holds it, comparing the full bytes, not just the hash.
 func (s *Store) Lookup(entry []byte) (int64, bool, error) {
@@ -166,4 +165,3 @@ func (s *Store) publish() error {
 }
 
 func (s *Store) verifier() note.Verifier { return s.logKey }
-

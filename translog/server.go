@@ -207,3 +207,9 @@ func marshalHashes(hashes []tlog.Hash) []byte {
 	}
 	return []byte(b.String())
 }
+
+// AdmitFunc adapts a function to Admitter.
+type AdmitFunc func(entry []byte) error
+
+// Admit calls f.
+func (f AdmitFunc) Admit(entry []byte) error { return f(entry) }
