@@ -1,11 +1,15 @@
 package main
 
 import (
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -31,12 +35,16 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("PATH", bin+string(os.PathListSeparator)+e.Getenv("PATH"))
 			e.Setenv("SSMS_PASSWORD", "quiet-test-passphrase")
-			return nil
+			addr, err := freeAddr()
+			e.Setenv("LOGADDR", addr)
+			return err
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"truncate": truncateCmd,
 			"flipbyte": flipByteCmd,
 			"dupsig":   dupSigCmd,
+			"envfile":  envFileCmd,
+			"waitfor":  waitForCmd,
 		},
 	})
 }
@@ -81,4 +89,38 @@ func dupSigCmd(ts *testscript.TestScript, neg bool, args []string) {
 	out, err := env.Marshal()
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), out, 0o644))
+}
+
+// freeAddr finds a free loopback port for a server a script starts.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// envfile NAME FILE sets NAME to FILE's content without surrounding space.
+func envFileCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: envfile NAME FILE")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile(args[1])))
+}
+
+// waitfor URL polls URL until it answers 200, for up to 10 seconds.
+func waitForCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfor URL")
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(args[0]); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+	}
+	ts.Fatalf("%s did not answer within 10s", args[0])
 }

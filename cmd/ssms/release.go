@@ -16,7 +16,7 @@ import (
 
 func releaseCmd() *cobra.Command {
 	c := &cobra.Command{Use: "release", Short: "Draft, sign and verify release manifests"}
-	c.AddCommand(releaseDraftCmd(), releaseSignCmd(), releaseVerifyCmd())
+	c.AddCommand(releaseDraftCmd(), releaseSignCmd(), releaseVerifyCmd(), releasePublishCmd())
 	return c
 }
 

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ssms.dev/ssms/internal/admission"
+	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/translog"
+)
+
+func logCmd() *cobra.Command {
+	c := &cobra.Command{Use: "log", Short: "Run a transparency log and check what it says"}
+	c.AddCommand(logInitCmd(), logServeCmd(), logCheckpointCmd(), logVerifyProofCmd())
+	return c
+}
+
+func logInitCmd() *cobra.Command {
+	var dir, origin string
+	c := &cobra.Command{
+		Use:   "init --dir DIR --origin ORIGIN",
+		Short: "Create a log in DIR and print its verifier key",
+		Long: `Create an empty log in DIR (which must be empty or missing): its Ed25519 note
+key (DIR/log.key, keep it private), its verifier key (printed, and in
+DIR/log.vkey) and a signed checkpoint of size 0. The origin names the log in
+every checkpoint; by convention it is the log's URL without the scheme.`,
+		Example: `  ssms log init --dir /var/lib/ssms-log --origin log.example.org/releases`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			vkey, err := translog.Init(dir, origin)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), vkey)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "directory for the log (required)")
+	c.Flags().StringVar(&origin, "origin", "", "the log's origin line (required)")
+	c.MarkFlagRequired("dir")
+	c.MarkFlagRequired("origin")
+	return c
+}
+
+func logServeCmd() *cobra.Command {
+	var dir, addr string
+	var policyFiles []string
+	c := &cobra.Command{
+		Use:   "serve --dir DIR --addr 127.0.0.1:8080 --policy policy.json...",
+		Short: "Serve the log over HTTP",
+		Long: `Serve the log in DIR: POST /add, GET /checkpoint, the C2SP tlog-tiles resources
+(GET /tile/L/N, /tile/entries/N) and GET /proof/inclusion?index=I&size=N and
+/proof/consistency?old=M&new=N. An entry is admitted only if it is a DSSE
+envelope of at most 65,535 bytes signed by at least one maintainer or rebuilder
+key of a --policy. POST /add answers with a C2SP tlog-proof once the entry is
+durable and covered by a signed checkpoint. Stops cleanly on SIGINT or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var pols []*policies.Policy
+			for _, f := range policyFiles {
+				p, err := loadPolicy(f)
+				if err != nil {
+					return err
+				}
+				pols = append(pols, p)
+			}
+			if len(pols) == 0 {
+				return withHint(errors.New("no --policy given; the log would admit nothing"), "serve the policy whose keys sign the releases: --policy policy.json")
+			}
+			return serveLog(c, dir, addr, admission.New(pols))
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "the log's directory (required)")
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
+	c.Flags().StringArrayVar(&policyFiles, "policy", nil, "policy whose keys may add entries (repeat)")
+	c.MarkFlagRequired("dir")
+	return c
+}
+
+func serveLog(c *cobra.Command, dir, addr string, admit translog.Admitter) error {
+	store, err := translog.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	seq := translog.NewSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch)
+	defer seq.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           translog.NewServer(store, seq, admit).Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	cp := store.Checkpoint()
+	fmt.Fprintf(c.ErrOrStderr(), "ssms: log %s (size %d) listening on http://%s\nssms: vkey %s\n", store.Origin(), cp.Size, ln.Addr(), store.VerifierKey())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func logCheckpointCmd() *cobra.Command {
+	var logURL, vkey, state string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "checkpoint --log URL --vkey VKEY [--state FILE]",
+		Short: "Fetch and verify the log's checkpoint, and its consistency with the last one seen",
+		Long: `Fetch the log's latest checkpoint and verify its signature. With --state FILE,
+also verify that it is consistent with the checkpoint stored there (the log
+only ever appended), then store the new one. A log that rewrote its history
+is an error that shows both checkpoints.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			client, err := translog.NewClient(logURL, vkey)
+			if err != nil {
+				return err
+			}
+			var old *translog.SignedCheckpoint
+			if state != "" {
+				b, err := os.ReadFile(state)
+				switch {
+				case errors.Is(err, fs.ErrNotExist):
+				case err != nil:
+					return err
+				default:
+					if old, err = translog.OpenCheckpoint(b, client.Origin, client.Key); err != nil {
+						return fmt.Errorf("%s: %w", state, err)
+					}
+				}
+			}
+			latest, err := client.Update(c.Context(), old)
+			if err != nil {
+				return err
+			}
+			if state != "" {
+				if err := atomicfile.Write(state, latest.Raw, 0o644); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return printJSON(c, map[string]any{"origin": latest.Origin, "size": latest.Size, "hash": latest.Hash.String(), "consistentWith": old != nil})
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s: size %d, root %s", latest.Origin, latest.Size, latest.Hash)
+			if old != nil {
+				fmt.Fprintf(c.OutOrStdout(), "; consistent with size %d", old.Size)
+			}
+			fmt.Fprintln(c.OutOrStdout())
+			return nil
+		},
+	}
+	c.Flags().StringVar(&logURL, "log", "", "the log's URL (required)")
+	c.Flags().StringVar(&vkey, "vkey", "", "the log's verifier key (required)")
+	c.Flags().StringVar(&state, "state", "", "file keeping the last verified checkpoint")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	c.MarkFlagRequired("log")
+	c.MarkFlagRequired("vkey")
+	return c
+}
+
+func logVerifyProofCmd() *cobra.Command {
+	var entry, vkey string
+	c := &cobra.Command{
+		Use:   "verify-proof FILE.proof --entry FILE --vkey VKEY",
+		Short: "Verify a tlog-proof offline: the entry is in the log's signed tree",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			b, err := readFile(args[0], translog.MaxProofSize)
+			if err != nil {
+				return err
+			}
+			p, err := translog.ParseProof(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			data, err := readFile(entry, translog.MaxEntrySize)
+			if err != nil {
+				return err
+			}
+			v, err := translog.NewVerifier(vkey)
+			if err != nil {
+				return err
+			}
+			cp, err := translog.VerifyProof(p, data, v.Name(), v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s is entry %d of %s, in the signed tree of size %d\n", entry, p.Index, cp.Origin, cp.Size)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&entry, "entry", "", "the logged file, byte for byte (required)")
+	c.Flags().StringVar(&vkey, "vkey", "", "the log's verifier key (required)")
+	c.MarkFlagRequired("entry")
+	c.MarkFlagRequired("vkey")
+	return c
+}

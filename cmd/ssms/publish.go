@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/translog"
+)
+
+func releasePublishCmd() *cobra.Command {
+	var logURL, vkey, out, policyPath string
+	c := &cobra.Command{
+		Use:   "publish release.json --log URL [--out F.proof]",
+		Short: "Append a fully signed release to a transparency log",
+		Long: `Check that the release carries the policy's threshold, send the file's bytes,
+unchanged, to the log, and verify the log's answer: a C2SP tlog-proof whose
+checkpoint is signed by the log and includes exactly those bytes. The proof is
+written to --out, or printed.
+
+The log's verifier key comes from the policy's entry for --log, or --vkey.`,
+		Example: `  ssms release publish release.json --log https://log.example.org --policy policy.json --out release.proof`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			pol, err := loadPolicyOrDefault(policyPath)
+			if err != nil {
+				return err
+			}
+			raw, err := readFile(args[0], translog.MaxEntrySize)
+			if err != nil {
+				return err
+			}
+			env, err := readEnvelope(args[0])
+			if err != nil {
+				return err
+			}
+			st, _, err := pol.CheckRelease(env)
+			if err != nil {
+				return withHint(fmt.Errorf("%s: %w", args[0], err), "only a release that meets the threshold is published")
+			}
+			if vkey == "" {
+				if vkey = logKeyFor(pol, logURL); vkey == "" {
+					return withHint(fmt.Errorf("the policy lists no log at %s", logURL), "pass the log's verifier key with --vkey, or add the log to the policy (--log VKEY=URL)")
+				}
+			}
+			client, err := translog.NewClient(logURL, vkey)
+			if err != nil {
+				return err
+			}
+			proof, cp, err := client.Add(c.Context(), raw)
+			var herr *translog.HTTPError
+			if errors.As(err, &herr) && herr.Status == 403 {
+				return withHint(err, "the log admits envelopes signed by keys of the policies it serves (ssms log serve --policy)")
+			}
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				if err := atomicfile.Write(out, proof.Marshal(), 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.OutOrStdout(), "published %s %s %s as entry %d of %s (checkpoint size %d); proof in %s\n",
+					st.Predicate.Type, st.Predicate.Product, st.Predicate.Version, proof.Index, cp.Origin, cp.Size, out)
+				return nil
+			}
+			_, err = c.OutOrStdout().Write(proof.Marshal())
+			return err
+		},
+	}
+	c.Flags().StringVar(&logURL, "log", "", "the log's URL (required)")
+	c.Flags().StringVar(&vkey, "vkey", "", "the log's verifier key (default: from the policy)")
+	c.Flags().StringVar(&out, "out", "", "write the tlog-proof here instead of printing it")
+	c.Flags().StringVar(&policyPath, "policy", "", "the policy (default: the project's embedded policy)")
+	c.MarkFlagRequired("log")
+	return c
+}
+
+// logKeyFor finds the verifier key of the policy's log at url.
+func logKeyFor(p *policies.Policy, url string) string {
+	for _, l := range p.Logs {
+		if l.URL != "" && strings.TrimSuffix(l.URL, "/") == strings.TrimSuffix(url, "/") {
+			return l.VKey
+		}
+	}
+	return ""
+}
