@@ -122,6 +122,9 @@ func (s *Store) appendHashes(batch [][]byte) error {
 	if _, err := s.hashes.WriteAt(buf, base*tlog.HashSize); err != nil {
 		return err
 	}
+	for i, h := range pending {
+		s.cache.put(base+int64(i), h)
+	}
 	s.mu.Lock()
 	s.size += int64(len(batch))
 	s.mu.Unlock()

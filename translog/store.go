@@ -53,6 +53,7 @@ type Store struct {
 	dedup      map[uint64]int64  // first 8 bytes of leaf hash → index
 	dedupExtra map[tlog.Hash]int64
 	failed     error // set when a write failed half-way; only a restart recovers
+	cache      hashCache
 }
 
 // Init creates a new, empty log in dir, which must not exist or be empty,
@@ -149,13 +150,18 @@ func (s *Store) Checkpoint() *SignedCheckpoint {
 	return s.published
 }
 
-// hashAt reads stored hashes; it serves sumdb/tlog's HashReader.
+// readHashes reads stored hashes; it serves sumdb/tlog's HashReader.
 func (s *Store) readHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, idx := range indexes {
+		if h, ok := s.cache.get(idx); ok {
+			out[i] = h
+			continue
+		}
 		if _, err := s.hashes.ReadAt(out[i][:], idx*tlog.HashSize); err != nil {
 			return nil, fmt.Errorf("reading stored hash %d: %w", idx, err)
 		}
+		s.cache.put(idx, out[i])
 	}
 	return out, nil
 }
