@@ -89,39 +89,63 @@ durable and covered by a signed checkpoint. Stops cleanly on SIGINT or SIGTERM.`
 }
 
 func serveLog(c *cobra.Command, dir, addr string, admit translog.Admitter) error {
-	store, err := translog.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	seq := translog.NewSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch)
-	defer seq.Close()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           translog.NewServer(store, seq, admit).Handler(),
+	ls, err := startLogServer(dir, ln, admit)
+	if err != nil {
+		return err
+	}
+	cp := ls.store.Checkpoint()
+	fmt.Fprintf(c.ErrOrStderr(), "ssms: log %s (size %d) listening on http://%s\nssms: vkey %s\n", ls.store.Origin(), cp.Size, ln.Addr(), ls.store.VerifierKey())
+	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case err := <-ls.errc:
+		ls.Close()
+		return err
+	case <-ctx.Done():
+	}
+	return ls.Close()
+}
+
+// logServer is a log served over HTTP: `ssms log serve`, and quickstart's
+// log, which runs in-process.
+type logServer struct {
+	store *translog.Store
+	seq   *translog.Sequencer
+	srv   *http.Server
+	errc  chan error
+}
+
+func startLogServer(dir string, ln net.Listener, admit translog.Admitter) (*logServer, error) {
+	store, err := translog.Open(dir)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	ls := &logServer{store: store, seq: translog.NewSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch), errc: make(chan error, 1)}
+	ls.srv = &http.Server{
+		Handler:           translog.NewServer(store, ls.seq, admit).Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 	}
-	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	cp := store.Checkpoint()
-	fmt.Fprintf(c.ErrOrStderr(), "ssms: log %s (size %d) listening on http://%s\nssms: vkey %s\n", store.Origin(), cp.Size, ln.Addr(), store.VerifierKey())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	go func() { ls.errc <- ls.srv.Serve(ln) }()
+	return ls, nil
+}
+
+// Close stops accepting requests, lets those in progress finish (up to
+// 10 s), then stops the sequencer and closes the store.
+func (ls *logServer) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	err := ls.srv.Shutdown(ctx)
+	ls.seq.Close()
+	return errors.Join(err, ls.store.Close())
 }
 
 func logCheckpointCmd() *cobra.Command {

@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/admission"
+	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/signer"
 )
 
@@ -21,10 +24,12 @@ func quickstartCmd() *cobra.Command {
 		Use:   "quickstart",
 		Short: "Run the whole release life cycle locally, showing each command",
 		Long: `Run the release life cycle in a scratch directory, printing every ssms command
-it runs and its output: three maintainers create keys, write and sign a 2-of-3
-policy, draft a release of a small artifact, sign it, and verify it; then it
-shows that a tampered artifact, a single signature and a repeated signature
-are refused. Nothing outside the directory is touched.`,
+it runs and its output: three maintainers create keys and a transparency log,
+write and sign a 2-of-3 policy, draft a release of a small artifact, sign it and
+verify it, publish it to the log (served in this process on a loopback port)
+and verify its inclusion proof and the log's consistency; along the way it
+shows that a single signature, a repeated signature and a tampered artifact are
+refused. Nothing outside the directory is touched.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -80,34 +85,77 @@ func quickstart(out io.Writer, dir string) error {
 		return err
 	}
 	commit := strings.Repeat("0123456789", 4)
+	// The log listens on a free loopback port, chosen now so the policy can name it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	logURL := "http://" + ln.Addr().String()
 	q := &script{out: out}
 	q.section("1. Each maintainer creates a key pair")
 	for _, name := range []string{"alice", "bob", "carol"} {
 		q.ok("key", "generate", "--out", name)
 	}
-	q.section("2. The maintainers write a 2-of-3 policy and sign it")
+	q.section("2. The project creates its transparency log")
+	q.ok("log", "init", "--dir", "log", "--origin", "quickstart.example/log")
+	vkey, err := os.ReadFile("log/log.vkey")
+	if q.err == nil && err != nil {
+		q.err = err
+	}
+	logKey := strings.TrimSpace(string(vkey))
+	q.section("3. The maintainers write a 2-of-3 policy naming the log, and sign it")
 	q.ok("policy", "init", "--out", "policy.json", "--product", "demo-app",
-		"--maintainer", "alice.pub", "--maintainer", "bob.pub", "--maintainer", "carol.pub", "--threshold", "2")
+		"--maintainer", "alice.pub", "--maintainer", "bob.pub", "--maintainer", "carol.pub", "--threshold", "2",
+		"--log", logKey+"="+logURL)
 	q.ok("policy", "sign", "policy.json", "--key", "alice.key")
 	q.ok("policy", "sign", "policy.json", "--key", "bob.key")
-	q.section("3. A maintainer drafts the release of the built artifact")
+	q.section("4. A maintainer drafts the release of the built artifact")
 	q.ok("release", "draft", "--product", "demo-app", "--version", "1.0.0", "--sequence", "1",
 		"--source-uri", "https://example.org/demo-app.git", "--source-commit", commit,
 		"--artifact", "demo-app=demo-app", "--policy", "policy.json", "--out", "release.json")
-	q.section("4. Two maintainers sign it, each offline with their own key")
+	q.section("5. Two maintainers sign it, each offline with their own key")
 	q.ok("release", "sign", "release.json", "--key", "alice.key")
 	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app")
 	q.fails("release", "sign", "release.json", "--key", "alice.key")
 	q.ok("release", "sign", "release.json", "--key", "bob.key")
-	q.section("5. Anyone (CI, a user) checks the threshold and the artifact")
+	q.section("6. Anyone (CI, a user) checks the threshold and the artifact")
 	q.ok("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app")
-	q.section("6. A tampered artifact is refused")
+	q.section("7. The release goes into the log; anyone can check the proof and the log's consistency")
+	stop := q.startLog(ln, logURL)
+	defer stop()
+	q.ok("log", "checkpoint", "--log", logURL, "--vkey", logKey, "--state", "seen.checkpoint")
+	q.ok("release", "publish", "release.json", "--log", logURL, "--policy", "policy.json", "--out", "release.proof")
+	q.ok("log", "verify-proof", "release.proof", "--entry", "release.json", "--vkey", logKey)
+	q.ok("log", "checkpoint", "--log", logURL, "--vkey", logKey, "--state", "seen.checkpoint")
+	q.section("8. A tampered artifact is refused")
 	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered")
 	if q.err != nil {
 		return q.err
 	}
 	fmt.Fprintln(out, "\nquickstart: every step behaved as expected")
 	return nil
+}
+
+// startLog serves the quickstart log in this process, as `ssms log serve`
+// would, and returns the function that stops it.
+func (s *script) startLog(ln net.Listener, url string) func() {
+	if s.err != nil {
+		ln.Close()
+		return func() {}
+	}
+	fmt.Fprintf(s.out, "$ ssms log serve --dir log --addr %s --policy policy.json &\n    (served by this process)\n", strings.TrimPrefix(url, "http://"))
+	pol, err := loadPolicy("policy.json")
+	if err != nil {
+		s.err = err
+		ln.Close()
+		return func() {}
+	}
+	ls, err := startLogServer("log", ln, admission.New([]*policies.Policy{pol}))
+	if err != nil {
+		s.err = err
+		return func() {}
+	}
+	return func() { ls.Close() }
 }
 
 // script runs ssms commands in-process, echoing them and their output, and

@@ -1,0 +1,74 @@
+// Package translog is an RFC 6962 transparency log: the embedded store
+// behind `ssms log serve`, its HTTP API, and a client that verifies
+// everything a log says.
+//
+// # Formats
+//
+// Checkpoints are C2SP tlog-checkpoint bodies in C2SP signed notes, signed
+// with the log's Ed25519 note key; anything golang.org/x/mod/sumdb/note can
+// open, this package opens, and the reverse:
+//
+//	log.example.org/releases
+//	42
+//	qJpp4ku5BrfYpQzgMvcGHjnZq3oaW2O6i/wJVCSKoN0=
+//
+//	— log.example.org/releases Az3grlT1rY0tM2Ov0t3O0sFvFoZ3...
+//
+// Proofs handed to submitters are C2SP tlog-proof@v1 (see [Proof]). Parsers
+// accept only canonical input and cap sizes; a later incompatible proof
+// format would have a different first line.
+//
+// # HTTP API
+//
+//	POST /add                          body: the entry; 200: its tlog-proof
+//	GET  /checkpoint                   the latest signed checkpoint
+//	GET  /tile/<L>/<N>[.p/<W>]         C2SP tlog-tiles hash tiles
+//	GET  /tile/entries/<N>[.p/<W>]     C2SP tlog-tiles entry bundles
+//	GET  /proof/inclusion?index=I&size=N     base64 hashes, one per line
+//	GET  /proof/consistency?old=M&new=N      base64 hashes, one per line
+//
+// POST /add answers once the entry is durable and covered by a signed
+// checkpoint. The same bytes twice get the same index. Errors: 400
+// malformed, 403 not admitted ([Admitter]), 413 over 65,535 bytes, 404
+// beyond the published tree, 503 with Retry-After when overloaded.
+//
+// # Storage and its guarantees
+//
+// A log is one directory: log.key (the note key), log.vkey, entries (each
+// entry with a big-endian uint16 length, back to back: exactly the
+// tlog-tiles bundle encoding, so a bundle is one contiguous read), index
+// (the end offset of each entry), hashes (golang.org/x/mod/sumdb/tlog
+// stored hashes, from which proofs and tiles are computed) and checkpoint.
+// Disk use is 74 bytes per entry beyond the entry itself.
+//
+// A batch is written, fsync'd, and only then covered by a checkpoint that
+// is signed and written atomically; a submitter is answered after that. So
+// no acknowledged entry can be lost to a crash, a checkpoint never covers
+// what a crash could lose, and since entries never change once written the
+// log never signs two roots for one size. [Open] recovers from any crash:
+// it cuts a torn tail, rehashes entries whose hashes were not written, and
+// publishes entries that were durable but not yet checkpointed; anything a
+// checkpoint covered that is missing or different is [ErrCorrupt], and the
+// directory is left untouched. TestKill9 kills a server with SIGKILL 20
+// times during concurrent appends and checks every acknowledged entry and
+// every checkpoint a client saw.
+//
+// # Why our own store, not Tessera
+//
+// Tessera's POSIX driver (github.com/transparency-dev/tessera, v1.0.4) was
+// the alternative. Measured on this 2-core machine in the same run with the
+// same 1 KiB entries (bench/tessera, a separate module; Tessera at its most
+// latency-friendly settings, 10 ms batches and 100 ms checkpoints):
+//
+//	                               translog      Tessera POSIX
+//	add → in a checkpoint, p50     2.0 ms        119 ms        (budget ≤ 100 ms)
+//	add → in a checkpoint, p99     3.2 ms        124 ms
+//	appends/s, 2,048 writers       ~77,000       ~12,500       (budget ≥ 10,000)
+//
+// Tessera publishes on an interval, so its latency is bound by that
+// interval; this store signs a checkpoint per batch, and batches grow with
+// load, so it is fast at both ends. Proofs at 1,000,000 entries take
+// about 39 µs (budget ≤ 1 ms). The store builds on x/mod's sumdb/tlog for
+// hashing, proofs and tiles; proofs are verified with transparency-dev's
+// merkle package, an independent implementation.
+package translog
