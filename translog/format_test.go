@@ -195,3 +195,35 @@ func FuzzParseTileIndex(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseBundle(f *testing.F) {
+	f.Add([]byte{0, 1, 'a', 0, 0}, 2)
+	f.Fuzz(func(t *testing.T, data []byte, w int) {
+		entries, err := parseBundle(data, w)
+		if err != nil {
+			return
+		}
+		var again []byte
+		for _, e := range entries {
+			again = append(again, byte(len(e)>>8), byte(len(e)))
+			again = append(again, e...)
+		}
+		if !bytes.Equal(again, data) || len(entries) != w {
+			t.Fatalf("bundle %x parsed into %d entries that re-encode differently", data, len(entries))
+		}
+	})
+}
+
+func FuzzParseHashLines(f *testing.F) {
+	f.Add([]byte(encodeHash(tlog.Hash{1}) + "\n" + encodeHash(tlog.Hash{2}) + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		hashes, err := parseHashLines(data)
+		if err != nil || len(hashes) == 0 {
+			return
+		}
+		// The final newline is optional on input and always written.
+		if got := marshalHashes(hashes); !bytes.Equal(got, data) && !bytes.Equal(got[:len(got)-1], data) {
+			t.Fatalf("hash lines %q re-encode as %q", data, got)
+		}
+	})
+}
