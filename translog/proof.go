@@ -113,3 +113,9 @@ func parseHashes(lines []string) ([]tlog.Hash, error) {
 	}
 	return hashes, nil
 }
+
+// ParseHashLines decodes proof lines, one standard base64 SHA-256 hash each.
+func ParseHashLines(lines []string) ([]tlog.Hash, error) { return parseHashes(lines) }
+
+// EncodeHash encodes a hash as a proof line (without the newline).
+func EncodeHash(h tlog.Hash) string { return encodeHash(h) }

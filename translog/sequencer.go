@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // Sequencer batches concurrent additions: it takes whatever is queued when
@@ -17,6 +18,25 @@ type Sequencer struct {
 	maxBatch int
 	done     chan struct{}
 	stop     sync.Once
+
+	cosigner      Cosigner
+	cosignTimeout time.Duration
+	recosignEvery time.Duration
+	onCosignError func(error)
+	stopped       chan struct{}
+}
+
+// WitnessOptions configure cosigning of every checkpoint by witnesses.
+type WitnessOptions struct {
+	Cosigner Cosigner
+	// Timeout bounds each round of cosigning; the checkpoint is published
+	// with whatever cosignatures arrived by then.
+	Timeout time.Duration
+	// Recosign re-cosigns an unchanged checkpoint this often, so an idle
+	// log still has fresh cosignatures (clients judge freshness by them).
+	Recosign time.Duration
+	// OnError is told of failed rounds; may be nil.
+	OnError func(error)
 }
 
 // ErrOverloaded means the queue is full; retry later.
@@ -41,7 +61,20 @@ const (
 
 // NewSequencer starts sequencing additions to store. Stop it with Close.
 func NewSequencer(store *Store, maxPending, maxBatch int) *Sequencer {
-	q := &Sequencer{store: store, queue: make(chan *addition, maxPending), maxBatch: maxBatch, done: make(chan struct{})}
+	return NewWitnessedSequencer(store, maxPending, maxBatch, WitnessOptions{})
+}
+
+// NewWitnessedSequencer is NewSequencer with every checkpoint cosigned by
+// witnesses before additions are answered.
+func NewWitnessedSequencer(store *Store, maxPending, maxBatch int, w WitnessOptions) *Sequencer {
+	q := &Sequencer{store: store, queue: make(chan *addition, maxPending), maxBatch: maxBatch, done: make(chan struct{}), stopped: make(chan struct{}),
+		cosigner: w.Cosigner, cosignTimeout: w.Timeout, recosignEvery: w.Recosign, onCosignError: w.OnError}
+	if q.cosignTimeout <= 0 {
+		q.cosignTimeout = 5 * time.Second
+	}
+	if q.recosignEvery <= 0 {
+		q.recosignEvery = time.Hour
+	}
 	go q.run()
 	return q
 }
@@ -80,16 +113,24 @@ func (q *Sequencer) Add(ctx context.Context, entry []byte) (int64, *SignedCheckp
 }
 
 // Close stops the sequencer after the batch in progress; queued additions
-// fail with ErrClosed.
+// fail with ErrClosed. It returns once the sequencer has stopped.
 func (q *Sequencer) Close() {
 	q.stop.Do(func() { close(q.done) })
+	<-q.stopped
 }
 
 func (q *Sequencer) run() {
+	defer close(q.stopped)
+	q.cosign() // the checkpoint left by Open may carry no cosignatures
+	recosign := time.NewTicker(q.recosignEvery)
+	defer recosign.Stop()
 	for {
 		var first *addition
 		select {
 		case first = <-q.queue:
+		case <-recosign.C:
+			q.cosign()
+			continue
 		case <-q.done:
 			q.failQueued()
 			return
@@ -130,7 +171,9 @@ func (q *Sequencer) integrate(batch []*addition) {
 	var first int64
 	var err error
 	if len(fresh) > 0 {
-		first, err = q.store.Append(fresh)
+		if first, err = q.store.Append(fresh); err == nil {
+			q.cosign()
+		}
 	}
 	cp := q.store.Checkpoint()
 	for i, a := range batch {

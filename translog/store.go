@@ -195,3 +195,6 @@ func (s *Store) readRange(from, to int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// CheckpointPath is the file holding the latest checkpoint.
+func (s *Store) CheckpointPath() string { return filepath.Join(s.dir, checkpointFile) }

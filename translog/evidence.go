@@ -1,0 +1,107 @@
+package translog
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"ssms.dev/ssms/internal/strictjson"
+)
+
+// EvidenceType identifies the evidence format; a later incompatible format
+// would have another.
+const EvidenceType = "https://ssms.dev/tlog-evidence/v1"
+
+// ErrInconclusive means evidence does not prove that the log misbehaved.
+var ErrInconclusive = errors.New("evidence is inconclusive")
+
+// Evidence is a self-contained record that a log signed two checkpoints
+// that cannot both be true: anyone holding the log's vkey can check it
+// with Check (ssms verify-evidence), trusting nobody who passed it on.
+type Evidence struct {
+	Type  string   `json:"type"`
+	VKey  string   `json:"vkey"`
+	Old   string   `json:"old"`   // signed checkpoint
+	New   string   `json:"new"`   // signed checkpoint, not smaller than Old
+	Proof []string `json:"proof"` // the consistency proof the log served, base64
+	Note  string   `json:"note"`  // who found it and how; not verified
+}
+
+// NewEvidence records old and new with the proof served between them.
+func NewEvidence(vkey string, old, new []byte, hashes []tlog.Hash, note string) *Evidence {
+	e := &Evidence{Type: EvidenceType, VKey: vkey, Old: string(old), New: string(new), Proof: []string{}, Note: note}
+	for _, h := range hashes {
+		e.Proof = append(e.Proof, encodeHash(h))
+	}
+	return e
+}
+
+// Marshal encodes e as JSON.
+func (e *Evidence) Marshal() []byte {
+	b, _ := strictjson.Marshal(e)
+	return append(b, '\n')
+}
+
+// ParseEvidence decodes evidence.
+func ParseEvidence(data []byte) (*Evidence, error) {
+	var e Evidence
+	if err := strictjson.Decode(data, &e, 64<<10); err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	if e.Type != EvidenceType {
+		return nil, fmt.Errorf("evidence: type %q, want %q", e.Type, EvidenceType)
+	}
+	return &e, nil
+}
+
+// Check verifies the evidence and says what it proves: both checkpoints
+// carry the log's signature, and either they give two roots for one size,
+// or the log's own consistency proof rebuilds the newer signed root from a
+// prefix whose root is not the older signed one. A proof that does not
+// even match the newer root proves nothing (ErrInconclusive).
+func (e *Evidence) Check() (string, error) {
+	v, err := NewVerifier(e.VKey)
+	if err != nil {
+		return "", err
+	}
+	old, err := OpenCheckpoint([]byte(e.Old), v.Name(), v)
+	if err != nil {
+		return "", fmt.Errorf("old checkpoint: %w", err)
+	}
+	new, err := OpenCheckpoint([]byte(e.New), v.Name(), v)
+	if err != nil {
+		return "", fmt.Errorf("new checkpoint: %w", err)
+	}
+	if old.Size > new.Size {
+		old, new = new, old
+	}
+	if old.Size == new.Size {
+		if old.Hash == new.Hash {
+			return "", fmt.Errorf("%w: the two checkpoints agree (size %d)", ErrInconclusive, old.Size)
+		}
+		return fmt.Sprintf("log %s signed two different roots for size %d: %s and %s", old.Origin, old.Size, old.Hash, new.Hash), nil
+	}
+	hashes, err := parseHashes(e.Proof)
+	if err != nil {
+		return "", fmt.Errorf("evidence proof: %w", err)
+	}
+	raw := toBytes(hashes)
+	err = proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(old.Size), uint64(new.Size), raw, old.Hash[:], new.Hash[:])
+	if err == nil {
+		return "", fmt.Errorf("%w: the log's proof shows size %d is a prefix of size %d", ErrInconclusive, old.Size, new.Size)
+	}
+	var mismatch proof.RootMismatchError
+	if errors.As(err, &mismatch) {
+		// The old root was checked first and failed. If the proof, with
+		// the root it implies, rebuilds the signed new root, the new tree's
+		// prefix is committed to by the log's own signature: a fork.
+		if proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(old.Size), uint64(new.Size), raw, mismatch.CalculatedRoot, new.Hash[:]) == nil {
+			return fmt.Sprintf("log %s forked: its tree of size %d (signed) has a prefix of size %d with root %x, not the root %s it signed for that size",
+				old.Origin, new.Size, old.Size, mismatch.CalculatedRoot, old.Hash), nil
+		}
+	}
+	return "", fmt.Errorf("%w: the proof does not match the newer checkpoint either (%v)", ErrInconclusive, err)
+}

@@ -1,0 +1,49 @@
+package witness
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// Handler serves POST /add-checkpoint (C2SP tlog-witness).
+func (w *Witness) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /add-checkpoint", func(rw http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxRequest))
+		if err != nil {
+			http.Error(rw, "request too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		sig, err := w.AddCheckpoint(body)
+		if err != nil {
+			writeError(rw, err)
+			return
+		}
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		rw.Write(sig)
+	})
+	return mux
+}
+
+// writeError is the one place that maps errors to statuses.
+func writeError(rw http.ResponseWriter, err error) {
+	var conflict *ConflictError
+	switch {
+	case errors.As(err, &conflict):
+		rw.Header().Set("Content-Type", "text/x.tlog.size")
+		rw.WriteHeader(http.StatusConflict)
+		fmt.Fprintf(rw, "%d\n", conflict.Size)
+	case errors.Is(err, ErrUnknownLog):
+		http.Error(rw, err.Error(), http.StatusNotFound)
+	case errors.Is(err, ErrBadSignature):
+		http.Error(rw, err.Error(), http.StatusForbidden)
+	case errors.Is(err, ErrMalformed):
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+	case errors.Is(err, ErrBadProof):
+		http.Error(rw, err.Error(), http.StatusUnprocessableEntity)
+	default:
+		http.Error(rw, "internal error", http.StatusInternalServerError)
+	}
+}

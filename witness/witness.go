@@ -1,0 +1,177 @@
+package witness
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"ssms.dev/ssms/translog"
+)
+
+// Errors of add-checkpoint, each with its C2SP tlog-witness status.
+var (
+	ErrUnknownLog   = errors.New("unknown log")                            // 404
+	ErrBadSignature = errors.New("no valid signature by the log")          // 403
+	ErrMalformed    = errors.New("malformed request")                      // 400
+	ErrBadProof     = errors.New("consistency proof does not verify")      // 422
+	ErrConflict     = errors.New("old size does not match the witness's") // 409, see ConflictError
+)
+
+// ConflictError is a 409: the witness's latest cosigned size for the log.
+type ConflictError struct{ Size int64 }
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%v: the witness has size %d", ErrConflict, e.Size)
+}
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// MaxRequest bounds an add-checkpoint body.
+const MaxRequest = 64 + 63*45 + translog.MaxCheckpointSize
+
+// Witness cosigns checkpoints of the logs it knows, each only if it is
+// consistent with the last one it cosigned for that log.
+type Witness struct {
+	cosigner *Cosigner
+	logs     map[string]logKey // by origin
+	state    *state
+}
+
+type logKey struct {
+	vkey     string
+	verifier note.Verifier
+}
+
+// New returns a witness that keeps its state in dir and cosigns for the
+// logs with the given vkeys (origin = key name).
+func New(dir string, cosigner *Cosigner, logVKeys []string) (*Witness, error) {
+	w := &Witness{cosigner: cosigner, logs: map[string]logKey{}, state: &state{dir: dir}}
+	for _, vk := range logVKeys {
+		v, err := translog.NewVerifier(vk)
+		if err != nil {
+			return nil, err
+		}
+		w.logs[v.Name()] = logKey{vk, v}
+	}
+	return w, nil
+}
+
+// AddCheckpoint handles a C2SP tlog-witness add-checkpoint request body and
+// returns the cosignature line(s).
+func (w *Witness) AddCheckpoint(body []byte) ([]byte, error) {
+	old, hashes, signed, err := parseRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	text, _, ok := bytes.Cut(signed, []byte("\n\n"))
+	if !ok {
+		return nil, fmt.Errorf("%w: the checkpoint is not a signed note", ErrMalformed)
+	}
+	c, err := translog.ParseCheckpoint(append(text, '\n'))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	log, ok := w.logs[c.Origin]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownLog, c.Origin)
+	}
+	cp, err := translog.OpenCheckpoint(signed, c.Origin, log.verifier)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	if old > cp.Size {
+		return nil, fmt.Errorf("%w: old size %d is larger than the checkpoint's %d", ErrMalformed, old, cp.Size)
+	}
+	if err := w.checkAndStore(log, old, hashes, cp); err != nil {
+		return nil, err
+	}
+	sig, err := note.Sign(&note.Note{Text: cp.Note.Text}, w.cosigner)
+	if err != nil {
+		return nil, err
+	}
+	_, line, _ := bytes.Cut(sig, []byte("\n\n"))
+	return line, nil
+}
+
+// checkAndStore is the compare-and-swap: under one lock, the stored size
+// must equal old and the new checkpoint must extend the stored one; only
+// then is it persisted (before the cosignature is returned).
+func (w *Witness) checkAndStore(log logKey, old int64, hashes []tlog.Hash, cp *translog.SignedCheckpoint) error {
+	w.state.mu.Lock()
+	defer w.state.mu.Unlock()
+	storedRaw, err := w.state.load(cp.Origin)
+	if err != nil {
+		return err
+	}
+	var stored *translog.SignedCheckpoint
+	if storedRaw != nil {
+		if stored, err = translog.OpenCheckpoint(storedRaw, cp.Origin, log.verifier); err != nil {
+			return fmt.Errorf("the witness's own state for %q does not verify: %w", cp.Origin, err)
+		}
+	}
+	storedSize := int64(0)
+	if stored != nil {
+		storedSize = stored.Size
+	}
+	if old != storedSize {
+		return &ConflictError{Size: storedSize}
+	}
+	switch {
+	case stored == nil && len(hashes) != 0:
+		return fmt.Errorf("%w: old size 0 takes an empty proof", ErrBadProof)
+	case stored == nil:
+	case stored.Size == cp.Size && stored.Hash != cp.Hash:
+		w.keepEvidence(log, stored, cp, nil, "two roots for one size")
+		return &ConflictError{Size: storedSize}
+	default:
+		if err := translog.VerifyConsistency(stored.Checkpoint, cp.Checkpoint, hashes); err != nil {
+			w.keepEvidence(log, stored, cp, hashes, "inconsistent checkpoint")
+			return fmt.Errorf("%w: %v", ErrBadProof, err)
+		}
+	}
+	if stored != nil && stored.Size == cp.Size {
+		return nil // the same tree again: cosign, nothing to store
+	}
+	return w.state.store(cp.Origin, cp.Raw)
+}
+
+// keepEvidence saves conclusive evidence of a misbehaving log.
+func (w *Witness) keepEvidence(log logKey, a, b *translog.SignedCheckpoint, hashes []tlog.Hash, what string) {
+	e := translog.NewEvidence(log.vkey, a.Raw, b.Raw, hashes, "witness "+w.cosigner.Name()+": "+what)
+	if _, err := e.Check(); err != nil {
+		return // a bad proof alone proves nothing about the log
+	}
+	w.state.evidence(e, b.Size)
+}
+
+// parseRequest splits "old N\n" proof lines "\n" checkpoint.
+func parseRequest(body []byte) (old int64, hashes []tlog.Hash, signed []byte, err error) {
+	bad := func(format string, args ...any) (int64, []tlog.Hash, []byte, error) {
+		return 0, nil, nil, fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+	}
+	if len(body) > MaxRequest {
+		return bad("over %d bytes", MaxRequest)
+	}
+	head, signed, ok := bytes.Cut(body, []byte("\n\n"))
+	if !ok {
+		return bad("no empty line before the checkpoint")
+	}
+	lines := strings.Split(string(head), "\n")
+	size, found := strings.CutPrefix(lines[0], "old ")
+	n, err := strconv.ParseInt(size, 10, 64)
+	if !found || err != nil || n < 0 || strconv.FormatInt(n, 10) != size {
+		return bad("first line %q is not \"old\" and a canonical decimal size", lines[0])
+	}
+	if len(lines)-1 > 63 {
+		return bad("more than 63 proof lines")
+	}
+	hashes, err = translog.ParseHashLines(lines[1:])
+	if err != nil {
+		return bad("%v", err)
+	}
+	return n, hashes, signed, nil
+}
