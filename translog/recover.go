@@ -40,12 +40,9 @@ func (s *Store) recover() error {
 	if err := s.hashes.Truncate(tlog.StoredHashCount(hashed) * tlog.HashSize); err != nil {
 		return err
 	}
-	s.size, s.lastEnd = hashed, 0
-	if hashed > 0 {
-		if s.lastEnd, err = s.entryEnd(hashed - 1); err != nil {
-			return err
-		}
-	}
+	// New entries go after the last complete entry, including those whose
+	// hashes rehash is about to recompute.
+	s.size, s.lastEnd = hashed, end
 	if err := s.rehash(n); err != nil {
 		return err
 	}

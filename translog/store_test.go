@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/transparency-dev/merkle/proof"
@@ -200,9 +201,18 @@ func TestRecovery(t *testing.T) {
 	if i, ok, _ := s3.Lookup([]byte("e")); !ok || i != 4 {
 		t.Fatalf("dedup index not rebuilt: %d %v", i, ok)
 	}
+	// Appending after that recovery must not overwrite the rehashed entries.
+	if _, err := s3.Append([][]byte{[]byte("f")}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"a", "b", "c", "d", "e", "f"} {
+		if got, err := s3.Entry(int64(i)); err != nil || string(got) != want {
+			t.Fatalf("entry %d after recovery and append: %q, %v; want %q", i, got, err, want)
+		}
+	}
 	s3.Close()
 	// Losing an entry a checkpoint covered is corruption, and Open changes nothing.
-	os.Truncate(filepath.Join(dir, indexFile), 8*4)
+	os.Truncate(filepath.Join(dir, indexFile), 8*5)
 	before, _ := os.ReadFile(filepath.Join(dir, entriesFile))
 	if _, err := Open(dir); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("lost covered entry: err = %v, want ErrCorrupt", err)
@@ -233,5 +243,42 @@ func TestInitRefusesNonEmptyDir(t *testing.T) {
 	}
 	if _, err := Open(t.TempDir()); err == nil {
 		t.Fatal("Open of an empty directory succeeded")
+	}
+}
+
+func TestEvidenceWithPrefixRoot(t *testing.T) {
+	// Old size a power of two: only the prefix root makes the evidence conclusive.
+	s, dir := newStore(t)
+	s.Append([][]byte{[]byte("a"), []byte("b")})
+	old := s.Checkpoint()
+	s.Close()
+	key, _ := os.ReadFile(filepath.Join(dir, keyFile))
+	vkey, _ := os.ReadFile(filepath.Join(dir, vkeyFile))
+	fork := filepath.Join(t.TempDir(), "fork")
+	Init(fork, "log.example/test")
+	os.WriteFile(filepath.Join(fork, keyFile), key, 0o600)
+	os.WriteFile(filepath.Join(fork, vkeyFile), vkey, 0o644)
+	os.Remove(filepath.Join(fork, checkpointFile))
+	f, err := Open(fork)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Append([][]byte{[]byte("a"), []byte("B"), []byte("c")})
+	proof, _ := f.ConsistencyProof(2, 3)
+	prefix, _ := f.TreeHash(2)
+	e := NewEvidence(strings.TrimSpace(string(vkey)), old.Raw, f.Checkpoint().Raw, proof, "test")
+	if _, err := e.Check(); !errors.Is(err, ErrInconclusive) {
+		t.Fatalf("without the prefix root: %v", err)
+	}
+	e.PrefixRoot = EncodeHash(prefix)
+	back, _ := ParseEvidence(e.Marshal())
+	if what, err := back.Check(); err != nil || !strings.Contains(what, "forked") {
+		t.Fatalf("with the prefix root: %q %v", what, err)
+	}
+	// A made-up prefix root does not verify.
+	back.PrefixRoot = EncodeHash(tlog.Hash{7})
+	if _, err := back.Check(); !errors.Is(err, ErrInconclusive) {
+		t.Fatalf("made-up prefix root: %v", err)
 	}
 }
