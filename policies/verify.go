@@ -196,3 +196,15 @@ func (p *Policy) AllowsProduct(product string) bool {
 	}
 	return false
 }
+
+// MaxAge is how old a checkpoint may be (maxCheckpointAge).
+func (p *Policy) MaxAge() time.Duration {
+	d, _ := time.ParseDuration(p.MaxCheckpointAge)
+	return d
+}
+
+// LogAge is how long a release must have been in the log (minLogAge).
+func (p *Policy) LogAge() time.Duration {
+	d, _ := time.ParseDuration(p.MinLogAge)
+	return d
+}

@@ -21,6 +21,7 @@ import (
 type Client struct {
 	URL    string // the log's prefix, like http://127.0.0.1:8080
 	Origin string
+	VKey   string
 	Key    note.Verifier
 	HTTP   *http.Client
 
@@ -37,7 +38,7 @@ func NewClient(url, vkey string) (*Client, error) {
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64 // concurrent adds reuse connections
-	return &Client{URL: strings.TrimSuffix(url, "/"), Origin: v.Name(), Key: v, HTTP: &http.Client{Timeout: time.Minute, Transport: t}}, nil
+	return &Client{URL: strings.TrimSuffix(url, "/"), Origin: v.Name(), VKey: vkey, Key: v, HTTP: &http.Client{Timeout: time.Minute, Transport: t}}, nil
 }
 
 // open verifies a signed checkpoint, skipping the signature check for the
@@ -274,3 +275,13 @@ func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 }
 
 func (r *tileReader) SaveTiles([]tlog.Tile, [][]byte) {}
+
+// PrefixRoot computes the root of the first size entries of cp's tree from
+// the log's tiles, each verified against cp's root: what the log committed
+// to about its own past, whatever it signed before.
+func (c *Client) PrefixRoot(ctx context.Context, size int64, cp Checkpoint) (tlog.Hash, error) {
+	if size < 0 || size > cp.Size {
+		return tlog.Hash{}, fmt.Errorf("size %d is not within a tree of size %d", size, cp.Size)
+	}
+	return tlog.TreeHash(size, tlog.TileHashReader(tlog.Tree{N: cp.Size, Hash: cp.Hash}, &tileReader{ctx: ctx, c: c}))
+}

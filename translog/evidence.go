@@ -27,7 +27,11 @@ type Evidence struct {
 	Old   string   `json:"old"`   // signed checkpoint
 	New   string   `json:"new"`   // signed checkpoint, not smaller than Old
 	Proof []string `json:"proof"` // the consistency proof the log served, base64
-	Note  string   `json:"note"`  // who found it and how; not verified
+	// PrefixRoot, if set, is the root of New's first Old.Size entries,
+	// computed from the log's tiles; Proof must then be a consistency proof
+	// from it to New's root.
+	PrefixRoot string `json:"prefixRoot,omitempty"`
+	Note       string `json:"note"` // who found it and how; not verified
 }
 
 // NewEvidence records old and new with the proof served between them.
@@ -89,6 +93,9 @@ func (e *Evidence) Check() (string, error) {
 		return "", fmt.Errorf("evidence proof: %w", err)
 	}
 	raw := toBytes(hashes)
+	if e.PrefixRoot != "" {
+		return checkPrefix(old, new, raw, e.PrefixRoot)
+	}
 	err = proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(old.Size), uint64(new.Size), raw, old.Hash[:], new.Hash[:])
 	if err == nil {
 		return "", fmt.Errorf("%w: the log's proof shows size %d is a prefix of size %d", ErrInconclusive, old.Size, new.Size)
@@ -104,4 +111,24 @@ func (e *Evidence) Check() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: the proof does not match the newer checkpoint either (%v)", ErrInconclusive, err)
+}
+
+// checkPrefix proves a fork from the newer tree's own prefix root: if a
+// consistency proof leads from that prefix root to the newer signed root,
+// the prefix is what the log committed to, and it differs from the older
+// signed root.
+func checkPrefix(old, new *SignedCheckpoint, raw [][]byte, prefix64 string) (string, error) {
+	hs, err := parseHashes([]string{prefix64})
+	if err != nil {
+		return "", fmt.Errorf("evidence prefixRoot: %w", err)
+	}
+	prefix := hs[0]
+	if prefix == old.Hash {
+		return "", fmt.Errorf("%w: the newer tree's prefix of size %d has the older signed root", ErrInconclusive, old.Size)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(old.Size), uint64(new.Size), raw, prefix[:], new.Hash[:]); err != nil {
+		return "", fmt.Errorf("%w: the proof does not lead from the stated prefix root to the newer root (%v)", ErrInconclusive, err)
+	}
+	return fmt.Sprintf("log %s forked: its tree of size %d (signed) has a prefix of size %d with root %s, not the root %s it signed for that size",
+		old.Origin, new.Size, old.Size, prefix, old.Hash), nil
 }

@@ -15,10 +15,10 @@ import (
 
 // Errors of add-checkpoint, each with its C2SP tlog-witness status.
 var (
-	ErrUnknownLog   = errors.New("unknown log")                            // 404
-	ErrBadSignature = errors.New("no valid signature by the log")          // 403
-	ErrMalformed    = errors.New("malformed request")                      // 400
-	ErrBadProof     = errors.New("consistency proof does not verify")      // 422
+	ErrUnknownLog   = errors.New("unknown log")                           // 404
+	ErrBadSignature = errors.New("no valid signature by the log")         // 403
+	ErrMalformed    = errors.New("malformed request")                     // 400
+	ErrBadProof     = errors.New("consistency proof does not verify")     // 422
 	ErrConflict     = errors.New("old size does not match the witness's") // 409, see ConflictError
 )
 

@@ -18,6 +18,7 @@ import (
 	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
+	"ssms.dev/ssms/witness"
 )
 
 func logCmd() *cobra.Command {
@@ -55,16 +56,24 @@ every checkpoint; by convention it is the log's URL without the scheme.`,
 
 func logServeCmd() *cobra.Command {
 	var dir, addr string
-	var policyFiles []string
+	var policyFiles, witnesses []string
+	var quorum int
+	var timeout time.Duration
 	c := &cobra.Command{
-		Use:   "serve --dir DIR --addr 127.0.0.1:8080 --policy policy.json...",
+		Use:   "serve --dir DIR --addr 127.0.0.1:8080 --policy policy.json... [--witness URL...]",
 		Short: "Serve the log over HTTP",
 		Long: `Serve the log in DIR: POST /add, GET /checkpoint, the C2SP tlog-tiles resources
 (GET /tile/L/N, /tile/entries/N) and GET /proof/inclusion?index=I&size=N and
 /proof/consistency?old=M&new=N. An entry is admitted only if it is a DSSE
 envelope of at most 65,535 bytes signed by at least one maintainer or rebuilder
 key of a --policy. POST /add answers with a C2SP tlog-proof once the entry is
-durable and covered by a signed checkpoint. Stops cleanly on SIGINT or SIGTERM.`,
+durable and covered by a signed checkpoint. Stops cleanly on SIGINT or SIGTERM.
+
+With --witness URL (C2SP tlog-witness), every checkpoint is sent to the
+witnesses before it is published, and the cosignatures that verify under a
+witness key of the served policies are attached. The log waits at most
+--witness-timeout, or until --witness-quorum witnesses answered; a witness that
+is down makes checkpoints carry fewer cosignatures, it never stops the log.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var pols []*policies.Policy
@@ -78,9 +87,16 @@ durable and covered by a signed checkpoint. Stops cleanly on SIGINT or SIGTERM.`
 			if len(pols) == 0 {
 				return withHint(errors.New("no --policy given; the log would admit nothing"), "serve the policy whose keys sign the releases: --policy policy.json")
 			}
-			return serveLog(c, dir, addr, admission.New(pols))
+			opts, err := witnessOptions(c, witnesses, pols, quorum, timeout)
+			if err != nil {
+				return err
+			}
+			return serveLog(c, dir, addr, admission.New(pols), opts)
 		},
 	}
+	c.Flags().StringArrayVar(&witnesses, "witness", nil, "URL of a witness to cosign checkpoints (repeat)")
+	c.Flags().IntVar(&quorum, "witness-quorum", 0, "stop waiting once this many witnesses cosigned (default: all)")
+	c.Flags().DurationVar(&timeout, "witness-timeout", 5*time.Second, "longest wait for witnesses per checkpoint")
 	c.Flags().StringVar(&dir, "dir", "", "the log's directory (required)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
 	c.Flags().StringArrayVar(&policyFiles, "policy", nil, "policy whose keys may add entries (repeat)")
@@ -88,12 +104,36 @@ durable and covered by a signed checkpoint. Stops cleanly on SIGINT or SIGTERM.`
 	return c
 }
 
-func serveLog(c *cobra.Command, dir, addr string, admit translog.Admitter) error {
+// witnessOptions builds the cosigning of checkpoints: the witness keys come
+// from the served policies, so the log attaches only cosignatures that
+// clients of those policies will count.
+func witnessOptions(c *cobra.Command, urls []string, pols []*policies.Policy, quorum int, timeout time.Duration) (translog.WitnessOptions, error) {
+	if len(urls) == 0 {
+		return translog.WitnessOptions{}, nil
+	}
+	var vkeys []string
+	for _, p := range pols {
+		vkeys = append(vkeys, p.Witnesses.VKeys...)
+	}
+	if len(vkeys) == 0 {
+		return translog.WitnessOptions{}, withHint(errors.New("--witness given, but no served policy lists witness keys"), "add them to the policy: ssms policy init ... --witness VKEY")
+	}
+	col, err := witness.NewCollector(urls, vkeys)
+	if err != nil {
+		return translog.WitnessOptions{}, err
+	}
+	col.Quorum, col.Timeout = quorum, timeout
+	stderr := c.ErrOrStderr()
+	return translog.WitnessOptions{Cosigner: col, Timeout: timeout + time.Second,
+		OnError: func(err error) { fmt.Fprintf(stderr, "ssms: warning: cosigning: %v\n", err) }}, nil
+}
+
+func serveLog(c *cobra.Command, dir, addr string, admit translog.Admitter, w translog.WitnessOptions) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	ls, err := startLogServer(dir, ln, admit)
+	ls, err := startLogServer(dir, ln, admit, w)
 	if err != nil {
 		return err
 	}
@@ -119,13 +159,13 @@ type logServer struct {
 	errc  chan error
 }
 
-func startLogServer(dir string, ln net.Listener, admit translog.Admitter) (*logServer, error) {
+func startLogServer(dir string, ln net.Listener, admit translog.Admitter, w translog.WitnessOptions) (*logServer, error) {
 	store, err := translog.Open(dir)
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	ls := &logServer{store: store, seq: translog.NewSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch), errc: make(chan error, 1)}
+	ls := &logServer{store: store, seq: translog.NewWitnessedSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch, w), errc: make(chan error, 1)}
 	ls.srv = &http.Server{
 		Handler:           translog.NewServer(store, ls.seq, admit).Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

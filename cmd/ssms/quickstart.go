@@ -15,6 +15,7 @@ import (
 	"ssms.dev/ssms/internal/admission"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/signer"
+	"ssms.dev/ssms/translog"
 )
 
 func quickstartCmd() *cobra.Command {
@@ -150,7 +151,7 @@ func (s *script) startLog(ln net.Listener, url string) func() {
 		ln.Close()
 		return func() {}
 	}
-	ls, err := startLogServer("log", ln, admission.New([]*policies.Policy{pol}))
+	ls, err := startLogServer("log", ln, admission.New([]*policies.Policy{pol}), translog.WitnessOptions{})
 	if err != nil {
 		s.err = err
 		return func() {}

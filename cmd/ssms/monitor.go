@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ssms.dev/ssms/internal/metrics"
+	"ssms.dev/ssms/monitor"
+	"ssms.dev/ssms/translog"
+)
+
+func monitorCmd() *cobra.Command {
+	var logURL, vkey, policyPath, stateDir, metricsAddr string
+	var once, asJSON bool
+	var interval time.Duration
+	c := &cobra.Command{
+		Use:   "monitor --log URL --policy policy.json --state DIR [--once]",
+		Short: "Audit a log: verify every checkpoint and entry, alert on anything unexpected",
+		Long: `Follow a log and verify, on each pass, its latest checkpoint (log signature,
+witness quorum and freshness per the policy, consistency with the last one
+verified) and every entry added since: a well-formed envelope, a release
+signed by the policy's threshold for a product it covers, no two releases for
+one version or one sequence number, sequence numbers going up by one, policy
+rotations that follow the rule. Each finding is an alert line on stdout (a
+JSON object with --json). A log that rewrote its history leaves an evidence
+file in DIR/evidence (check it with ssms verify-evidence).
+
+With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
+--interval until interrupted. --metrics ADDR serves Prometheus counters.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			pol, err := loadPolicy(policyPath)
+			if err != nil {
+				return err
+			}
+			if vkey == "" {
+				if vkey = logKeyFor(pol, logURL); vkey == "" {
+					return withHint(fmt.Errorf("the policy lists no log at %s", logURL), "pass the log's verifier key with --vkey")
+				}
+			}
+			client, err := translog.NewClient(logURL, vkey)
+			if err != nil {
+				return err
+			}
+			m := &monitor.Monitor{Log: client, Pinned: pol, Dir: stateDir}
+			reg := metrics.NewRegistry()
+			if metricsAddr != "" {
+				ln, err := net.Listen("tcp", metricsAddr)
+				if err != nil {
+					return err
+				}
+				go http.Serve(ln, reg.Handler())
+			}
+			for {
+				alerts, err := monitorPass(c, m, reg, asJSON)
+				if err != nil {
+					return err
+				}
+				if once {
+					if alerts > 0 {
+						return fmt.Errorf("%d alerts", alerts)
+					}
+					return nil
+				}
+				select {
+				case <-c.Context().Done():
+					return nil
+				case <-time.After(interval):
+				}
+			}
+		},
+	}
+	c.Flags().StringVar(&logURL, "log", "", "the log's URL (required)")
+	c.Flags().StringVar(&vkey, "vkey", "", "the log's verifier key (default: from the policy)")
+	c.Flags().StringVar(&policyPath, "policy", "", "the trusted policy (required)")
+	c.Flags().StringVar(&stateDir, "state", "", "directory for the monitor's state and evidence (required)")
+	c.Flags().BoolVar(&once, "once", false, "one pass; exit 1 on any alert")
+	c.Flags().DurationVar(&interval, "interval", time.Minute, "time between passes")
+	c.Flags().BoolVar(&asJSON, "json", false, "alerts as JSON lines")
+	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this address")
+	for _, f := range []string{"log", "policy", "state"} {
+		c.MarkFlagRequired(f)
+	}
+	return c
+}
+
+func monitorPass(c *cobra.Command, m *monitor.Monitor, reg *metrics.Registry, asJSON bool) (int, error) {
+	pass, err := m.Run(c.Context())
+	if err != nil {
+		reg.Counter("ssms_monitor_errors_total", "Passes that failed before checking.").Add(1)
+		return 0, err
+	}
+	out := c.OutOrStdout()
+	for _, f := range pass.Findings {
+		reg.Counter("ssms_monitor_alerts_total", "Alerts by kind.", "kind", f.Kind).Add(1)
+		if asJSON {
+			fmt.Fprintln(out, f.JSON())
+		} else {
+			fmt.Fprintf(out, "ssms: alert: %s\n", f)
+		}
+	}
+	reg.Counter("ssms_monitor_entries_total", "Entries checked.").Add(float64(pass.To - pass.From))
+	reg.Gauge("ssms_monitor_tree_size", "Size of the last verified checkpoint.").Set(float64(pass.To))
+	if !asJSON {
+		fmt.Fprintf(c.ErrOrStderr(), "ssms: monitor: entries %d to %d checked (%d releases), %d alerts\n", pass.From, pass.To, pass.Releases, len(pass.Findings))
+	}
+	return len(pass.Findings), nil
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/translog"
+	"ssms.dev/ssms/witness"
+)
+
+func witnessCmd() *cobra.Command {
+	c := &cobra.Command{Use: "witness", Short: "Run a witness that cosigns logs' checkpoints"}
+	c.AddCommand(witnessInitCmd(), witnessServeCmd())
+	return c
+}
+
+func witnessInitCmd() *cobra.Command {
+	var dir, name string
+	c := &cobra.Command{
+		Use:   "init --dir DIR --name NAME",
+		Short: "Create a witness key in DIR and print its verifier key",
+		Long: `Create a witness: an Ed25519 cosigner key (DIR/witness.key, keep it private)
+for C2SP tlog-cosignature/v1, and print its verifier key, which policies list
+under witnesses. By convention NAME is the witness's URL without the scheme.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			skey, vkey, err := witness.GenerateKey(name)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			if err := atomicfile.Create(filepath.Join(dir, "witness.vkey"), []byte(vkey+"\n"), 0o644); err != nil {
+				return err
+			}
+			if err := atomicfile.Create(filepath.Join(dir, "witness.key"), []byte(skey+"\n"), 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), vkey)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "directory for the witness (required)")
+	c.Flags().StringVar(&name, "name", "", "the witness's name (required)")
+	c.MarkFlagRequired("dir")
+	c.MarkFlagRequired("name")
+	return c
+}
+
+func witnessServeCmd() *cobra.Command {
+	var dir, addr string
+	var logs []string
+	c := &cobra.Command{
+		Use:   "serve --dir DIR --addr ADDR --log VKEY...",
+		Short: "Cosign checkpoints of the given logs (C2SP tlog-witness)",
+		Long: `Serve POST /add-checkpoint (C2SP tlog-witness) for the logs named by their
+verifier keys. The witness cosigns a checkpoint only if it is consistent with
+the last one it cosigned for that log, and stores it before answering. When a
+log presents a checkpoint that contradicts one it signed before, the witness
+keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence).`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			w, err := openWitness(dir, logs)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "ssms: witness listening on http://%s for %d logs\n", ln.Addr(), len(logs))
+			return serveUntilSignal(c, ln, w.Handler())
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "the witness's directory (required)")
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "address to listen on")
+	c.Flags().StringArrayVar(&logs, "log", nil, "verifier key of a log to witness (repeat; required)")
+	c.MarkFlagRequired("dir")
+	c.MarkFlagRequired("log")
+	return c
+}
+
+func openWitness(dir string, logs []string) (*witness.Witness, error) {
+	skey, err := os.ReadFile(filepath.Join(dir, "witness.key"))
+	if err != nil {
+		return nil, withHint(fmt.Errorf("%s is not a witness directory: %w", dir, err), "create one with ssms witness init")
+	}
+	cosigner, err := witness.NewCosigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "witness.key"), err)
+	}
+	return witness.New(dir, cosigner, logs)
+}
+
+// serveUntilSignal serves h on ln until SIGINT or SIGTERM, then shuts down.
+func serveUntilSignal(c *cobra.Command, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	return srv.Close()
+}
+
+func verifyEvidenceCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify-evidence FILE",
+		Short: "Check evidence that a log signed two checkpoints that cannot both be true",
+		Long: `Check an evidence file written by a witness or a monitor: both checkpoints
+carry the log's signature (under the vkey in the file: compare it with the
+log's published key), and either they give two roots for one size, or the
+log's own consistency proof shows its newer tree does not extend the older
+one. Exits 0 only if the evidence proves misbehaviour.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			b, err := readFile(args[0], 64<<10)
+			if err != nil {
+				return err
+			}
+			e, err := translog.ParseEvidence(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			what, err := e.Check()
+			if errors.Is(err, translog.ErrInconclusive) {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "proven: %s\nlog key: %s\nfound by: %s\n", what, e.VKey, e.Note)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,89 @@
+package monitor
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/policies"
+)
+
+// apply records a verified entry and reports what is wrong with it, in log
+// order: only order tells which of two conflicting releases came first.
+func (m *Monitor) apply(st *state, pass *Pass, index int64, c checked) {
+	report := func(kind string, other int64, format string, args ...any) {
+		pass.Findings = append(pass.Findings, Finding{Kind: kind, Index: index, Other: other, Message: fmt.Sprintf(format, args...)})
+	}
+	if c.err != nil {
+		report(c.kind, 0, "%v", c.err)
+		return
+	}
+	pass.Releases++
+	p := c.st.Predicate
+	if c.approval != nil {
+		report(KindBelowThreshold, 0, "%s %s %s: %v", p.Type, p.Product, p.Version, c.approval)
+		return // not a release anyone should install: do not let it shape the checks below
+	}
+	sum := sha256.Sum256(c.env.Payload)
+	digest := hex.EncodeToString(sum[:])
+	if st.Releases[p.Product] == nil {
+		st.Releases[p.Product] = map[string]record{}
+		st.BySequence[p.Product] = map[uint64]record{}
+	}
+	byVersion, bySeq := st.Releases[p.Product], st.BySequence[p.Product]
+	if r, ok := byVersion[p.Version]; ok && r.Digest != digest {
+		report(KindEquivocation, r.Index, "two different releases of %s %s: entries %d and %d", p.Product, p.Version, r.Index, index)
+	}
+	if r, ok := bySeq[p.Sequence]; ok && r.Digest != digest {
+		report(KindEquivocation, r.Index, "two different releases of %s with sequence %d: entries %d and %d", p.Product, p.Sequence, r.Index, index)
+	}
+	if r, ok := bySeq[p.Sequence]; ok && r.Digest == digest {
+		return // the same release logged again (say, with one more signature)
+	}
+	last := st.Last[p.Product]
+	switch {
+	case p.Sequence <= last:
+		report(KindSequence, 0, "%s %s has sequence %d, not above %d", p.Product, p.Version, p.Sequence, last)
+	case p.Sequence != last+1:
+		report(KindSequence, 0, "%s %s has sequence %d after %d: %d missing", p.Product, p.Version, p.Sequence, last, p.Sequence-last-1)
+	}
+	if _, ok := byVersion[p.Version]; !ok {
+		byVersion[p.Version] = record{index, digest}
+	}
+	if _, ok := bySeq[p.Sequence]; !ok {
+		bySeq[p.Sequence] = record{index, digest}
+	}
+	st.Last[p.Product] = max(last, p.Sequence)
+}
+
+// rotate checks a logged policy against the one in force and, if it is
+// its valid successor, makes it the policy in force.
+func (m *Monitor) rotate(st *state, pol *policies.Policy, pass *Pass, index int64, entry []byte) *policies.Policy {
+	env, _ := manifest.ParseEnvelope(entry)
+	if next, err := policies.Parse(env); err == nil && next.Version <= pol.Version && m.accepted(st, next.Digest()) {
+		return pol // a policy of the accepted chain, logged (again)
+	}
+	accepted, _, err := policies.VerifyNext(pol, env)
+	if err != nil {
+		pass.Findings = append(pass.Findings, Finding{Kind: KindBadRotation, Index: index, Message: err.Error()})
+		return pol
+	}
+	st.Policies = append(st.Policies, entry)
+	return accepted
+}
+
+// accepted reports whether digest is the pinned policy or a rotation
+// accepted since.
+func (m *Monitor) accepted(st *state, digest string) bool {
+	if m.Pinned.Digest() == digest {
+		return true
+	}
+	for _, raw := range st.Policies {
+		env, _ := manifest.ParseEnvelope(raw)
+		if p, err := policies.Parse(env); err == nil && p.Digest() == digest {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,198 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/translog"
+	"ssms.dev/ssms/witness"
+)
+
+// Monitor follows one log under one pinned policy.
+type Monitor struct {
+	Log    *translog.Client
+	Pinned *policies.Policy // trusted root; rotations found in the log are followed
+	Dir    string           // state and evidence
+	Now    func() time.Time
+}
+
+// Pass is the result of one Run.
+type Pass struct {
+	From, To int64 // entries checked: [From, To)
+	Releases int
+	Findings []Finding
+}
+
+// Run checks the log's latest checkpoint and every entry added since the
+// last run, then saves the new state. An inconsistent log stops the pass:
+// its evidence is written and the state is not advanced.
+func (m *Monitor) Run(ctx context.Context) (*Pass, error) {
+	st, err := loadState(m.Dir)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := m.currentPolicy(st)
+	if err != nil {
+		return nil, err
+	}
+	var old *translog.SignedCheckpoint
+	if st.Checkpoint != "" {
+		if old, err = translog.OpenCheckpoint([]byte(st.Checkpoint), m.Log.Origin, m.Log.Key); err != nil {
+			return nil, fmt.Errorf("monitor state: %w", err)
+		}
+	}
+	latest, err := m.Log.Checkpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pass := &Pass{To: latest.Size}
+	if old != nil {
+		pass.From = old.Size
+		if err := m.Log.CheckConsistency(ctx, old.Checkpoint, latest.Checkpoint); err != nil {
+			var ce *translog.ConsistencyError
+			if !errors.As(err, &ce) {
+				return nil, err
+			}
+			f := Finding{Kind: KindInconsistentLog, Index: latest.Size, Message: err.Error()}
+			f.Evidence, _ = m.writeEvidence(ctx, old, latest, ce)
+			pass.Findings = append(pass.Findings, f)
+			return pass, nil
+		}
+	}
+	if _, err := witness.CheckQuorum(latest.Raw, pol.Witnesses.VKeys, pol.Witnesses.Quorum, m.now(), pol.MaxAge()); err != nil {
+		pass.Findings = append(pass.Findings, Finding{Kind: KindWitnessQuorum, Index: latest.Size, Message: err.Error()})
+	}
+	entries, err := m.Log.Entries(ctx, pass.From, pass.To, latest.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.checkEntries(st, pol, pass, entries); err != nil {
+		return nil, err
+	}
+	st.Checkpoint = string(latest.Raw)
+	return pass, st.save(m.Dir)
+}
+
+func (m *Monitor) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+// currentPolicy replays the rotations accepted in earlier runs.
+func (m *Monitor) currentPolicy(st *state) (*policies.Policy, error) {
+	p := m.Pinned
+	for _, raw := range st.Policies {
+		env, err := manifest.ParseEnvelope(raw)
+		if err != nil {
+			return nil, err
+		}
+		if p, _, err = policies.VerifyNext(p, env); err != nil {
+			return nil, fmt.Errorf("monitor state: stored rotation: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// writeEvidence records both checkpoints, the log's proof, and the root of
+// the newer tree's prefix as the log's own tiles give it, which makes the
+// evidence conclusive whatever the sizes.
+func (m *Monitor) writeEvidence(ctx context.Context, old, latest *translog.SignedCheckpoint, ce *translog.ConsistencyError) (string, error) {
+	e := translog.NewEvidence(m.Log.VKey, old.Raw, latest.Raw, ce.Proof, "monitor: checkpoint inconsistent with the last one verified")
+	if old.Size < latest.Size {
+		if prefix, err := m.Log.PrefixRoot(ctx, old.Size, latest.Checkpoint); err == nil {
+			e.PrefixRoot = translog.EncodeHash(prefix)
+		}
+	}
+	dir := filepath.Join(m.Dir, "evidence")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%d-%d.evidence", old.Size, latest.Size))
+	return path, os.WriteFile(path, e.Marshal(), 0o644)
+}
+
+// checked is an entry after the parallel part of the work.
+type checked struct {
+	env      *manifest.Envelope
+	st       *manifest.ReleaseStatement
+	approval error  // nil if the release meets its threshold
+	kind     string // KindBadEntry or KindUnknownPayload, with err
+	err      error
+}
+
+// checkEntries verifies entries in parallel between policy rotations (a
+// rotation changes which keys count), then applies the checks that need
+// order: equivocation, sequences, rotations.
+func (m *Monitor) checkEntries(st *state, pol *policies.Policy, pass *Pass, entries [][]byte) error {
+	for start := 0; start < len(entries); {
+		end := start
+		for end < len(entries) && !isPolicy(entries[end]) {
+			end++
+		}
+		results := verifyParallel(pol, entries[start:end])
+		for i, r := range results {
+			m.apply(st, pass, pass.From+int64(start+i), r)
+		}
+		if end < len(entries) {
+			pol = m.rotate(st, pol, pass, pass.From+int64(end), entries[end])
+			end++
+		}
+		start = end
+	}
+	return nil
+}
+
+func isPolicy(entry []byte) bool {
+	env, err := manifest.ParseEnvelope(entry)
+	return err == nil && env.PayloadType == policies.PayloadType
+}
+
+func verifyParallel(pol *policies.Policy, entries [][]byte) []checked {
+	out := make([]checked, len(entries))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(entries); i += workers {
+				out[i] = verifyEntry(pol, entries[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func verifyEntry(pol *policies.Policy, entry []byte) checked {
+	env, err := manifest.ParseEnvelope(entry)
+	if err != nil {
+		return checked{kind: KindBadEntry, err: err}
+	}
+	if env.PayloadType != manifest.PayloadType {
+		return checked{env: env, kind: KindUnknownPayload, err: fmt.Errorf("payload type %q", env.PayloadType)}
+	}
+	var head struct {
+		PredicateType string `json:"predicateType"`
+	}
+	if json.Unmarshal(env.Payload, &head) == nil && head.PredicateType != manifest.ReleasePredicateType {
+		return checked{env: env, kind: KindUnknownPayload, err: fmt.Errorf("predicate type %q", head.PredicateType)}
+	}
+	st, err := manifest.ParseRelease(env.Payload)
+	if err != nil {
+		return checked{env: env, kind: KindBadEntry, err: err}
+	}
+	_, _, approval := pol.CheckRelease(env)
+	return checked{env: env, st: st, approval: approval}
+}
