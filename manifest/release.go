@@ -74,6 +74,20 @@ var (
 // the canonical encoding that MarshalRelease produces.
 func ParseRelease(data []byte) (*ReleaseStatement, error) {
 	const doc = "release statement"
+	// Fast path: one decoding pass for canonical input, then the checks.
+	var fast ReleaseStatement
+	if strictjson.DecodeCanonical(data, &fast, MaxStatementSize) == nil {
+		if err := checkStatement(doc, &fast, ReleasePredicateType); err != nil {
+			return nil, err
+		}
+		return &fast, fast.Predicate.check(doc)
+	}
+	return parseReleaseStrict(data)
+}
+
+// parseReleaseStrict is the slower path whose errors name the problem.
+func parseReleaseStrict(data []byte) (*ReleaseStatement, error) {
+	const doc = "release statement"
 	st, err := parseStatement[ReleasePredicate](doc, data, ReleasePredicateType, MaxStatementSize)
 	if err != nil {
 		return nil, err

@@ -146,6 +146,21 @@ func FuzzParseRelease(f *testing.F) {
 	})
 }
 
+// FuzzParseReleasePaths demands that the fast path and the strict path of
+// ParseRelease accept exactly the same inputs.
+func FuzzParseReleasePaths(f *testing.F) {
+	_, good := exampleRelease()
+	f.Add(good)
+	f.Add(bytes.Replace(good, []byte(`"type":"release"`), []byte(`"type":"release","type":"release"`), 1))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, fast := ParseRelease(data)
+		_, strict := parseReleaseStrict(data)
+		if (fast == nil) != (strict == nil) {
+			t.Fatalf("paths disagree on %q: fast %v, strict %v", data, fast, strict)
+		}
+	})
+}
+
 func FuzzParseRecipe(f *testing.F) {
 	f.Add([]byte(`{"toolchain":"go1.26.8","command":["go","build"],"environment":{"A":"b"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -44,24 +44,29 @@ var (
 	artifactName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
 )
 
-// parseStatement decodes a statement of a known predicate type strictly and
-// demands canonical bytes, so that a signed statement has one meaning and
-// one encoding.
+// parseStatement decodes a statement of a known predicate type strictly.
+// Canonical form is checked by the caller, after the fields, so that a
+// wrong field is named before a formatting problem.
 func parseStatement[P any](doc string, data []byte, predicateType string, limit int) (*Statement[P], error) {
 	var st Statement[P]
 	if err := strictjson.Decode(data, &st, limit); err != nil {
 		return nil, fmt.Errorf("%s: %w", doc, err)
 	}
-	if st.Type != StatementType {
-		return nil, &FieldError{doc, "_type", fmt.Sprintf("%q; want %q", st.Type, StatementType)}
-	}
-	if st.PredicateType != predicateType {
-		return nil, &FieldError{doc, "predicateType", fmt.Sprintf("%q; want %q", st.PredicateType, predicateType)}
-	}
-	if err := checkSubjects(doc, st.Subject); err != nil {
+	if err := checkStatement(doc, &st, predicateType); err != nil {
 		return nil, err
 	}
 	return &st, nil
+}
+
+// checkStatement checks the statement's own fields.
+func checkStatement[P any](doc string, st *Statement[P], predicateType string) error {
+	if st.Type != StatementType {
+		return &FieldError{doc, "_type", fmt.Sprintf("%q; want %q", st.Type, StatementType)}
+	}
+	if st.PredicateType != predicateType {
+		return &FieldError{doc, "predicateType", fmt.Sprintf("%q; want %q", st.PredicateType, predicateType)}
+	}
+	return checkSubjects(doc, st.Subject)
 }
 
 // checkSubjects demands at least one subject, valid names and digests, and

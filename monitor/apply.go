@@ -59,8 +59,7 @@ func (m *Monitor) apply(st *state, pass *Pass, index int64, c checked) {
 
 // rotate checks a logged policy against the one in force and, if it is
 // its valid successor, makes it the policy in force.
-func (m *Monitor) rotate(st *state, pol *policies.Policy, pass *Pass, index int64, entry []byte) *policies.Policy {
-	env, _ := manifest.ParseEnvelope(entry)
+func (m *Monitor) rotate(st *state, pol *policies.Policy, pass *Pass, index int64, entry []byte, env *manifest.Envelope) *policies.Policy {
 	if next, err := policies.Parse(env); err == nil && next.Version <= pol.Version && m.accepted(st, next.Digest()) {
 		return pol // a policy of the accepted chain, logged (again)
 	}

@@ -125,10 +125,10 @@ func TestMonitorFindings(t *testing.T) {
 		t.Fatalf("clean log: %s (%d releases)", kinds(pass), pass.Releases)
 	}
 	f.log(
-		f.release("1.2.0", 3, "c", "alice"),                // 3: one signature
-		f.release("1.1.0", 4, "evil", "alice", "carol"),    // 4: 1.1.0 again, other content
-		f.release("1.3.0", 2, "d", "alice", "bob"),         // 5: sequence 2 again, other content
-		f.release("1.4.0", 9, "e", "alice", "bob"),         // 6: gap
+		f.release("1.2.0", 3, "c", "alice"),                 // 3: one signature
+		f.release("1.1.0", 4, "evil", "alice", "carol"),     // 4: 1.1.0 again, other content
+		f.release("1.3.0", 2, "d", "alice", "bob"),          // 5: sequence 2 again, other content
+		f.release("1.4.0", 9, "e", "alice", "bob"),          // 6: gap
 		f.release("1.0.0", 1, "a", "alice", "bob", "carol"), // 7: release 1 with one more signature: fine
 	)
 	f.log(&manifest.Envelope{PayloadType: "application/x-other", Payload: []byte("?"), Signatures: []manifest.Signature{{Sig: []byte{1}}}}) // 8
@@ -151,7 +151,7 @@ func TestMonitorFollowsRotations(t *testing.T) {
 	_, v2 := f.policy(2, "carol", "dave")
 	_, bad := f.policy(2, "dave", "carol")
 	f.log(
-		f.sign(bad, "dave", "carol"),                 // 0: one old maintainer of the two needed
+		f.sign(bad, "dave", "carol"),                // 0: one old maintainer of the two needed
 		f.sign(v2, "alice", "bob", "carol", "dave"), // 1: valid rotation
 		f.release("1.0.0", 1, "a", "carol", "dave"), // 2: signed by the new maintainers
 		f.release("1.1.0", 2, "b", "alice", "bob"),  // 3: by the old ones only

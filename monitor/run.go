@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -135,17 +134,25 @@ type checked struct {
 // rotation changes which keys count), then applies the checks that need
 // order: equivocation, sequences, rotations.
 func (m *Monitor) checkEntries(st *state, pol *policies.Policy, pass *Pass, entries [][]byte) error {
-	for start := 0; start < len(entries); {
+	envs := parallel(len(entries), func(i int) checked {
+		env, err := manifest.ParseEnvelope(entries[i])
+		if err != nil {
+			return checked{kind: KindBadEntry, err: err}
+		}
+		return checked{env: env}
+	})
+	for start := 0; start < len(envs); {
 		end := start
-		for end < len(entries) && !isPolicy(entries[end]) {
+		for end < len(envs) && !isPolicy(envs[end]) {
 			end++
 		}
-		results := verifyParallel(pol, entries[start:end])
+		segment := envs[start:end]
+		results := parallel(len(segment), func(i int) checked { return verifyEntry(pol, segment[i]) })
 		for i, r := range results {
 			m.apply(st, pass, pass.From+int64(start+i), r)
 		}
-		if end < len(entries) {
-			pol = m.rotate(st, pol, pass, pass.From+int64(end), entries[end])
+		if end < len(envs) {
+			pol = m.rotate(st, pol, pass, pass.From+int64(end), entries[end], envs[end].env)
 			end++
 		}
 		start = end
@@ -153,21 +160,19 @@ func (m *Monitor) checkEntries(st *state, pol *policies.Policy, pass *Pass, entr
 	return nil
 }
 
-func isPolicy(entry []byte) bool {
-	env, err := manifest.ParseEnvelope(entry)
-	return err == nil && env.PayloadType == policies.PayloadType
-}
+func isPolicy(c checked) bool { return c.env != nil && c.env.PayloadType == policies.PayloadType }
 
-func verifyParallel(pol *policies.Policy, entries [][]byte) []checked {
-	out := make([]checked, len(entries))
+// parallel computes f(0..n-1) on every CPU.
+func parallel(n int, f func(int) checked) []checked {
+	out := make([]checked, n)
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < len(entries); i += workers {
-				out[i] = verifyEntry(pol, entries[i])
+			for i := w; i < n; i += workers {
+				out[i] = f(i)
 			}
 		}()
 	}
@@ -175,24 +180,24 @@ func verifyParallel(pol *policies.Policy, entries [][]byte) []checked {
 	return out
 }
 
-func verifyEntry(pol *policies.Policy, entry []byte) checked {
-	env, err := manifest.ParseEnvelope(entry)
-	if err != nil {
-		return checked{kind: KindBadEntry, err: err}
+// verifyEntry checks a parsed entry under pol: a release statement and
+// its threshold.
+func verifyEntry(pol *policies.Policy, c checked) checked {
+	if c.err != nil {
+		return c
 	}
+	env := c.env
 	if env.PayloadType != manifest.PayloadType {
 		return checked{env: env, kind: KindUnknownPayload, err: fmt.Errorf("payload type %q", env.PayloadType)}
 	}
-	var head struct {
-		PredicateType string `json:"predicateType"`
-	}
-	if json.Unmarshal(env.Payload, &head) == nil && head.PredicateType != manifest.ReleasePredicateType {
-		return checked{env: env, kind: KindUnknownPayload, err: fmt.Errorf("predicate type %q", head.PredicateType)}
-	}
 	st, err := manifest.ParseRelease(env.Payload)
+	var fe *manifest.FieldError
+	if errors.As(err, &fe) && fe.Field == "predicateType" {
+		return checked{env: env, kind: KindUnknownPayload, err: err} // another kind of statement
+	}
 	if err != nil {
 		return checked{env: env, kind: KindBadEntry, err: err}
 	}
-	_, _, approval := pol.CheckRelease(env)
+	_, approval := pol.ApproveRelease(env, st)
 	return checked{env: env, st: st, approval: approval}
 }

@@ -45,7 +45,7 @@ func (s *state) save(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(s, "", " ")
+	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}

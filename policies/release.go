@@ -22,17 +22,23 @@ func (p *Policy) CheckRelease(env *manifest.Envelope) (*manifest.ReleaseStatemen
 	if err != nil {
 		return nil, nil, err
 	}
+	ap, err := p.ApproveRelease(env, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, ap, nil
+}
+
+// ApproveRelease checks that st, the parsed payload of env, is for a
+// product p covers and that env carries the threshold its type needs.
+func (p *Policy) ApproveRelease(env *manifest.Envelope, st *manifest.ReleaseStatement) (*Approval, error) {
 	pr := st.Predicate
 	if !p.AllowsProduct(pr.Product) {
-		return nil, nil, fmt.Errorf("%w: %q (policy version %d covers %v)", ErrProduct, pr.Product, p.Version, p.Products)
+		return nil, fmt.Errorf("%w: %q (policy version %d covers %v)", ErrProduct, pr.Product, p.Version, p.Products)
 	}
 	action := ActionRelease
 	if pr.Type == manifest.TypeRollback {
 		action = ActionRollback
 	}
-	ap, err := p.Approve(env, action, fmt.Sprintf("%s %s %s", pr.Type, pr.Product, pr.Version))
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, ap, nil
+	return p.Approve(env, action, fmt.Sprintf("%s %s %s", pr.Type, pr.Product, pr.Version))
 }

@@ -52,6 +52,26 @@ func Decode(data []byte, v any, limit int) error {
 	return nil
 }
 
+// DecodeCanonical parses data into v in one pass and succeeds only if data
+// is exactly Marshal(v), within limit. A canonical document cannot hold a
+// repeated key, an unknown field or excess nesting, so no separate
+// structure pass is needed. Its errors are terse: on failure, callers that
+// want to name the problem run Decode.
+func DecodeCanonical(data []byte, v any, limit int) error {
+	if len(data) > limit || !utf8.Valid(data) {
+		return errors.New("too large or not UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.InputOffset() != int64(len(data)) {
+		return errors.New("unexpected data after the JSON value")
+	}
+	return Canonical(data, v)
+}
+
 // Marshal encodes v compactly, without HTML escaping, followed by nothing.
 // Struct fields keep declaration order and map keys are sorted, so the
 // output is deterministic.
