@@ -13,16 +13,20 @@ import (
 // order: only order tells which of two conflicting releases came first.
 func (m *Monitor) apply(st *state, pass *Pass, index int64, c checked) {
 	report := func(kind string, other int64, format string, args ...any) {
-		pass.Findings = append(pass.Findings, Finding{Kind: kind, Index: index, Other: other, Message: fmt.Sprintf(format, args...)})
+		f := Finding{Kind: kind, Index: index, Message: fmt.Sprintf(format, args...)}
+		if other >= 0 {
+			f.Other = &other
+		}
+		pass.Findings = append(pass.Findings, f)
 	}
 	if c.err != nil {
-		report(c.kind, 0, "%v", c.err)
+		report(c.kind, -1, "%v", c.err)
 		return
 	}
 	pass.Releases++
 	p := c.st.Predicate
 	if c.approval != nil {
-		report(KindBelowThreshold, 0, "%s %s %s: %v", p.Type, p.Product, p.Version, c.approval)
+		report(KindBelowThreshold, -1, "%s %s %s: %v", p.Type, p.Product, p.Version, c.approval)
 		return // not a release anyone should install: do not let it shape the checks below
 	}
 	sum := sha256.Sum256(c.env.Payload)
@@ -44,9 +48,9 @@ func (m *Monitor) apply(st *state, pass *Pass, index int64, c checked) {
 	last := st.Last[p.Product]
 	switch {
 	case p.Sequence <= last:
-		report(KindSequence, 0, "%s %s has sequence %d, not above %d", p.Product, p.Version, p.Sequence, last)
+		report(KindSequence, -1, "%s %s has sequence %d, not above %d", p.Product, p.Version, p.Sequence, last)
 	case p.Sequence != last+1:
-		report(KindSequence, 0, "%s %s has sequence %d after %d: %d missing", p.Product, p.Version, p.Sequence, last, p.Sequence-last-1)
+		report(KindSequence, -1, "%s %s has sequence %d after %d: %d missing", p.Product, p.Version, p.Sequence, last, p.Sequence-last-1)
 	}
 	if _, ok := byVersion[p.Version]; !ok {
 		byVersion[p.Version] = record{index, digest}

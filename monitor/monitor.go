@@ -32,7 +32,7 @@ const (
 type Finding struct {
 	Kind     string `json:"kind"`
 	Index    int64  `json:"index"`           // the entry (or checkpoint size) concerned
-	Other    int64  `json:"other,omitempty"` // the conflicting entry, for equivocation
+	Other    *int64 `json:"other,omitempty"` // the conflicting entry, for equivocation
 	Message  string `json:"message"`
 	Evidence string `json:"evidence,omitempty"` // path of an evidence file
 }

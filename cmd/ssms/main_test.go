@@ -35,9 +35,14 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("PATH", bin+string(os.PathListSeparator)+e.Getenv("PATH"))
 			e.Setenv("SSMS_PASSWORD", "quiet-test-passphrase")
-			addr, err := freeAddr()
-			e.Setenv("LOGADDR", addr)
-			return err
+			for _, name := range []string{"LOGADDR", "W1ADDR", "W2ADDR", "FORKADDR"} {
+				addr, err := freeAddr()
+				if err != nil {
+					return err
+				}
+				e.Setenv(name, addr)
+			}
+			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"truncate": truncateCmd,
