@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -247,11 +248,16 @@ is an error that shows both checkpoints.`,
 }
 
 func logVerifyProofCmd() *cobra.Command {
-	var entry, vkey string
+	var entry, vkey, policyPath string
 	c := &cobra.Command{
-		Use:   "verify-proof FILE.proof --entry FILE --vkey VKEY",
+		Use:   "verify-proof FILE.proof --entry FILE (--policy policy.json | --vkey VKEY)",
 		Short: "Verify a tlog-proof offline: the entry is in the log's signed tree",
-		Args:  cobra.ExactArgs(1),
+		Long: `Verify a C2SP tlog-proof offline: its checkpoint is signed by the log and the
+entry (the file, byte for byte) is included in it. With --policy, the log's key
+comes from the policy (by the checkpoint's origin), and the checkpoint must
+also carry the policy's witness quorum, the newest cosignature no older than
+its maxCheckpointAge: what a client demands before it installs anything.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			b, err := readFile(args[0], translog.MaxProofSize)
 			if err != nil {
@@ -265,6 +271,18 @@ func logVerifyProofCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var pol *policies.Policy
+			if policyPath != "" {
+				if pol, err = loadPolicy(policyPath); err != nil {
+					return err
+				}
+				if vkey = logKeyByOrigin(pol, p.Checkpoint); vkey == "" {
+					return fmt.Errorf("%s: the proof's log is not in the policy", args[0])
+				}
+			}
+			if vkey == "" {
+				return withHint(errors.New("no log key"), "pass --policy policy.json, or the log's key with --vkey")
+			}
 			v, err := translog.NewVerifier(vkey)
 			if err != nil {
 				return err
@@ -273,13 +291,34 @@ func logVerifyProofCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "%s is entry %d of %s, in the signed tree of size %d\n", entry, p.Index, cp.Origin, cp.Size)
+			out := c.OutOrStdout()
+			fmt.Fprintf(out, "%s is entry %d of %s, in the signed tree of size %d\n", entry, p.Index, cp.Origin, cp.Size)
+			if pol != nil {
+				q, err := witness.CheckQuorum(p.Checkpoint, pol.Witnesses.VKeys, pol.Witnesses.Quorum, time.Now(), pol.MaxAge())
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				if len(q.Witnesses) > 0 {
+					fmt.Fprintf(out, "cosigned by %s (quorum %d), newest at %s\n", strings.Join(q.Witnesses, ", "), pol.Witnesses.Quorum, q.Newest.UTC().Format(time.RFC3339))
+				}
+			}
 			return nil
 		},
 	}
 	c.Flags().StringVar(&entry, "entry", "", "the logged file, byte for byte (required)")
-	c.Flags().StringVar(&vkey, "vkey", "", "the log's verifier key (required)")
+	c.Flags().StringVar(&vkey, "vkey", "", "the log's verifier key")
+	c.Flags().StringVar(&policyPath, "policy", "", "the trusted policy: log key and witness quorum")
 	c.MarkFlagRequired("entry")
-	c.MarkFlagRequired("vkey")
 	return c
+}
+
+// logKeyByOrigin finds the policy's log whose origin signed checkpoint.
+func logKeyByOrigin(p *policies.Policy, checkpoint []byte) string {
+	origin, _, _ := strings.Cut(string(checkpoint), "\n")
+	for _, l := range p.Logs {
+		if l.Origin == origin {
+			return l.VKey
+		}
+	}
+	return ""
 }

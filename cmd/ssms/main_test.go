@@ -50,6 +50,7 @@ func TestScripts(t *testing.T) {
 			"dupsig":   dupSigCmd,
 			"envfile":  envFileCmd,
 			"waitfor":  waitForCmd,
+			"waitglob": waitGlobCmd,
 		},
 	})
 }
@@ -128,4 +129,17 @@ func waitForCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("%s did not answer within 10s", args[0])
+}
+
+// waitglob PATTERN waits up to 10 seconds for a file matching PATTERN.
+func waitGlobCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitglob PATTERN")
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m, _ := filepath.Glob(ts.MkAbs(args[0])); len(m) > 0 {
+			return
+		}
+	}
+	ts.Fatalf("no file matches %s after 10s", args[0])
 }

@@ -62,7 +62,7 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 				}
 				if once {
 					if alerts > 0 {
-						return fmt.Errorf("%d alerts", alerts)
+						return fmt.Errorf("%s", plural(alerts, "alert"))
 					}
 					return nil
 				}
@@ -106,7 +106,7 @@ func monitorPass(c *cobra.Command, m *monitor.Monitor, reg *metrics.Registry, as
 	reg.Counter("ssms_monitor_entries_total", "Entries checked.").Add(float64(pass.To - pass.From))
 	reg.Gauge("ssms_monitor_tree_size", "Size of the last verified checkpoint.").Set(float64(pass.To))
 	if !asJSON {
-		fmt.Fprintf(c.ErrOrStderr(), "ssms: monitor: entries %d to %d checked (%d releases), %d alerts\n", pass.From, pass.To, pass.Releases, len(pass.Findings))
+		fmt.Fprintf(c.ErrOrStderr(), "ssms: monitor: entries %d to %d checked (%s), %s\n", pass.From, pass.To, plural(pass.Releases, "release"), plural(len(pass.Findings), "alert"))
 	}
 	return len(pass.Findings), nil
 }

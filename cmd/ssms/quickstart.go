@@ -12,10 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ssms.dev/ssms/internal/admission"
-	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/signer"
-	"ssms.dev/ssms/translog"
 )
 
 func quickstartCmd() *cobra.Command {
@@ -25,12 +22,15 @@ func quickstartCmd() *cobra.Command {
 		Use:   "quickstart",
 		Short: "Run the whole release life cycle locally, showing each command",
 		Long: `Run the release life cycle in a scratch directory, printing every ssms command
-it runs and its output: three maintainers create keys and a transparency log,
-write and sign a 2-of-3 policy, draft a release of a small artifact, sign it and
-verify it, publish it to the log (served in this process on a loopback port)
-and verify its inclusion proof and the log's consistency; along the way it
-shows that a single signature, a repeated signature and a tampered artifact are
-refused. Nothing outside the directory is touched.`,
+it runs and its output: three maintainers create keys, the project a
+transparency log and two witnesses; the maintainers write and sign a 2-of-3
+policy, draft a release of a small artifact, sign it and verify it, publish it
+to the log (log and witnesses are served by this process on loopback ports)
+and verify its cosigned inclusion proof and the log's consistency; a monitor
+audits the log. Along the way it shows that a single signature, a repeated
+signature and a tampered artifact are refused, and that a second, different
+release of the same version raises the monitor's alarm. Nothing outside the
+directory is touched.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -97,17 +97,16 @@ func quickstart(out io.Writer, dir string) error {
 	for _, name := range []string{"alice", "bob", "carol"} {
 		q.ok("key", "generate", "--out", name)
 	}
-	q.section("2. The project creates its transparency log")
+	q.section("2. The project creates its transparency log; two independent witnesses join")
 	q.ok("log", "init", "--dir", "log", "--origin", "quickstart.example/log")
-	vkey, err := os.ReadFile("log/log.vkey")
-	if q.err == nil && err != nil {
-		q.err = err
-	}
-	logKey := strings.TrimSpace(string(vkey))
-	q.section("3. The maintainers write a 2-of-3 policy naming the log, and sign it")
+	logKey := q.readKey("log/log.vkey")
+	q.ok("witness", "init", "--dir", "witness-1", "--name", "witness-1.quickstart.example")
+	q.ok("witness", "init", "--dir", "witness-2", "--name", "witness-2.quickstart.example")
+	w1Key, w2Key := q.readKey("witness-1/witness.vkey"), q.readKey("witness-2/witness.vkey")
+	q.section("3. The maintainers write a 2-of-3 policy naming the log and its witnesses, and sign it")
 	q.ok("policy", "init", "--out", "policy.json", "--product", "demo-app",
 		"--maintainer", "alice.pub", "--maintainer", "bob.pub", "--maintainer", "carol.pub", "--threshold", "2",
-		"--log", logKey+"="+logURL)
+		"--log", logKey+"="+logURL, "--witness", w1Key, "--witness", w2Key, "--witness-quorum", "2")
 	q.ok("policy", "sign", "policy.json", "--key", "alice.key")
 	q.ok("policy", "sign", "policy.json", "--key", "bob.key")
 	q.section("4. A maintainer drafts the release of the built artifact")
@@ -121,42 +120,29 @@ func quickstart(out io.Writer, dir string) error {
 	q.ok("release", "sign", "release.json", "--key", "bob.key")
 	q.section("6. Anyone (CI, a user) checks the threshold and the artifact")
 	q.ok("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app")
-	q.section("7. The release goes into the log; anyone can check the proof and the log's consistency")
-	stop := q.startLog(ln, logURL)
+	q.section("7. The release goes into the log, whose checkpoints both witnesses cosign")
+	stop := q.startServers(ln, logURL, logKey, []string{w1Key, w2Key})
 	defer stop()
 	q.ok("log", "checkpoint", "--log", logURL, "--vkey", logKey, "--state", "seen.checkpoint")
 	q.ok("release", "publish", "release.json", "--log", logURL, "--policy", "policy.json", "--out", "release.proof")
-	q.ok("log", "verify-proof", "release.proof", "--entry", "release.json", "--vkey", logKey)
+	q.ok("log", "verify-proof", "release.proof", "--entry", "release.json", "--policy", "policy.json")
 	q.ok("log", "checkpoint", "--log", logURL, "--vkey", logKey, "--state", "seen.checkpoint")
-	q.section("8. A tampered artifact is refused")
+	q.section("8. An auditor's monitor checks every checkpoint and entry")
+	q.ok("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
+	q.section("9. Attacks: a tampered artifact is refused; a second, different 1.0.0 (say, for one target) cannot hide")
 	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered")
+	q.ok("release", "draft", "--product", "demo-app", "--version", "1.0.0", "--sequence", "2",
+		"--source-uri", "https://example.org/demo-app.git", "--source-commit", commit,
+		"--artifact", "demo-app=demo-app.tampered", "--policy", "policy.json", "--out", "targeted.json")
+	q.ok("release", "sign", "targeted.json", "--key", "alice.key")
+	q.ok("release", "sign", "targeted.json", "--key", "bob.key")
+	q.ok("release", "publish", "targeted.json", "--log", logURL, "--policy", "policy.json", "--out", "targeted.proof")
+	q.alarm("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
 	if q.err != nil {
 		return q.err
 	}
 	fmt.Fprintln(out, "\nquickstart: every step behaved as expected")
 	return nil
-}
-
-// startLog serves the quickstart log in this process, as `ssms log serve`
-// would, and returns the function that stops it.
-func (s *script) startLog(ln net.Listener, url string) func() {
-	if s.err != nil {
-		ln.Close()
-		return func() {}
-	}
-	fmt.Fprintf(s.out, "$ ssms log serve --dir log --addr %s --policy policy.json &\n    (served by this process)\n", strings.TrimPrefix(url, "http://"))
-	pol, err := loadPolicy("policy.json")
-	if err != nil {
-		s.err = err
-		ln.Close()
-		return func() {}
-	}
-	ls, err := startLogServer("log", ln, admission.New([]*policies.Policy{pol}), translog.WitnessOptions{})
-	if err != nil {
-		s.err = err
-		return func() {}
-	}
-	return func() { ls.Close() }
 }
 
 // script runs ssms commands in-process, echoing them and their output, and
@@ -168,10 +154,13 @@ type script struct {
 
 func (s *script) section(title string) { fmt.Fprintf(s.out, "\n%s\n", title) }
 
-func (s *script) ok(args ...string)    { s.step(true, args) }
-func (s *script) fails(args ...string) { s.step(false, args) }
+func (s *script) ok(args ...string)    { s.step(true, "", args) }
+func (s *script) fails(args ...string) { s.step(false, "refused, as it must be", args) }
+func (s *script) alarm(args ...string) {
+	s.step(false, "the monitor raised the alarm, as it must", args)
+}
 
-func (s *script) step(wantOK bool, args []string) {
+func (s *script) step(wantOK bool, why string, args []string) {
 	if s.err != nil {
 		return
 	}
@@ -187,6 +176,6 @@ func (s *script) step(wantOK bool, args []string) {
 	case !wantOK && code == 0:
 		s.err = fmt.Errorf("quickstart: ssms %s should have been refused but succeeded", strings.Join(args, " "))
 	case !wantOK:
-		fmt.Fprintln(s.out, "    (refused, as it must be)")
+		fmt.Fprintf(s.out, "    (%s)\n", why)
 	}
 }
