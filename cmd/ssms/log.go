@@ -167,14 +167,7 @@ func startLogServer(dir string, ln net.Listener, admit translog.Admitter, w tran
 		return nil, err
 	}
 	ls := &logServer{store: store, seq: translog.NewWitnessedSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch, w), errc: make(chan error, 1)}
-	ls.srv = &http.Server{
-		Handler:           translog.NewServer(store, ls.seq, admit).Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
+	ls.srv = newHTTPServer(translog.NewServer(store, ls.seq, admit).Handler())
 	go func() { ls.errc <- ls.srv.Serve(ln) }()
 	return ls, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -53,7 +52,7 @@ func (s *script) startServers(ln net.Listener, logURL, logKey string, witnessKey
 		if err != nil {
 			return fail(err)
 		}
-		srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		srv := newHTTPServer(w.Handler())
 		go srv.Serve(wl)
 		stops = append(stops, func() { srv.Close() })
 		urls = append(urls, "http://"+wl.Addr().String())

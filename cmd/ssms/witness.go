@@ -104,10 +104,16 @@ func openWitness(dir string, logs []string) (*witness.Witness, error) {
 	return witness.New(dir, cosigner, logs)
 }
 
+// newHTTPServer is how every ssms server is configured: bounded headers,
+// timeouts on every phase, so a slow or hostile client holds nothing long.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+}
+
 // serveUntilSignal serves h on ln until SIGINT or SIGTERM, then shuts down.
 func serveUntilSignal(c *cobra.Command, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+	srv := newHTTPServer(h)
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
