@@ -1,0 +1,146 @@
+package smp
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Command is a parsed command or server message.
+type Command interface{ verb() string }
+
+// Recipient commands.
+type (
+	Conn struct{ RecipientKey *PublicKey }
+	Sub  struct{}
+	Key  struct{ SenderKey *PublicKey }
+	Ack  struct{}
+	Hold struct{}
+	Del  struct{}
+)
+
+// Send is the sender's command. Binary says how the body travels.
+type Send struct {
+	Body   []byte
+	Binary bool
+}
+
+// Server messages.
+type (
+	IDs struct{ RecipientID, SenderID []byte }
+	Msg struct {
+		Time   time.Time
+		Body   []byte
+		Binary bool
+	}
+	OK  struct{}
+	End struct{}
+	Err struct{ Type ErrorType }
+)
+
+func (Conn) verb() string { return "CONN" }
+func (Sub) verb() string  { return "SUB" }
+func (Key) verb() string  { return "KEY" }
+func (Ack) verb() string  { return "ACK" }
+func (Hold) verb() string { return "HOLD" }
+func (Del) verb() string  { return "DEL" }
+func (Send) verb() string { return "SEND" }
+func (IDs) verb() string  { return "IDS" }
+func (Msg) verb() string  { return "MSG" }
+func (OK) verb() string   { return "OK" }
+func (End) verb() string  { return "END" }
+func (Err) verb() string  { return "ERR" }
+
+var b64 = base64.StdEncoding.Strict()
+
+// Encode is standard base64 with padding.
+func Encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func decode(s string) ([]byte, error) {
+	b, err := b64.DecodeString(s)
+	if err != nil {
+		return nil, fail(Syntax(SyntaxBase64))
+	}
+	return b, nil
+}
+
+// serverVerbs are the messages only a server sends.
+var serverVerbs = map[string]bool{"IDS": true, "MSG": true, "OK": true, "END": true, "ERR": true}
+
+// parseClientCommand parses a command line from a client. A binary SEND
+// returns its size in n; its body is read by the caller.
+func parseClientCommand(line string) (cmd Command, n int, err error) {
+	verb, args, _ := strings.Cut(line, " ")
+	switch verb {
+	case "CONN", "KEY":
+		if args == "" || strings.Contains(args, " ") {
+			return nil, 0, fail(Syntax(SyntaxBadParameters))
+		}
+		k, err := ParseKey(args)
+		if err != nil {
+			return nil, 0, err
+		}
+		if verb == "CONN" {
+			return Conn{RecipientKey: k}, 0, nil
+		}
+		return Key{SenderKey: k}, 0, nil
+	case "SUB", "ACK", "HOLD", "DEL":
+		if line != verb {
+			return nil, 0, fail(Syntax(SyntaxBadParameters))
+		}
+		return map[string]Command{"SUB": Sub{}, "ACK": Ack{}, "HOLD": Hold{}, "DEL": Del{}}[verb], 0, nil
+	case "SEND":
+		return parseSendBody(line, len("SEND"))
+	}
+	if serverVerbs[verb] {
+		return nil, 0, fail(ErrProhibited)
+	}
+	return nil, 0, fail(ErrUnknown)
+}
+
+// parseSendBody parses " :text" or " size" after the verb at line[at:].
+func parseSendBody(line string, at int) (Command, int, error) {
+	rest := line[at:]
+	if !strings.HasPrefix(rest, " ") {
+		return nil, 0, fail(Syntax(SyntaxBadBody))
+	}
+	rest = rest[1:]
+	if s, ok := strings.CutPrefix(rest, ":"); ok {
+		if len(s) > MaxBody {
+			return nil, 0, fail(ErrSize)
+		}
+		return Send{Body: []byte(s)}, 0, nil
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 0 || strconv.Itoa(n) != rest {
+		return nil, 0, fail(Syntax(SyntaxBadBody))
+	}
+	return Send{Binary: true}, n, nil
+}
+
+// line renders a server message's command line and binary body.
+func line(c Command) (string, []byte) {
+	switch c := c.(type) {
+	case IDs:
+		return "IDS " + Encode(c.RecipientID) + " " + Encode(c.SenderID), nil
+	case Msg:
+		ts := "MSG " + c.Time.UTC().Format(time.RFC3339Nano) + " "
+		if c.Binary {
+			return ts + strconv.Itoa(len(c.Body)), c.Body
+		}
+		return ts + ":" + string(c.Body), nil
+	case Err:
+		return "ERR " + string(c.Type), nil
+	case Send:
+		if c.Binary {
+			return "SEND " + strconv.Itoa(len(c.Body)), c.Body
+		}
+		return "SEND :" + string(c.Body), nil
+	case Conn:
+		return "CONN " + c.RecipientKey.String(), nil
+	case Key:
+		return "KEY " + c.SenderKey.String(), nil
+	}
+	return c.verb(), nil
+}

@@ -1,0 +1,35 @@
+// Package smp is the wire protocol of the Simplex Messaging Protocol as the
+// seed specification defines it: transmissions, commands, server messages,
+// errors and keys. The server (smp/server) and client (smp/client) build on
+// it.
+//
+// # Transmission
+//
+//	transmission = signature LF signed LF
+//	signed       = connId LF msg
+//	msg          = command line, and for a binary SEND: LF size bytes
+//
+// signature and connId are standard base64 with padding, possibly empty.
+// Lines may end in LF or CRLF; the server writes LF. The signature covers
+// signed exactly as received, from the first byte of the connId line to the
+// last byte of the message, line terminators included. Example (a binary
+// SEND of the 5 bytes "hello", unsigned):
+//
+//	<empty>
+//	gQkA8Q0tYlZfLPmFMvOGQA==
+//	SEND 5
+//	hello
+//
+// # Commands
+//
+//	recipient: CONN key | SUB | KEY key | ACK | HOLD | DEL
+//	sender:    SEND :text | SEND size LF bytes
+//	server:    IDS rid sid | MSG time body | OK | END | ERR type
+//	errors:    UNKNOWN | PROHIBITED | SYNTAX n | SIZE | AUTH | INTERNAL
+//	SYNTAX 1 bad base64, 2 bad parameters, 3 missing credentials,
+//	       4 credentials not allowed, 5 missing connId, 6 bad message body
+//
+// Keys are base64 DER SubjectPublicKeyInfo: Ed25519, or RSA (≥ 2048 bits)
+// whose signatures are RSA-PSS with SHA-256 (salt length 32), as the
+// specification requires.
+package smp

@@ -1,0 +1,47 @@
+package smp
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrorType is an SMP error, as sent in "ERR type".
+type ErrorType string
+
+// SMP errors.
+const (
+	ErrUnknown    ErrorType = "UNKNOWN"
+	ErrProhibited ErrorType = "PROHIBITED"
+	ErrSize       ErrorType = "SIZE"
+	ErrAuth       ErrorType = "AUTH"
+	ErrInternal   ErrorType = "INTERNAL"
+)
+
+// SYNTAX error codes.
+const (
+	SyntaxBase64         = 1
+	SyntaxBadParameters  = 2
+	SyntaxNoCredentials  = 3
+	SyntaxHasCredentials = 4
+	SyntaxNoConnID       = 5
+	SyntaxBadBody        = 6
+)
+
+// Syntax returns the error "SYNTAX code".
+func Syntax(code int) ErrorType { return ErrorType(fmt.Sprintf("SYNTAX %d", code)) }
+
+// Error is an SMP error as a Go error.
+type Error struct{ Type ErrorType }
+
+func (e *Error) Error() string { return "smp: ERR " + string(e.Type) }
+
+// AsError extracts the SMP error type of err, or INTERNAL.
+func AsError(err error) ErrorType {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Type
+	}
+	return ErrInternal
+}
+
+func fail(t ErrorType) error { return &Error{Type: t} }

@@ -1,0 +1,201 @@
+package server
+
+import (
+	"ssms.dev/ssms/smp"
+)
+
+// handle runs one transmission from c and queues the response (and any
+// delivery it causes) on c's outbox, in order.
+func (s *Server) handle(c *client, t *smp.Transmission) {
+	reply := func(r smp.Command) { c.send(t.ConnID, r) }
+	if t.Err != "" {
+		reply(smp.Err{Type: t.Err})
+		return
+	}
+	if e := credentials(t); e != "" {
+		reply(smp.Err{Type: e})
+		return
+	}
+	switch cmd := t.Command.(type) {
+	case smp.Conn:
+		s.create(c, cmd)
+	case smp.Send:
+		r, q := s.send(t, cmd)
+		reply(r)
+		if q != nil { // deliver after the OK, even to a sender subscribed on the same connection
+			s.mu.Lock()
+			s.deliver(q)
+			s.mu.Unlock()
+		}
+	default:
+		s.recipient(c, t)
+	}
+}
+
+// credentials checks which of connection ID and signature a command needs.
+func credentials(t *smp.Transmission) smp.ErrorType {
+	hasID, hasSig := len(t.ConnID) > 0, len(t.Signature) > 0
+	switch t.Command.(type) {
+	case smp.Conn:
+		if hasID || hasSig {
+			return smp.Syntax(smp.SyntaxHasCredentials)
+		}
+	case smp.Send:
+		if !hasID {
+			return smp.Syntax(smp.SyntaxNoConnID)
+		}
+	default:
+		if !hasID || !hasSig {
+			return smp.Syntax(smp.SyntaxNoCredentials)
+		}
+	}
+	return ""
+}
+
+func (s *Server) create(c *client, cmd smp.Conn) {
+	s.mu.Lock()
+	q := &queue{rkey: cmd.RecipientKey}
+	for {
+		q.rid, q.sid = newID(), newID()
+		if _, taken := s.byRID[q.rid]; !taken && s.bySID[q.rid] == nil && s.byRID[q.sid] == nil && s.bySID[q.sid] == nil && q.rid != q.sid {
+			break
+		}
+	}
+	s.byRID[q.rid], s.bySID[q.sid] = q, q
+	q.sub = c
+	c.subscribed[q.rid] = q
+	s.mu.Unlock()
+	c.send(nil, smp.IDs{RecipientID: q.rid[:], SenderID: q.sid[:]})
+}
+
+// authorise finds the queue a recipient command names and checks its
+// signature; an unknown queue costs a verification against a dummy key.
+func (s *Server) authorise(t *smp.Transmission) *queue {
+	rid, ok := toID(t.ConnID)
+	s.mu.Lock()
+	q := s.byRID[rid]
+	s.mu.Unlock()
+	if !ok || q == nil {
+		smp.VerifyDummy(t.Signed, t.Signature)
+		return nil
+	}
+	if !q.rkey.Verify(t.Signed, t.Signature) {
+		return nil
+	}
+	return q
+}
+
+func (s *Server) recipient(c *client, t *smp.Transmission) {
+	q := s.authorise(t)
+	if q == nil {
+		c.send(t.ConnID, smp.Err{Type: smp.ErrAuth})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byRID[q.rid] != q { // deleted while we verified
+		c.send(t.ConnID, smp.Err{Type: smp.ErrAuth})
+		return
+	}
+	switch cmd := t.Command.(type) {
+	case smp.Sub:
+		if q.sub != nil && q.sub != c {
+			old := q.sub
+			delete(old.subscribed, q.rid)
+			old.send(q.rid[:], smp.End{})
+		}
+		q.sub, c.subscribed[q.rid] = c, q
+		q.delivered = false // the message in flight, if any, goes to the new subscriber
+		c.send(t.ConnID, smp.OK{})
+		s.deliver(q)
+	case smp.Key:
+		if q.skey != nil {
+			c.send(t.ConnID, smp.Err{Type: smp.ErrAuth})
+			return
+		}
+		q.skey = cmd.SenderKey
+		c.send(t.ConnID, smp.OK{})
+	case smp.Ack:
+		if q.delivered {
+			q.msgs, q.delivered = q.msgs[1:], false
+		}
+		c.send(t.ConnID, smp.OK{})
+		s.deliver(q)
+	case smp.Hold:
+		q.suspended = true
+		c.send(t.ConnID, smp.OK{})
+	case smp.Del:
+		delete(s.byRID, q.rid)
+		delete(s.bySID, q.sid)
+		if q.sub != nil {
+			delete(q.sub.subscribed, q.rid)
+		}
+		q.msgs, q.sub = nil, nil
+		c.send(t.ConnID, smp.OK{})
+	}
+}
+
+// send handles SEND: the queue must exist and not be suspended, unsigned
+// before KEY, signed by the sender key after.
+func (s *Server) send(t *smp.Transmission, cmd smp.Send) (smp.Command, *queue) {
+	sid, ok := toID(t.ConnID)
+	s.mu.Lock()
+	q := s.bySID[sid]
+	var skey = (*smp.PublicKey)(nil)
+	if q != nil {
+		skey = q.skey
+	}
+	s.mu.Unlock()
+	signed := len(t.Signature) > 0
+	switch {
+	case !ok || q == nil:
+		if signed {
+			smp.VerifyDummy(t.Signed, t.Signature)
+		}
+		return smp.Err{Type: smp.ErrAuth}, nil
+	case skey == nil && signed, skey != nil && !signed:
+		return smp.Err{Type: smp.ErrAuth}, nil
+	case skey != nil && !skey.Verify(t.Signed, t.Signature):
+		return smp.Err{Type: smp.ErrAuth}, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bySID[sid] != q || q.suspended {
+		return smp.Err{Type: smp.ErrAuth}, nil
+	}
+	s.expire(q)
+	if len(q.msgs) >= s.cfg.QueueQuota {
+		return smp.Err{Type: smp.ErrSize}, nil
+	}
+	q.msgs = append(q.msgs, message{received: s.cfg.Now(), body: cmd.Body, binary: cmd.Binary})
+	return smp.OK{}, q
+}
+
+// deliver sends the queue's first message to its subscriber, unless one is
+// in flight. Expired messages are dropped first. s.mu is held.
+func (s *Server) deliver(q *queue) {
+	s.expire(q)
+	if q.sub == nil || q.delivered || len(q.msgs) == 0 {
+		return
+	}
+	m := q.msgs[0]
+	q.delivered = true
+	q.sub.send(q.rid[:], smp.Msg{Time: m.received, Body: m.body, Binary: m.binary})
+}
+
+// expire drops messages older than the TTL (not one in flight: it is the
+// recipient's once delivered). s.mu is held.
+func (s *Server) expire(q *queue) {
+	cutoff := s.cfg.Now().Add(-s.cfg.MessageTTL)
+	start := 0
+	if q.delivered {
+		start = 1
+	}
+	kept := q.msgs[:start]
+	for _, m := range q.msgs[start:] {
+		if !m.received.Before(cutoff) {
+			kept = append(kept, m)
+		}
+	}
+	q.msgs = kept
+}
