@@ -169,3 +169,21 @@ func AppendTransmission(b []byte, connID []byte, c Command) []byte {
 func (t *Transmission) String() string {
 	return fmt.Sprintf("%s %s %T", Encode(t.Signature), Encode(t.ConnID), t.Command)
 }
+
+// AppendClientTransmission appends a client transmission: sign is called
+// with the signed part (nil: unsigned, as CONN and the first SEND are).
+func AppendClientTransmission(b []byte, connID []byte, c Command, sign func(signed []byte) []byte) []byte {
+	l, body := line(c)
+	signed := []byte(Encode(connID) + "\n" + l)
+	if body != nil {
+		signed = append(append(signed, '\n'), body...)
+	}
+	var sig []byte
+	if sign != nil {
+		sig = sign(signed)
+	}
+	b = append(b, Encode(sig)...)
+	b = append(b, '\n')
+	b = append(b, signed...)
+	return append(b, '\n')
+}
