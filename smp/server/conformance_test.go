@@ -48,6 +48,11 @@ func dial(t *testing.T, addr string) *party {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newParty(t, conn)
+}
+
+func newParty(t *testing.T, conn net.Conn) *party {
+	t.Helper()
 	t.Cleanup(func() { conn.Close() })
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	der, _ := x509.MarshalPKIXPublicKey(pub)
@@ -134,7 +139,12 @@ func (p *party) create() (string, string) {
 
 func TestConformanceFlow(t *testing.T) {
 	_, addr := startText(t, Config{})
-	r, s := dial(t, addr), dial(t, addr)
+	flow(t, func() *party { return dial(t, addr) })
+}
+
+// flow runs the life of a queue through parties from connect.
+func flow(t *testing.T, connect func() *party) {
+	r, s := connect(), connect()
 	rid, sid := r.create()
 	if rid == sid {
 		t.Fatal("recipient and sender IDs are equal")

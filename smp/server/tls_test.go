@@ -1,0 +1,101 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"ssms.dev/ssms/smp"
+)
+
+func startTLS(t *testing.T) smp.Address {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "server")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	port := ln.Addr().(*net.TCPAddr).Port
+	if _, err := Init(dir, "127.0.0.1", port); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Init(dir, "127.0.0.1", port); err == nil {
+		t.Fatal("a second Init over an identity succeeded")
+	}
+	cfg, addr, err := LoadTLS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go New(Config{}).ServeTLS(ln, cfg)
+	return addr
+}
+
+func dialTLS(t *testing.T, a smp.Address, fingerprint string) (*party, error) {
+	conn, err := tls.Dial("tcp", net.JoinHostPort(a.Host, strconv.Itoa(a.Port)), smp.ClientTLS(fingerprint))
+	if err != nil {
+		return nil, err
+	}
+	return newParty(t, smp.NewBlockConn(conn)), nil
+}
+
+func TestTLSFlow(t *testing.T) {
+	a := startTLS(t)
+	if _, err := smp.ParseAddress(a.String()); err != nil {
+		t.Fatalf("the printed address does not parse: %v", err)
+	}
+	flow(t, func() *party {
+		p, err := dialTLS(t, a, a.Fingerprint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	})
+}
+
+func TestTLSRefusesAnotherServer(t *testing.T) {
+	a := startTLS(t)
+	other := strings.Repeat("A", 43)
+	if _, err := dialTLS(t, a, other); err == nil || !errors.Is(err, smp.ErrFingerprint) && !strings.Contains(err.Error(), "identity") {
+		t.Fatalf("a server with another CA fingerprint was accepted: %v", err)
+	}
+}
+
+// TestBlocksHideSizes sends a short and a long message and checks that the
+// TLS records carrying them have the same size.
+func TestBlocksHideSizes(t *testing.T) {
+	a := startTLS(t)
+	raw, err := net.Dial("tcp", net.JoinHostPort(a.Host, strconv.Itoa(a.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &countingConn{Conn: raw}
+	tc := tls.Client(counter, smp.ClientTLS(a.Fingerprint))
+	p := newParty(t, smp.NewBlockConn(tc))
+	_, sid := p.create()
+	for _, body := range []string{"x", strings.Repeat("y", 10000)} {
+		before := counter.written
+		p.raw(false, sid, "SEND :"+body)
+		p.read() // OK, or the delivery: either is one block
+		if sent := counter.written - before; sent != counter.firstRecord && counter.firstRecord != 0 {
+			t.Fatalf("a %d-byte message took %d bytes on the wire, a %d-byte one %d", 1, counter.firstRecord, len(body), sent)
+		}
+		if counter.firstRecord == 0 {
+			counter.firstRecord = counter.written - before
+		}
+	}
+}
+
+type countingConn struct {
+	net.Conn
+	written, firstRecord int
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.written += len(b)
+	return c.Conn.Write(b)
+}

@@ -1,0 +1,41 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"ssms.dev/ssms/smp"
+)
+
+// blockFramer is the TLS transport: transmissions in fixed-size blocks.
+type blockFramer struct{ b *smp.BlockConn }
+
+func (f blockFramer) Reader() io.Reader             { return f.b }
+func (f blockFramer) Write(tx [][]byte) error       { return f.b.WriteBlocks(tx) }
+func (f blockFramer) SetDeadline(t time.Time) error { return f.b.SetDeadline(t) }
+func (f blockFramer) Close() error                  { return f.b.Close() }
+
+// ServeTLS accepts TLS 1.3 connections on ln until it is closed.
+func (s *Server) ServeTLS(ln net.Listener, cfg *tls.Config) error {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		go func() {
+			tc := tls.Server(conn, cfg)
+			tc.SetDeadline(time.Now().Add(10 * time.Second))
+			if err := tc.Handshake(); err != nil {
+				conn.Close()
+				return
+			}
+			s.Serve(blockFramer{smp.NewBlockConn(tc)})
+		}()
+	}
+}
