@@ -1,13 +1,25 @@
 package server
 
 import (
+	"fmt"
+
 	"ssms.dev/ssms/smp"
 )
 
 // handle runs one transmission from c and queues the response (and any
 // delivery it causes) on c's outbox, in order.
 func (s *Server) handle(c *client, t *smp.Transmission) {
-	reply := func(r smp.Command) { c.send(t.ConnID, r) }
+	verb := "invalid"
+	if t.Command != nil {
+		verb = fmt.Sprintf("%T", t.Command)[len("smp."):]
+	}
+	s.cfg.Metrics.Counter("smp_commands_total", "Transmissions received, by command.", "command", verb).Add(1)
+	reply := func(r smp.Command) {
+		if e, ok := r.(smp.Err); ok {
+			s.cfg.Metrics.Counter("smp_errors_total", "Error responses, by type.", "type", string(e.Type)).Add(1)
+		}
+		c.send(t.ConnID, r)
+	}
 	if t.Err != "" {
 		reply(smp.Err{Type: t.Err})
 		return
@@ -88,6 +100,7 @@ func (s *Server) authorise(t *smp.Transmission) *queue {
 func (s *Server) recipient(c *client, t *smp.Transmission) {
 	q := s.authorise(t)
 	if q == nil {
+		s.cfg.Metrics.Counter("smp_errors_total", "Error responses, by type.", "type", string(smp.ErrAuth)).Add(1)
 		c.send(t.ConnID, smp.Err{Type: smp.ErrAuth})
 		return
 	}
@@ -168,6 +181,7 @@ func (s *Server) send(t *smp.Transmission, cmd smp.Send) (smp.Command, *queue) {
 		return smp.Err{Type: smp.ErrSize}, nil
 	}
 	q.msgs = append(q.msgs, message{received: s.cfg.Now(), body: cmd.Body, binary: cmd.Binary})
+	s.cfg.Metrics.Counter("smp_messages_total", "Messages accepted.").Add(1)
 	return smp.OK{}, q
 }
 

@@ -11,6 +11,8 @@ package server
 import (
 	"sync"
 	"time"
+
+	"ssms.dev/ssms/internal/metrics"
 )
 
 // Config sets the server's limits.
@@ -20,6 +22,9 @@ type Config struct {
 	MaxClients  int           // transport connections at once (default 10,000)
 	IdleTimeout time.Duration // a silent connection is closed (default 10 min)
 	Now         func() time.Time
+	// Metrics, if set, receives aggregate counters only: never an ID, a
+	// key or an address.
+	Metrics *metrics.Registry
 }
 
 func (c *Config) defaults() {
@@ -37,6 +42,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.NewRegistry()
 	}
 }
 

@@ -1,0 +1,157 @@
+// Command smp-server runs an SMP (Simplex Messaging Protocol) server.
+//
+//	smp-server init --dir D [--host H] [--port 5223]   # prints the address
+//	smp-server start --dir D [--addr :5223] [--text-addr 127.0.0.1:5224] [--metrics ADDR]
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ssms.dev/ssms/internal/metrics"
+	"ssms.dev/ssms/smp"
+	"ssms.dev/ssms/smp/server"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	root := &cobra.Command{
+		Use:           "smp-server",
+		Short:         "Run an SMP server for private messaging",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	root.AddCommand(initCmd(), startCmd())
+	if err := root.Execute(); err != nil {
+		fmt.Fprintf(stderr, "smp-server: error: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func initCmd() *cobra.Command {
+	var dir, host string
+	var port int
+	c := &cobra.Command{
+		Use:   "init --dir DIR [--host HOST]",
+		Short: "Create the server's identity and print its address",
+		Long: `Create the server's long-lived CA (Ed25519) and an online certificate it signs,
+and print the server's address, smp://<CA fingerprint>@host:port, which clients
+use to reach it and to recognise it. Move DIR/ca.key offline: the server does
+not need it to run, only to make a new online certificate.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			addr, err := server.Init(dir, host, port)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), addr)
+			fmt.Fprintf(c.ErrOrStderr(), "smp-server: hint: move %s/ca.key to offline storage\n", dir)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "directory for the server's files (required)")
+	c.Flags().StringVar(&host, "host", "localhost", "host name clients use")
+	c.Flags().IntVar(&port, "port", smp.DefaultPort, "port clients use")
+	c.MarkFlagRequired("dir")
+	return c
+}
+
+func startCmd() *cobra.Command {
+	var dir, addr, textAddr, metricsAddr string
+	var insecureText bool
+	c := &cobra.Command{
+		Use:   "start --dir DIR [--addr :5223] [--text-addr 127.0.0.1:5224] [--metrics ADDR]",
+		Short: "Serve SMP over TLS 1.3 (and plain text, for testing)",
+		Long: `Serve SMP over TLS 1.3 with fixed 16 KiB blocks. --text-addr also opens the
+plain-text transport of the specification (for telnet and nc), on a loopback
+address only unless --insecure-text. The server keeps no logs of commands,
+addresses or queue IDs; --metrics serves aggregate Prometheus counters.
+Stops cleanly on SIGINT or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, address, err := server.LoadTLS(dir)
+			if err != nil {
+				return err
+			}
+			reg := metrics.NewRegistry()
+			srv := server.New(server.Config{Metrics: reg})
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var lns []net.Listener
+			defer func() {
+				for _, ln := range lns {
+					ln.Close()
+				}
+			}()
+			listen := func(a string) (net.Listener, error) {
+				ln, err := net.Listen("tcp", a)
+				if err == nil {
+					lns = append(lns, ln)
+				}
+				return ln, err
+			}
+			ln, err := listen(addr)
+			if err != nil {
+				return err
+			}
+			go srv.ServeTLS(ln, cfg)
+			fmt.Fprintf(c.ErrOrStderr(), "smp-server: %s listening on %s (TLS)\n", address, ln.Addr())
+			if textAddr != "" {
+				if err := loopbackOnly(textAddr, insecureText); err != nil {
+					return err
+				}
+				tl, err := listen(textAddr)
+				if err != nil {
+					return err
+				}
+				go srv.ServeText(tl)
+				fmt.Fprintf(c.ErrOrStderr(), "smp-server: plain text on %s\n", tl.Addr())
+			}
+			if metricsAddr != "" {
+				ml, err := listen(metricsAddr)
+				if err != nil {
+					return err
+				}
+				go (&http.Server{Handler: reg.Handler(), ReadHeaderTimeout: 5 * time.Second}).Serve(ml)
+			}
+			<-ctx.Done()
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "the server's directory (required)")
+	c.Flags().StringVar(&addr, "addr", fmt.Sprintf(":%d", smp.DefaultPort), "TLS address to listen on")
+	c.Flags().StringVar(&textAddr, "text-addr", "", "also serve plain text here (loopback only)")
+	c.Flags().BoolVar(&insecureText, "insecure-text", false, "allow --text-addr on a non-loopback address")
+	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus counters here")
+	c.MarkFlagRequired("dir")
+	return c
+}
+
+// loopbackOnly refuses to expose the unencrypted transport off the machine
+// unless the operator insists.
+func loopbackOnly(addr string, insecure bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if host == "localhost" || (ip != nil && ip.IsLoopback()) || insecure {
+		return nil
+	}
+	return errors.New("--text-addr " + addr + " is not a loopback address; the plain-text transport is unencrypted (add --insecure-text if you mean it)")
+}
