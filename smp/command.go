@@ -144,3 +144,6 @@ func line(c Command) (string, []byte) {
 	}
 	return c.verb(), nil
 }
+
+// DecodeBase64 decodes standard padded base64, as the protocol uses.
+func DecodeBase64(s string) ([]byte, error) { return decode(s) }

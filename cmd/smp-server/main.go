@@ -72,8 +72,8 @@ not need it to run, only to make a new online certificate.`,
 }
 
 func startCmd() *cobra.Command {
-	var dir, addr, textAddr, metricsAddr string
-	var insecureText bool
+	var dir, addr, textAddr, metricsAddr, storeLog string
+	var insecureText, persistMessages bool
 	c := &cobra.Command{
 		Use:   "start --dir DIR [--addr :5223] [--text-addr 127.0.0.1:5224] [--metrics ADDR]",
 		Short: "Serve SMP over TLS 1.3 (and plain text, for testing)",
@@ -81,7 +81,10 @@ func startCmd() *cobra.Command {
 plain-text transport of the specification (for telnet and nc), on a loopback
 address only unless --insecure-text. The server keeps no logs of commands,
 addresses or queue IDs; --metrics serves aggregate Prometheus counters.
-Stops cleanly on SIGINT or SIGTERM.`,
+Queues survive restarts and crashes in DIR/queues.log (compacted at start);
+with --persist-messages undelivered messages do too. Every change is on disk
+before the server answers the command that made it. Stops cleanly on SIGINT
+or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfg, address, err := server.LoadTLS(dir)
@@ -90,6 +93,17 @@ Stops cleanly on SIGINT or SIGTERM.`,
 			}
 			reg := metrics.NewRegistry()
 			srv := server.New(server.Config{Metrics: reg})
+			switch storeLog {
+			case "on":
+				l, err := server.OpenStoreLog(dir, srv, persistMessages)
+				if err != nil {
+					return err
+				}
+				defer l.Close()
+			case "off":
+			default:
+				return fmt.Errorf("--store-log %q: want on or off", storeLog)
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			var lns []net.Listener
@@ -138,6 +152,8 @@ Stops cleanly on SIGINT or SIGTERM.`,
 	c.Flags().StringVar(&textAddr, "text-addr", "", "also serve plain text here (loopback only)")
 	c.Flags().BoolVar(&insecureText, "insecure-text", false, "allow --text-addr on a non-loopback address")
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus counters here")
+	c.Flags().StringVar(&storeLog, "store-log", "on", "keep queues across restarts and crashes in DIR/queues.log: on or off")
+	c.Flags().BoolVar(&persistMessages, "persist-messages", false, "also keep undelivered messages in the store log")
 	c.MarkFlagRequired("dir")
 	return c
 }

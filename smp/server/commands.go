@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strconv"
 
 	"ssms.dev/ssms/smp"
 )
@@ -32,7 +33,10 @@ func (s *Server) handle(c *client, t *smp.Transmission) {
 	case smp.Conn:
 		s.create(c, cmd)
 	case smp.Send:
-		r, q := s.send(t, cmd)
+		r, q, wait := s.send(t, cmd)
+		if wait != nil && wait() != nil {
+			r, q = smp.Err{Type: smp.ErrInternal}, nil
+		}
 		reply(r)
 		if q != nil { // deliver after the OK, even to a sender subscribed on the same connection
 			s.mu.Lock()
@@ -76,7 +80,12 @@ func (s *Server) create(c *client, cmd smp.Conn) {
 	s.byRID[q.rid], s.bySID[q.sid] = q, q
 	q.sub = c
 	c.subscribed[q.rid] = q
+	wait := s.persist("NEW", smp.Encode(q.rid[:]), smp.Encode(q.sid[:]), q.rkey.String())
 	s.mu.Unlock()
+	if err := wait(); err != nil {
+		c.send(nil, smp.Err{Type: smp.ErrInternal})
+		return
+	}
 	c.send(nil, smp.IDs{RecipientID: q.rid[:], SenderID: q.sid[:]})
 }
 
@@ -105,11 +114,28 @@ func (s *Server) recipient(c *client, t *smp.Transmission) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.byRID[q.rid] != q { // deleted while we verified
-		c.send(t.ConnID, smp.Err{Type: smp.ErrAuth})
-		return
+	resp, wait, deliver := s.recipientLocked(c, t, q)
+	s.mu.Unlock()
+	if err := wait(); err != nil {
+		resp, deliver = smp.Err{Type: smp.ErrInternal}, false
 	}
+	c.send(t.ConnID, resp)
+	if deliver {
+		s.mu.Lock()
+		s.deliver(q)
+		s.mu.Unlock()
+	}
+}
+
+// recipientLocked runs a recipient command with s.mu held. It returns the
+// response, a wait for its event to be durable, and whether to deliver
+// after responding.
+func (s *Server) recipientLocked(c *client, t *smp.Transmission, q *queue) (smp.Command, func() error, bool) {
+	none := func() error { return nil }
+	if s.byRID[q.rid] != q { // deleted while we verified
+		return smp.Err{Type: smp.ErrAuth}, none, false
+	}
+	rid := smp.Encode(q.rid[:])
 	switch cmd := t.Command.(type) {
 	case smp.Sub:
 		if q.sub != nil && q.sub != c {
@@ -119,24 +145,28 @@ func (s *Server) recipient(c *client, t *smp.Transmission) {
 		}
 		q.sub, c.subscribed[q.rid] = c, q
 		q.delivered = false // the message in flight, if any, goes to the new subscriber
-		c.send(t.ConnID, smp.OK{})
-		s.deliver(q)
+		return smp.OK{}, none, true
 	case smp.Key:
 		if q.skey != nil {
-			c.send(t.ConnID, smp.Err{Type: smp.ErrAuth})
-			return
+			return smp.Err{Type: smp.ErrAuth}, none, false
 		}
 		q.skey = cmd.SenderKey
-		c.send(t.ConnID, smp.OK{})
+		return smp.OK{}, s.persist("KEY", rid, cmd.SenderKey.String()), false
 	case smp.Ack:
+		wait := none
 		if q.delivered {
+			acked := q.msgs[0]
 			q.msgs, q.delivered = q.msgs[1:], false
+			if s.log != nil && s.log.messages {
+				// Named by its time: expiry drops messages without an
+				// event, so a position would not be stable on replay.
+				wait = s.persist("ACK", rid, strconv.FormatInt(acked.received.UnixNano(), 10))
+			}
 		}
-		c.send(t.ConnID, smp.OK{})
-		s.deliver(q)
+		return smp.OK{}, wait, true
 	case smp.Hold:
 		q.suspended = true
-		c.send(t.ConnID, smp.OK{})
+		return smp.OK{}, s.persist("HOLD", rid), false
 	case smp.Del:
 		delete(s.byRID, q.rid)
 		delete(s.bySID, q.sid)
@@ -144,13 +174,14 @@ func (s *Server) recipient(c *client, t *smp.Transmission) {
 			delete(q.sub.subscribed, q.rid)
 		}
 		q.msgs, q.sub = nil, nil
-		c.send(t.ConnID, smp.OK{})
+		return smp.OK{}, s.persist("DEL", rid), false
 	}
+	return smp.Err{Type: smp.ErrInternal}, none, false
 }
 
 // send handles SEND: the queue must exist and not be suspended, unsigned
 // before KEY, signed by the sender key after.
-func (s *Server) send(t *smp.Transmission, cmd smp.Send) (smp.Command, *queue) {
+func (s *Server) send(t *smp.Transmission, cmd smp.Send) (smp.Command, *queue, func() error) {
 	sid, ok := toID(t.ConnID)
 	s.mu.Lock()
 	q := s.bySID[sid]
@@ -165,24 +196,29 @@ func (s *Server) send(t *smp.Transmission, cmd smp.Send) (smp.Command, *queue) {
 		if signed {
 			smp.VerifyDummy(t.Signed, t.Signature)
 		}
-		return smp.Err{Type: smp.ErrAuth}, nil
+		return smp.Err{Type: smp.ErrAuth}, nil, nil
 	case skey == nil && signed, skey != nil && !signed:
-		return smp.Err{Type: smp.ErrAuth}, nil
+		return smp.Err{Type: smp.ErrAuth}, nil, nil
 	case skey != nil && !skey.Verify(t.Signed, t.Signature):
-		return smp.Err{Type: smp.ErrAuth}, nil
+		return smp.Err{Type: smp.ErrAuth}, nil, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.bySID[sid] != q || q.suspended {
-		return smp.Err{Type: smp.ErrAuth}, nil
+		return smp.Err{Type: smp.ErrAuth}, nil, nil
 	}
 	s.expire(q)
 	if len(q.msgs) >= s.cfg.QueueQuota {
-		return smp.Err{Type: smp.ErrSize}, nil
+		return smp.Err{Type: smp.ErrSize}, nil, nil
 	}
-	q.msgs = append(q.msgs, message{received: s.cfg.Now(), body: cmd.Body, binary: cmd.Binary})
+	m := message{received: s.cfg.Now(), body: cmd.Body, binary: cmd.Binary}
+	q.msgs = append(q.msgs, m)
 	s.cfg.Metrics.Counter("smp_messages_total", "Messages accepted.").Add(1)
-	return smp.OK{}, q
+	wait := func() error { return nil }
+	if s.log != nil && s.log.messages {
+		wait = s.persist("MSG", smp.Encode(q.rid[:]), strconv.FormatInt(m.received.UnixNano(), 10), kind(m.binary), smp.Encode(m.body))
+	}
+	return smp.OK{}, q, wait
 }
 
 // deliver sends the queue's first message to its subscriber, unless one is

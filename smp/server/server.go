@@ -55,6 +55,16 @@ type Server struct {
 	byRID map[id]*queue
 	bySID map[id]*queue
 	slots chan struct{} // one per transport connection allowed
+	log   *StoreLog     // nil: nothing survives a restart
+}
+
+// persist records an event if there is a store log; the returned function
+// waits until it is durable. s.mu is held.
+func (s *Server) persist(fields ...string) func() error {
+	if s.log == nil {
+		return func() error { return nil }
+	}
+	return s.log.record(fields...)
 }
 
 // New returns a server with cfg's limits.
