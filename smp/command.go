@@ -1,6 +1,8 @@
 package smp
 
 import (
+	"crypto/ecdh"
+	"crypto/x509"
 	"encoding/base64"
 	"strconv"
 	"strings"
@@ -12,7 +14,12 @@ type Command interface{ verb() string }
 
 // Recipient commands.
 type (
-	Conn struct{ RecipientKey *PublicKey }
+	// Conn creates a queue. DHKey, if set, is the recipient's X25519 key
+	// (base64 DER SPKI): the server then encrypts every delivery to it.
+	Conn struct {
+		RecipientKey *PublicKey
+		DHKey        *ecdh.PublicKey
+	}
 	Sub  struct{}
 	Key  struct{ SenderKey *PublicKey }
 	Ack  struct{}
@@ -28,7 +35,10 @@ type Send struct {
 
 // Server messages.
 type (
-	IDs struct{ RecipientID, SenderID []byte }
+	IDs struct {
+		RecipientID, SenderID []byte
+		ServerDHKey           *ecdh.PublicKey // set when CONN gave a DH key
+	}
 	Msg struct {
 		Time   time.Time
 		Body   []byte
@@ -74,17 +84,24 @@ func parseClientCommand(line string) (cmd Command, n int, err error) {
 	verb, args, _ := strings.Cut(line, " ")
 	switch verb {
 	case "CONN", "KEY":
-		if args == "" || strings.Contains(args, " ") {
+		parts := strings.Split(args, " ")
+		if args == "" || len(parts) > 2 || (verb == "KEY" && len(parts) != 1) {
 			return nil, 0, fail(Syntax(SyntaxBadParameters))
 		}
-		k, err := ParseKey(args)
+		k, err := ParseKey(parts[0])
 		if err != nil {
 			return nil, 0, err
 		}
-		if verb == "CONN" {
-			return Conn{RecipientKey: k}, 0, nil
+		if verb == "KEY" {
+			return Key{SenderKey: k}, 0, nil
 		}
-		return Key{SenderKey: k}, 0, nil
+		c := Conn{RecipientKey: k}
+		if len(parts) == 2 {
+			if c.DHKey, err = ParseDHKey(parts[1]); err != nil {
+				return nil, 0, err
+			}
+		}
+		return c, 0, nil
 	case "SUB", "ACK", "HOLD", "DEL":
 		if line != verb {
 			return nil, 0, fail(Syntax(SyntaxBadParameters))
@@ -123,7 +140,11 @@ func parseSendBody(line string, at int) (Command, int, error) {
 func line(c Command) (string, []byte) {
 	switch c := c.(type) {
 	case IDs:
-		return "IDS " + Encode(c.RecipientID) + " " + Encode(c.SenderID), nil
+		l := "IDS " + Encode(c.RecipientID) + " " + Encode(c.SenderID)
+		if c.ServerDHKey != nil {
+			l += " " + EncodeDHKey(c.ServerDHKey)
+		}
+		return l, nil
 	case Msg:
 		ts := "MSG " + c.Time.UTC().Format(time.RFC3339Nano) + " "
 		if c.Binary {
@@ -138,6 +159,9 @@ func line(c Command) (string, []byte) {
 		}
 		return "SEND :" + string(c.Body), nil
 	case Conn:
+		if c.DHKey != nil {
+			return "CONN " + c.RecipientKey.String() + " " + EncodeDHKey(c.DHKey), nil
+		}
 		return "CONN " + c.RecipientKey.String(), nil
 	case Key:
 		return "KEY " + c.SenderKey.String(), nil
@@ -147,3 +171,26 @@ func line(c Command) (string, []byte) {
 
 // DecodeBase64 decodes standard padded base64, as the protocol uses.
 func DecodeBase64(s string) ([]byte, error) { return decode(s) }
+
+// ParseDHKey parses an X25519 key: base64 DER SubjectPublicKeyInfo.
+func ParseDHKey(s string) (*ecdh.PublicKey, error) {
+	der, err := decode(s)
+	if err != nil {
+		return nil, err
+	}
+	k, err := x509.ParsePKIXPublicKey(der)
+	pub, ok := k.(*ecdh.PublicKey)
+	if err != nil || !ok || pub.Curve() != ecdh.X25519() {
+		return nil, fail(Syntax(SyntaxBadParameters))
+	}
+	return pub, nil
+}
+
+// EncodeDHKey encodes an X25519 key as base64 DER SubjectPublicKeyInfo.
+func EncodeDHKey(k *ecdh.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(k)
+	if err != nil {
+		panic(err)
+	}
+	return Encode(der)
+}

@@ -22,9 +22,14 @@
 //
 // # Commands
 //
-//	recipient: CONN key | SUB | KEY key | ACK | HOLD | DEL
+//	recipient: CONN key [dhkey] | SUB | KEY key | ACK | HOLD | DEL
 //	sender:    SEND :text | SEND size LF bytes
-//	server:    IDS rid sid | MSG time body | OK | END | ERR type
+//	server:    IDS rid sid [dhkey] | MSG time body | OK | END | ERR type
+//
+// With an X25519 dhkey in CONN, the server answers with its own for the
+// queue and then encrypts every delivered body to the recipient: the MSG
+// body is binary, nonce (24 bytes) || NaCl crypto_box(body), so what the
+// sender sent and what the recipient receives share no ciphertext.
 //	errors:    UNKNOWN | PROHIBITED | SYNTAX n | SIZE | AUTH | INTERNAL
 //	SYNTAX 1 bad base64, 2 bad parameters, 3 missing credentials,
 //	       4 credentials not allowed, 5 missing connId, 6 bad message body

@@ -106,6 +106,7 @@ or SIGTERM.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			go srv.Janitor(ctx, time.Minute)
 			var lns []net.Listener
 			defer func() {
 				for _, ln := range lns {

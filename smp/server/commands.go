@@ -1,9 +1,12 @@
 package server
 
 import (
+	"crypto/ecdh"
+	"crypto/rand"
 	"fmt"
 	"strconv"
 
+	"golang.org/x/crypto/nacl/box"
 	"ssms.dev/ssms/smp"
 )
 
@@ -69,8 +72,19 @@ func credentials(t *smp.Transmission) smp.ErrorType {
 }
 
 func (s *Server) create(c *client, cmd smp.Conn) {
-	s.mu.Lock()
+	var serverDH *ecdh.PublicKey
 	q := &queue{rkey: cmd.RecipientKey}
+	if cmd.DHKey != nil {
+		priv, err := ecdh.X25519().GenerateKey(rand.Reader)
+		if err != nil {
+			c.send(nil, smp.Err{Type: smp.ErrInternal})
+			return
+		}
+		shared := new([32]byte)
+		box.Precompute(shared, (*[32]byte)(cmd.DHKey.Bytes()), (*[32]byte)(priv.Bytes()))
+		q.box, serverDH = shared, priv.PublicKey()
+	}
+	s.mu.Lock()
 	for {
 		q.rid, q.sid = newID(), newID()
 		if _, taken := s.byRID[q.rid]; !taken && s.bySID[q.rid] == nil && s.byRID[q.sid] == nil && s.bySID[q.sid] == nil && q.rid != q.sid {
@@ -81,12 +95,16 @@ func (s *Server) create(c *client, cmd smp.Conn) {
 	q.sub = c
 	c.subscribed[q.rid] = q
 	wait := s.persist("NEW", smp.Encode(q.rid[:]), smp.Encode(q.sid[:]), q.rkey.String())
+	if q.box != nil {
+		// One file, written in order: BOX durable means NEW is too.
+		wait = s.persist("BOX", smp.Encode(q.rid[:]), smp.Encode(q.box[:]))
+	}
 	s.mu.Unlock()
 	if err := wait(); err != nil {
 		c.send(nil, smp.Err{Type: smp.ErrInternal})
 		return
 	}
-	c.send(nil, smp.IDs{RecipientID: q.rid[:], SenderID: q.sid[:]})
+	c.send(nil, smp.IDs{RecipientID: q.rid[:], SenderID: q.sid[:], ServerDHKey: serverDH})
 }
 
 // authorise finds the queue a recipient command names and checks its
@@ -165,7 +183,9 @@ func (s *Server) recipientLocked(c *client, t *smp.Transmission, q *queue) (smp.
 		}
 		return smp.OK{}, wait, true
 	case smp.Hold:
-		q.suspended = true
+		if !q.suspended {
+			q.suspended, q.heldAt = true, s.cfg.Now()
+		}
 		return smp.OK{}, s.persist("HOLD", rid), false
 	case smp.Del:
 		delete(s.byRID, q.rid)
@@ -230,7 +250,13 @@ func (s *Server) deliver(q *queue) {
 	}
 	m := q.msgs[0]
 	q.delivered = true
-	q.sub.send(q.rid[:], smp.Msg{Time: m.received, Body: m.body, Binary: m.binary})
+	body, binary := m.body, m.binary
+	if q.box != nil {
+		var nonce [24]byte
+		rand.Read(nonce[:])
+		body, binary = box.SealAfterPrecomputation(nonce[:], m.body, &nonce, q.box), true
+	}
+	q.sub.send(q.rid[:], smp.Msg{Time: m.received, Body: body, Binary: binary})
 }
 
 // expire drops messages older than the TTL (not one in flight: it is the

@@ -23,13 +23,19 @@ import (
 func startText(t *testing.T, cfg Config) (*Server, string) {
 	t.Helper()
 	s := New(cfg)
+	return s, serveOn(t, s)
+}
+
+// serveOn serves s's text transport on a loopback port.
+func serveOn(t *testing.T, s *Server) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
 	go s.ServeText(ln)
-	return s, ln.Addr().String()
+	return ln.Addr().String()
 }
 
 // party is a test client speaking raw SMP text, signing with its key.
@@ -319,4 +325,29 @@ func TestQuotaAndTTL(t *testing.T) {
 	s.raw(false, sid, "SEND :fresh")
 	s.expect(sid + " OK")
 	r2.expect(rid + " MSG T :fresh")
+}
+
+func TestSuspendedQueuesRemoved(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv, addr := startText(t, Config{HoldGrace: time.Hour, Now: clock})
+	r := dial(t, addr)
+	rid, _ := r.create()
+	keep, _ := r.create()
+	r.raw(true, rid, "HOLD")
+	r.expect(rid + " OK")
+	if n := srv.Sweep(); n != 0 {
+		t.Fatalf("removed %d queues within the grace period", n)
+	}
+	mu.Lock()
+	now = now.Add(time.Hour + time.Second)
+	mu.Unlock()
+	if n := srv.Sweep(); n != 1 {
+		t.Fatalf("removed %d queues after the grace period, want 1", n)
+	}
+	r.raw(true, rid, "SUB")
+	r.expect(rid + " ERR AUTH")
+	r.raw(true, keep, "SUB")
+	r.expect(keep + " OK")
 }

@@ -31,9 +31,11 @@ type queue struct {
 	rkey      *smp.PublicKey
 	skey      *smp.PublicKey // nil until KEY
 	suspended bool
+	heldAt    time.Time // when HOLD arrived
 	msgs      []message // FIFO; msgs[0] is in flight when delivered
 	delivered bool      // msgs[0] was sent and awaits ACK
 	sub       *client   // the subscribed transport connection, if any
+	box       *[32]byte // crypto_box key shared with the recipient, if it gave a DH key
 }
 
 type message struct {

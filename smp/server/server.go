@@ -18,6 +18,7 @@ import (
 // Config sets the server's limits.
 type Config struct {
 	MessageTTL  time.Duration // undelivered messages expire (default 21 days)
+	HoldGrace   time.Duration // suspended queues are removed after this (default 7 days)
 	QueueQuota  int           // messages a queue holds (default 128)
 	MaxClients  int           // transport connections at once (default 10,000)
 	IdleTimeout time.Duration // a silent connection is closed (default 10 min)
@@ -30,6 +31,9 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.MessageTTL <= 0 {
 		c.MessageTTL = 21 * 24 * time.Hour
+	}
+	if c.HoldGrace <= 0 {
+		c.HoldGrace = 7 * 24 * time.Hour
 	}
 	if c.QueueQuota <= 0 {
 		c.QueueQuota = 128

@@ -20,7 +20,7 @@ import (
 // StoreLog makes queues (and, if enabled, undelivered messages) survive
 // restarts and crashes. It is an append-only file of events, one a line:
 //
-//	NEW rid sid rkey      KEY rid skey      HOLD rid      DEL rid
+//	NEW rid sid rkey      BOX rid sharedkey      KEY rid skey      HOLD rid      DEL rid
 //	MSG rid unixnano b|s body             ACK rid unixnano
 //
 // IDs, keys and bodies in base64. Events are written by one goroutine in
@@ -151,6 +151,12 @@ func (s *Server) apply(f []string) error {
 		}
 		q := &queue{rid: rid, sid: sid, rkey: key}
 		s.byRID[rid], s.bySID[sid] = q, q
+	case f[0] == "BOX" && len(f) == 3:
+		k, err := smp.DecodeBase64(f[2])
+		if err != nil || len(k) != 32 {
+			return bad
+		}
+		q.box = (*[32]byte)(k)
 	case f[0] == "KEY" && len(f) == 3:
 		key, err := smp.ParseKey(f[2])
 		if err != nil {
@@ -158,7 +164,7 @@ func (s *Server) apply(f []string) error {
 		}
 		q.skey = key
 	case f[0] == "HOLD" && len(f) == 2:
-		q.suspended = true
+		q.suspended, q.heldAt = true, s.cfg.Now() // the grace period restarts: the log keeps no times
 	case f[0] == "DEL" && len(f) == 2:
 		delete(s.byRID, q.rid)
 		delete(s.bySID, q.sid)
@@ -191,6 +197,9 @@ func (l *StoreLog) snapshot(s *Server) []byte {
 	var b bytes.Buffer
 	for _, q := range s.byRID {
 		fmt.Fprintf(&b, "NEW %s %s %s\n", smp.Encode(q.rid[:]), smp.Encode(q.sid[:]), q.rkey)
+		if q.box != nil {
+			fmt.Fprintf(&b, "BOX %s %s\n", smp.Encode(q.rid[:]), smp.Encode(q.box[:]))
+		}
 		if q.skey != nil {
 			fmt.Fprintf(&b, "KEY %s %s\n", smp.Encode(q.rid[:]), q.skey)
 		}
