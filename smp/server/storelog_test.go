@@ -14,6 +14,10 @@ const crashEnv = "SSMS_SMP_CRASH_SERVER"
 
 // TestMain lets the test binary run as a persistent server for TestKill9.
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(idleEnv); spec != "" {
+		idleClients(spec)
+		return
+	}
 	if dir := os.Getenv(crashEnv); dir != "" {
 		s := New(Config{})
 		if _, err := OpenStoreLog(dir, s, true); err != nil {

@@ -12,7 +12,7 @@ import (
 	"ssms.dev/ssms/smp"
 )
 
-func startTLS(t *testing.T) smp.Address {
+func startTLS(t testing.TB) smp.Address {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
