@@ -30,6 +30,7 @@
 // queue and then encrypts every delivered body to the recipient: the MSG
 // body is binary, nonce (24 bytes) || NaCl crypto_box(body), so what the
 // sender sent and what the recipient receives share no ciphertext.
+//
 //	errors:    UNKNOWN | PROHIBITED | SYNTAX n | SIZE | AUTH | INTERNAL
 //	SYNTAX 1 bad base64, 2 bad parameters, 3 missing credentials,
 //	       4 credentials not allowed, 5 missing connId, 6 bad message body

@@ -93,6 +93,11 @@ func TestIdleConnections(t *testing.T) {
 	if err != nil || line != "held "+strconv.Itoa(n)+"\n" {
 		t.Fatalf("client process: %q %v", line, err)
 	}
+	// The client's handshake ends a moment before the server's goroutine
+	// takes its slot: wait for the server's own count.
+	for deadline := time.Now().Add(10 * time.Second); len(srv.slots) < n && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if got := len(srv.slots); got != n {
 		t.Fatalf("server holds %d connections, want %d", got, n)
 	}
