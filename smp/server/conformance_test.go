@@ -195,7 +195,11 @@ func flow(t *testing.T, connect func() *party) {
 
 func TestConformanceErrors(t *testing.T) {
 	_, addr := startText(t, Config{})
-	r, s := dial(t, addr), dial(t, addr)
+	errorsSuite(t, func() *party { return dial(t, addr) })
+}
+
+func errorsSuite(t *testing.T, connect func() *party) {
+	r, s := connect(), connect()
 	rid, sid := r.create()
 	bad := base64.StdEncoding.EncodeToString([]byte("no such queue 16"))
 	tests := []struct {
@@ -249,7 +253,11 @@ func TestConformanceErrors(t *testing.T) {
 
 func TestConformanceSubscriptions(t *testing.T) {
 	_, addr := startText(t, Config{})
-	r1, r2, s := dial(t, addr), dial(t, addr), dial(t, addr)
+	subscriptionsSuite(t, func() *party { return dial(t, addr) })
+}
+
+func subscriptionsSuite(t *testing.T, connect func() *party) {
+	r1, r2, s := connect(), connect(), connect()
 	r2.sign, r2.pub = r1.sign, r1.pub // the same recipient on a second connection
 	rid, sid := r1.create()
 	s.raw(false, sid, "SEND :one")
@@ -268,7 +276,7 @@ func TestConformanceSubscriptions(t *testing.T) {
 	r2.expect(rid + " MSG T :two")
 	// A dropped connection: the message in flight comes again after SUB.
 	r2.conn.Close()
-	r3 := dial(t, addr)
+	r3 := connect()
 	r3.sign, r3.pub = r1.sign, r1.pub
 	r3.raw(true, rid, "SUB")
 	r3.expect(rid + " OK")
@@ -277,7 +285,11 @@ func TestConformanceSubscriptions(t *testing.T) {
 
 func TestConformanceCRLFAndRSA(t *testing.T) {
 	_, addr := startText(t, Config{})
-	r, s := dial(t, addr), dial(t, addr)
+	crlfRSASuite(t, func() *party { return dial(t, addr) })
+}
+
+func crlfRSASuite(t *testing.T, connect func() *party) {
+	r, s := connect(), connect()
 	useRSA(r)
 	useRSA(s)
 	r.eol, s.eol = "\r\n", "\r\n"

@@ -43,18 +43,23 @@ func dialTLS(t *testing.T, a smp.Address, fingerprint string) (*party, error) {
 	return newParty(t, smp.NewBlockConn(conn)), nil
 }
 
-func TestTLSFlow(t *testing.T) {
+// TestTLSConformance runs every conformance suite over TLS blocks.
+func TestTLSConformance(t *testing.T) {
 	a := startTLS(t)
 	if _, err := smp.ParseAddress(a.String()); err != nil {
 		t.Fatalf("the printed address does not parse: %v", err)
 	}
-	flow(t, func() *party {
+	connect := func() *party {
 		p, err := dialTLS(t, a, a.Fingerprint)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return p
-	})
+	}
+	t.Run("flow", func(t *testing.T) { flow(t, connect) })
+	t.Run("errors", func(t *testing.T) { errorsSuite(t, connect) })
+	t.Run("subscriptions", func(t *testing.T) { subscriptionsSuite(t, connect) })
+	t.Run("crlf-rsa", func(t *testing.T) { crlfRSASuite(t, connect) })
 }
 
 func TestTLSRefusesAnotherServer(t *testing.T) {
