@@ -104,9 +104,7 @@ func parseReleaseStrict(data []byte) (*ReleaseStatement, error) {
 // NewRelease builds a statement with its subjects in canonical order and
 // checks it as ParseRelease would.
 func NewRelease(subjects []Subject, p ReleasePredicate) (*ReleaseStatement, error) {
-	subjects = append([]Subject(nil), subjects...)
-	sort.Slice(subjects, func(i, j int) bool { return subjects[i].Name < subjects[j].Name })
-	st := &ReleaseStatement{Type: StatementType, Subject: subjects, PredicateType: ReleasePredicateType, Predicate: p}
+	st := &ReleaseStatement{Type: StatementType, Subject: sortedSubjects(subjects), PredicateType: ReleasePredicateType, Predicate: p}
 	const doc = "release statement"
 	if err := checkSubjects(doc, st.Subject); err != nil {
 		return nil, err
@@ -224,3 +222,9 @@ func ParseTime(s string) (time.Time, error) {
 
 // FormatTime formats t in TimeFormat.
 func FormatTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(TimeFormat) }
+
+func sortedSubjects(subjects []Subject) []Subject {
+	subjects = append([]Subject(nil), subjects...)
+	sort.Slice(subjects, func(i, j int) bool { return subjects[i].Name < subjects[j].Name })
+	return subjects
+}

@@ -174,3 +174,42 @@ func FuzzParseRecipe(f *testing.F) {
 		}
 	})
 }
+
+func TestRebuildRoundTrip(t *testing.T) {
+	st, payload := exampleRelease()
+	p := RebuildPredicate{Release: "sha256:" + strings.Repeat("12", 32), Product: "smp-server", Version: "1.2.0-rc.1", Builder: "rebuilder-1",
+		Source: st.Predicate.Source, Build: *st.Predicate.Build, Started: "2026-11-22T11:00:00Z", Finished: "2026-11-22T11:01:00Z", Outcome: OutcomeReproduced}
+	_, b, err := NewRebuild(st.Subject, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseRebuild(b)
+	if err != nil || got.Predicate.Builder != "rebuilder-1" {
+		t.Fatalf("%v", err)
+	}
+	if _, err := ParseRebuild(payload); err == nil {
+		t.Fatalf("a release parsed as a rebuild: %v", err)
+	}
+	p.Outcome = "mismatch"
+	if _, _, err := NewRebuild(st.Subject, p); err == nil || !strings.Contains(err.Error(), "predicate.outcome") {
+		t.Fatalf("a mismatch attested: %v", err)
+	}
+	var in intoto.Statement
+	if err := protojson.Unmarshal(b, &in); err != nil || in.Validate() != nil {
+		t.Fatalf("in-toto rejects the attestation: %v", err)
+	}
+}
+
+func FuzzParseRebuild(f *testing.F) {
+	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := ParseRebuild(data)
+		if err != nil {
+			return
+		}
+		b, _ := strictjson.Marshal(st)
+		if !bytes.Equal(b, data) {
+			t.Fatal("parse → marshal changed the bytes")
+		}
+	})
+}
