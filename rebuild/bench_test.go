@@ -1,0 +1,89 @@
+package rebuild
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ssms.dev/ssms/manifest"
+)
+
+// BenchmarkRebuild compares a whole rebuild (clone at the commit, build in
+// the scrubbed environment, hash and compare) with a plain go build of the
+// same package with the same flags, both with a warm module cache and an
+// empty build cache: a rebuild must not trust a build cache, so an empty
+// one is the like-for-like baseline. The budget is rebuild ≤ 1.10 × go-build.
+//
+// SSMS_BENCH_REBUILD=demo builds a one-file module instead of smp-server
+// (what ./scripts/test does, to keep the suite quick).
+func BenchmarkRebuild(b *testing.B) {
+	var source, commit, artifact string
+	var r *manifest.Recipe
+	if os.Getenv("SSMS_BENCH_REBUILD") == "demo" {
+		source, commit = demoModule(b, "hello")
+		r, artifact = demoRecipe("-buildid="), "demo"
+	} else {
+		source = b.TempDir()
+		repoCopy(b, source)
+		gitT(b, source, "init", "--quiet")
+		gitT(b, source, "add", ".")
+		gitT(b, source, "commit", "--quiet", "-m", "snapshot")
+		commit = strings.TrimSpace(gitT(b, source, "rev-parse", "HEAD"))
+		r, artifact = projectRecipe(b, "smp-server"), "smp-server"
+	}
+	// The reference digest, and a warm module cache for both.
+	ref := rebuildOnce(b, source, commit, r, artifact, nil)
+	subjects := []manifest.Subject{{Name: artifact, Digest: ref}}
+
+	b.Run("go-build", func(b *testing.B) {
+		for b.Loop() {
+			cache := b.TempDir()
+			cmd := exec.Command(r.Command[0], r.Command[1:]...)
+			cmd.Dir = source
+			cmd.Env = append(os.Environ(), "GOCACHE="+cache, "GOFLAGS=")
+			for k, v := range r.Environment {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("%v\n%s", err, out)
+			}
+			os.Remove(filepath.Join(source, artifact)) // keep the tree clean for Fetch
+		}
+	})
+	b.Run("rebuild", func(b *testing.B) {
+		for b.Loop() {
+			rebuildOnce(b, source, commit, r, artifact, subjects)
+		}
+	})
+}
+
+// rebuildOnce does what ssms rebuild does between checking the release and
+// signing: fetch, build, compare. With subjects nil it returns the digest.
+func rebuildOnce(b *testing.B, source, commit string, r *manifest.Recipe, artifact string, subjects []manifest.Subject) manifest.Digest {
+	b.Helper()
+	work := b.TempDir()
+	ctx := context.Background()
+	src, err := Fetch(ctx, source, commit, work)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var log bytes.Buffer
+	if err := Build(ctx, r, src, work, &log); err != nil {
+		b.Fatalf("%v\n%s", err, log.String())
+	}
+	if subjects == nil {
+		d, err := manifest.DigestFile(filepath.Join(src, artifact), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	}
+	if arts, ok := Compare(subjects, src, nil, work); !ok {
+		b.Fatalf("rebuild differs:\n%s", Report(arts))
+	}
+	return manifest.Digest{}
+}

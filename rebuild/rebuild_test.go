@@ -1,0 +1,264 @@
+package rebuild
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ssms.dev/ssms/manifest"
+)
+
+// repoCopy copies this repository's working tree (tracked and untracked
+// files, not ignored ones) to dst, so the test builds what is checked out
+// without touching it.
+func repoCopy(t testing.TB, dst string) {
+	t.Helper()
+	out, err := exec.Command("git", "-C", "..", "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Skipf("not in a git checkout: %v", err)
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		src := filepath.Join("..", name)
+		fi, err := os.Lstat(src)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // deleted in the work tree, or not a file
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := filepath.Join(dst, name)
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, fi.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func projectRecipe(t testing.TB, name string) *manifest.Recipe {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "recipes", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := manifest.ParseRecipe(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestSMPServerReproducible builds smp-server with the project's recipe in
+// two different directories, with different HOMEs and build caches, a
+// second apart and with different file times, and demands the same bytes.
+func TestSMPServerReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two cold builds of smp-server")
+	}
+	r := projectRecipe(t, "smp-server")
+	var digests []string
+	for i, dir := range []string{t.TempDir(), filepath.Join(t.TempDir(), "a", "deeper", "path")} {
+		src, work := filepath.Join(dir, "src"), filepath.Join(dir, "work")
+		repoCopy(t, src)
+		if i == 1 {
+			time.Sleep(1100 * time.Millisecond)
+			later := time.Now().Add(time.Hour)
+			filepath.Walk(src, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, later, later) })
+		}
+		var log bytes.Buffer
+		if err := Build(context.Background(), r, src, work, &log); err != nil {
+			t.Fatalf("build %d: %v\n%s", i, err, log.String())
+		}
+		d, err := manifest.DigestFile(filepath.Join(src, "smp-server"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests = append(digests, d.SHA256)
+	}
+	if digests[0] != digests[1] {
+		t.Fatalf("smp-server is not reproducible: %s vs %s", digests[0], digests[1])
+	}
+}
+
+// demoModule makes a one-file Go module in a fresh git repository and
+// returns its directory and the commit.
+func demoModule(t testing.TB, greeting string) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "go.mod"), "module example.org/demo\n\ngo 1.26\n")
+	write(t, filepath.Join(dir, "main.go"), "package main\n\nfunc main() { println(\""+greeting+"\") }\n")
+	gitT(t, dir, "init", "--quiet")
+	gitT(t, dir, "add", ".")
+	gitT(t, dir, "commit", "--quiet", "-m", "demo")
+	return dir, strings.TrimSpace(gitT(t, dir, "rev-parse", "HEAD"))
+}
+
+func write(t testing.TB, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gitT(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func demoRecipe(ldflags string) *manifest.Recipe {
+	return &manifest.Recipe{
+		Toolchain: strings.TrimSpace(goVersion()),
+		Command:   []string{"go", "build", "-trimpath", "-buildvcs=false", "-ldflags=" + ldflags, "-o", "demo", "."},
+		Environment: map[string]string{
+			"CGO_ENABLED": "0",
+		},
+	}
+}
+
+func goVersion() string {
+	out, _ := exec.Command("go", "env", "GOVERSION").Output()
+	return string(out)
+}
+
+// demoCache is a build cache the demo builds share, to keep the test
+// quick; TestSMPServerReproducible is the one with cold, separate caches.
+var demoCache string
+
+// rebuildDemo fetches and builds the demo module at commit with r.
+func rebuildDemo(t testing.TB, source, commit string, r *manifest.Recipe) string {
+	t.Helper()
+	if demoCache == "" {
+		demoCache, _ = os.MkdirTemp("", "ssms-demo-cache-")
+	}
+	work := demoCache
+	src, err := Fetch(context.Background(), source, commit, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	if err := Build(context.Background(), r, src, work, &log); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	return src
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if demoCache != "" {
+		os.RemoveAll(demoCache)
+	}
+	os.Exit(code)
+}
+
+func TestMismatchReport(t *testing.T) {
+	source, commit := demoModule(t, "hello")
+	r := demoRecipe("-buildid=")
+	first := rebuildDemo(t, source, commit, r)
+	published := filepath.Join(t.TempDir(), "demo")
+	copyFile(t, filepath.Join(first, "demo"), published)
+	d, err := manifest.DigestFile(published, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := []manifest.Subject{{Name: "demo", Digest: d}}
+
+	// The same commit and recipe, elsewhere: bit for bit.
+	again := rebuildDemo(t, source, commit, r)
+	if arts, ok := Compare(subjects, again, nil, t.TempDir()); !ok {
+		t.Fatalf("the same source and recipe did not match:\n%s", Report(arts))
+	}
+
+	// A changed source (a later commit) and a changed recipe both differ.
+	write(t, filepath.Join(source, "main.go"), "package main\n\nfunc main() { println(\"hellO\") }\n")
+	gitT(t, source, "commit", "--quiet", "-am", "changed")
+	changed := strings.TrimSpace(gitT(t, source, "rev-parse", "HEAD"))
+	for name, src := range map[string]string{
+		"changed source": rebuildDemo(t, source, changed, r),
+		"changed recipe": rebuildDemo(t, source, commit, demoRecipe("-buildid= -X main.unused=1 -s")),
+	} {
+		arts, ok := Compare(subjects, src, map[string]string{"demo": published}, t.TempDir())
+		if ok {
+			t.Errorf("%s: reported a match", name)
+			continue
+		}
+		a := arts[0]
+		report := Report(arts)
+		if a.Got == "" || a.Got == a.Want || a.FirstDiff < 0 || a.PubSize == 0 ||
+			!strings.Contains(report, "MISMATCH") || !strings.Contains(report, a.Want) || !strings.Contains(report, "first difference at byte") {
+			t.Errorf("%s: report lacks the evidence: %+v\n%s", name, a, report)
+		}
+	}
+
+	// A recipe that makes no such file.
+	arts, ok := Compare([]manifest.Subject{{Name: "missing", Digest: d}}, first, nil, t.TempDir())
+	if ok || !strings.Contains(Report(arts), "produced no file named missing") {
+		t.Errorf("missing artifact: %s", Report(arts))
+	}
+}
+
+func copyFile(t testing.TB, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFetchRefuses(t *testing.T) {
+	source, commit := demoModule(t, "hello")
+	ctx := context.Background()
+	if _, err := Fetch(ctx, source, strings.Repeat("ab", 20), t.TempDir()); err == nil || !strings.Contains(err.Error(), "is not in") {
+		t.Errorf("unknown commit: %v", err)
+	}
+	write(t, filepath.Join(source, "main.go"), "package main\n\nfunc main() { println(\"dirty\") }\n")
+	if _, err := Fetch(ctx, source, commit, t.TempDir()); !errors.Is(err, ErrDirty) {
+		t.Errorf("dirty tree: %v", err)
+	}
+	write(t, filepath.Join(source, "main.go"), "package main\n\nfunc main() { println(\"hello\") }\n")
+	write(t, filepath.Join(source, "extra.go"), "package main\n")
+	if _, err := Fetch(ctx, source, commit, t.TempDir()); !errors.Is(err, ErrDirty) {
+		t.Errorf("untracked file: %v", err)
+	}
+	if _, err := Fetch(ctx, t.TempDir(), commit, t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a git repository") {
+		t.Errorf("not a repository: %v", err)
+	}
+}
+
+// TestEnvScrubbed checks that the user's Go settings do not reach a build.
+func TestEnvScrubbed(t *testing.T) {
+	t.Setenv("GOFLAGS", "-tags=evil")
+	t.Setenv("CGO_ENABLED", "1")
+	t.Setenv("GOPRIVATE", "example.org")
+	env, err := Env(demoRecipe(""), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := "\n" + strings.Join(env, "\n") + "\n"
+	for _, want := range []string{"\nGOFLAGS=\n", "\nGOENV=off\n", "\nCGO_ENABLED=0\n"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("env lacks %q", strings.TrimSpace(want))
+		}
+	}
+	for _, bad := range []string{"evil", "GOPRIVATE", "CGO_ENABLED=1"} {
+		if strings.Contains(joined, bad) {
+			t.Errorf("env leaks %q", bad)
+		}
+	}
+}
