@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 
@@ -43,6 +44,22 @@ var (
 	hexSHA256    = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	artifactName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
 )
+
+// PredicateTypeOf returns the predicateType a statement declares, or "" if
+// data is not a JSON object with a string predicateType. It only routes a
+// payload to its strict parser, which checks everything again.
+func PredicateTypeOf(data []byte) string {
+	if len(data) > MaxStatementSize {
+		return ""
+	}
+	var st struct {
+		PredicateType string `json:"predicateType"`
+	}
+	if json.Unmarshal(data, &st) != nil {
+		return ""
+	}
+	return st.PredicateType
+}
 
 // parseStatement decodes a statement of a known predicate type strictly.
 // Canonical form is checked by the caller, after the fields, so that a

@@ -23,6 +23,10 @@ func (m *Monitor) apply(st *state, pass *Pass, index int64, c checked) {
 		report(c.kind, -1, "%v", c.err)
 		return
 	}
+	if c.rebuild != nil {
+		m.applyRebuild(st, pass, index, c.rebuild)
+		return
+	}
 	pass.Releases++
 	p := c.st.Predicate
 	if c.approval != nil {
@@ -52,6 +56,7 @@ func (m *Monitor) apply(st *state, pass *Pass, index int64, c checked) {
 	case p.Sequence != last+1:
 		report(KindSequence, -1, "%s %s has sequence %d after %d: %d missing", p.Product, p.Version, p.Sequence, last, p.Sequence-last-1)
 	}
+	m.expectRebuilds(st, index, digest, c.st, c.need)
 	if _, ok := byVersion[p.Version]; !ok {
 		byVersion[p.Version] = record{index, digest}
 	}

@@ -8,7 +8,10 @@
 // covers; no two different releases for one product and version or one
 // product and sequence number (equivocation); sequence numbers that go up
 // by one; policy rotations that follow the rule (version N+1, threshold of
-// N and of N+1). Split views produce an evidence file anyone can check.
+// N and of N+1); rebuild attestations signed by a rebuilder of the policy,
+// each naming a logged release and its digests, and every release reaching
+// the policy's rebuild threshold within a grace period. Split views produce
+// an evidence file anyone can check.
 package monitor
 
 import (
@@ -26,6 +29,8 @@ const (
 	KindSequence        = "sequence"         // a gap or a step back in sequence numbers
 	KindBadRotation     = "bad-rotation"     // a policy that does not follow the rule
 	KindUnknownPayload  = "unknown-payload"  // nothing this monitor knows how to check
+	KindBadAttestation  = "bad-attestation"  // a rebuild attestation that is invalid or contradicts its release
+	KindRebuildMissing  = "rebuild-missing"  // a release short of its rebuild threshold after the grace period
 )
 
 // Finding is one alert, with the evidence needed to look into it.

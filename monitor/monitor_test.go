@@ -212,3 +212,89 @@ func TestMonitorCatchesAFork(t *testing.T) {
 		t.Fatalf("state advanced past an inconsistent log: %s", kinds(pass))
 	}
 }
+
+// withRebuilders replaces the fixture's policy with one that also lists
+// rebuilders, need of them per release.
+func (f *fixture) withRebuilders(need int, names ...string) {
+	p, _ := f.policy(1, "alice", "bob", "carol")
+	for _, n := range names {
+		priv, _ := signer.Generate(signer.Ed25519)
+		f.keys[n], _ = signer.NewKeySigner(priv)
+		p.Rebuilders.Keys = append(p.Rebuilders.Keys, policies.NewKey(n, f.keys[n].Public()))
+	}
+	p.Rebuilders.Threshold = need
+	payload, err := p.Marshal()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if f.pol, err = policies.ParsePolicy(payload); err != nil {
+		f.t.Fatal(err)
+	}
+	f.polEnv = f.sign(&manifest.Envelope{PayloadType: policies.PayloadType, Payload: payload}, "alice", "bob")
+}
+
+// attest is by's rebuild attestation of rel; edit may falsify it.
+func (f *fixture) attest(rel *manifest.Envelope, by string, edit func(*manifest.RebuildPredicate, []manifest.Subject)) *manifest.Envelope {
+	st, err := manifest.ParseRelease(rel.Payload)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	subjects := append([]manifest.Subject(nil), st.Subject...)
+	pr := manifest.RebuildPredicate{
+		Release: policies.ReleaseRef(rel.Payload), Product: st.Predicate.Product, Version: st.Predicate.Version, Builder: by,
+		Source: st.Predicate.Source, Build: manifest.Recipe{Toolchain: "go1.26.8", Command: []string{"go", "build"}, Environment: map[string]string{}},
+		Started: "2026-11-22T00:00:00Z", Finished: "2026-11-22T00:01:00Z", Outcome: manifest.OutcomeReproduced,
+	}
+	if edit != nil {
+		edit(&pr, subjects)
+	}
+	_, payload, err := manifest.NewRebuild(subjects, pr)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return f.sign(&manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}, by)
+}
+
+func TestMonitorRebuildThreshold(t *testing.T) {
+	f := newFixture(t)
+	f.withRebuilders(2, "r1", "r2", "r3")
+	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	m := &Monitor{Log: f.client, Pinned: f.pol, Dir: t.TempDir(), Now: func() time.Time { return clock }}
+	ctx := context.Background()
+	rel1, rel2 := f.release("1.0.0", 1, "a", "alice", "bob"), f.release("1.1.0", 2, "b", "alice", "bob")
+	f.log(f.polEnv, rel1, rel2, // 0, 1, 2
+		f.attest(rel1, "r1", nil), f.attest(rel1, "r2", nil), // 3, 4: 1.0.0 has its two
+		f.attest(rel2, "r1", nil), // 5
+		f.attest(rel2, "r1", func(p *manifest.RebuildPredicate, _ []manifest.Subject) { p.Finished = "2026-11-22T00:09:00Z" }),          // 6: r1 again
+		f.attest(rel2, "r2", func(_ *manifest.RebuildPredicate, s []manifest.Subject) { s[0].Digest.SHA256 = strings.Repeat("e", 64) }), // 7
+		f.attest(rel2, "dave", nil), // 8: not a rebuilder
+		f.attest(rel2, "r3", func(p *manifest.RebuildPredicate, _ []manifest.Subject) { p.Release = policies.ReleaseRef([]byte("?")) }), // 9
+	)
+	pass, err := m.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := kinds(pass), "bad-attestation@7 bad-attestation@8 bad-attestation@9"; got != want {
+		for _, x := range pass.Findings {
+			t.Log(x)
+		}
+		t.Fatalf("findings:\n got %s\nwant %s", got, want)
+	}
+	clock = clock.Add(DefaultRebuildGrace - time.Minute)
+	if pass, err = m.Run(ctx); err != nil || len(pass.Findings) != 0 {
+		t.Fatalf("within the grace period: %v %s", err, kinds(pass))
+	}
+	clock = clock.Add(time.Minute)
+	for range 2 { // the alarm holds until the threshold is met
+		if pass, err = m.Run(ctx); err != nil || kinds(pass) != "rebuild-missing@2" {
+			t.Fatalf("after the grace period: %v %s", err, kinds(pass))
+		}
+		if msg := pass.Findings[0].Message; !strings.Contains(msg, "1.1.0 has 1 of 2") || !strings.Contains(msg, "rebuilt by r1") {
+			t.Fatalf("message: %s", msg)
+		}
+	}
+	f.log(f.attest(rel2, "r3", nil))
+	if pass, err = m.Run(ctx); err != nil || len(pass.Findings) != 0 {
+		t.Fatalf("after the second rebuild: %v %s", err, kinds(pass))
+	}
+}

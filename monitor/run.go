@@ -22,6 +22,9 @@ type Monitor struct {
 	Pinned *policies.Policy // trusted root; rotations found in the log are followed
 	Dir    string           // state and evidence
 	Now    func() time.Time
+	// RebuildGrace is how long a release may lack its rebuild threshold
+	// (default DefaultRebuildGrace).
+	RebuildGrace time.Duration
 }
 
 // Pass is the result of one Run.
@@ -77,6 +80,7 @@ func (m *Monitor) Run(ctx context.Context) (*Pass, error) {
 	if err := m.checkEntries(st, pol, pass, entries); err != nil {
 		return nil, err
 	}
+	m.overdueRebuilds(st, pass)
 	st.Checkpoint = string(latest.Raw)
 	return pass, st.save(m.Dir)
 }
@@ -125,7 +129,9 @@ func (m *Monitor) writeEvidence(ctx context.Context, old, latest *translog.Signe
 type checked struct {
 	env      *manifest.Envelope
 	st       *manifest.ReleaseStatement
-	approval error  // nil if the release meets its threshold
+	approval error // nil if the release meets its threshold
+	need     int   // rebuild attestations the release needs
+	rebuild  *policies.Rebuild
 	kind     string // KindBadEntry or KindUnknownPayload, with err
 	err      error
 }
@@ -191,13 +197,26 @@ func verifyEntry(pol *policies.Policy, c checked) checked {
 		return checked{env: env, kind: KindUnknownPayload, err: fmt.Errorf("payload type %q", env.PayloadType)}
 	}
 	st, err := manifest.ParseRelease(env.Payload)
-	var fe *manifest.FieldError
-	if errors.As(err, &fe) && fe.Field == "predicateType" {
-		return checked{env: env, kind: KindUnknownPayload, err: err} // another kind of statement
-	}
 	if err != nil {
-		return checked{env: env, kind: KindBadEntry, err: err}
+		// Releases are the common case; only now look at what else it is.
+		switch manifest.PredicateTypeOf(env.Payload) {
+		case manifest.ReleasePredicateType:
+			return checked{env: env, kind: KindBadEntry, err: err}
+		case manifest.RebuildPredicateType:
+			return verifyRebuild(pol, env)
+		}
+		return checked{env: env, kind: KindUnknownPayload, err: err} // another kind of statement, or none
 	}
 	_, approval := pol.ApproveRelease(env, st)
-	return checked{env: env, st: st, approval: approval}
+	return checked{env: env, st: st, approval: approval, need: pol.Rebuilders.Threshold}
+}
+
+// verifyRebuild checks an entry that is not a release: a rebuild
+// attestation by one of pol's rebuilders, or something unknown.
+func verifyRebuild(pol *policies.Policy, env *manifest.Envelope) checked {
+	r, err := pol.VerifyRebuild(env)
+	if err != nil {
+		return checked{env: env, kind: KindBadAttestation, err: err}
+	}
+	return checked{env: env, rebuild: r}
 }

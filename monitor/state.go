@@ -19,6 +19,7 @@ type state struct {
 	Releases   map[string]map[string]record `json:"releases"`   // product → version → first release
 	BySequence map[string]map[uint64]record `json:"bySequence"` // product → sequence → first release
 	Last       map[string]uint64            `json:"last"`       // product → highest sequence seen
+	Awaiting   map[string]*awaiting         `json:"awaiting"`   // release reference → rebuilds so far, until the threshold
 }
 
 type record struct {
@@ -27,7 +28,7 @@ type record struct {
 }
 
 func loadState(dir string) (*state, error) {
-	s := &state{Releases: map[string]map[string]record{}, BySequence: map[string]map[uint64]record{}, Last: map[string]uint64{}}
+	s := &state{Releases: map[string]map[string]record{}, BySequence: map[string]map[uint64]record{}, Last: map[string]uint64{}, Awaiting: map[string]*awaiting{}}
 	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
@@ -37,6 +38,9 @@ func loadState(dir string) (*state, error) {
 	}
 	if err := json.Unmarshal(b, s); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "state.json"), err)
+	}
+	if s.Awaiting == nil { // state written before rebuilds were tracked
+		s.Awaiting = map[string]*awaiting{}
 	}
 	return s, nil
 }

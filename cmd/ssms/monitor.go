@@ -16,7 +16,7 @@ import (
 func monitorCmd() *cobra.Command {
 	var logURL, vkey, policyPath, stateDir, metricsAddr string
 	var once, asJSON bool
-	var interval time.Duration
+	var interval, grace time.Duration
 	c := &cobra.Command{
 		Use:   "monitor --log URL --policy policy.json --state DIR [--once]",
 		Short: "Audit a log: verify every checkpoint and entry, alert on anything unexpected",
@@ -25,7 +25,10 @@ witness quorum and freshness per the policy, consistency with the last one
 verified) and every entry added since: a well-formed envelope, a release
 signed by the policy's threshold for a product it covers, no two releases for
 one version or one sequence number, sequence numbers going up by one, policy
-rotations that follow the rule. Each finding is an alert line on stdout (a
+rotations that follow the rule, rebuild attestations signed by the policy's
+rebuilders that match their release, and every release reaching the policy's
+rebuild threshold within --rebuild-grace of the monitor first seeing it (the
+alert repeats on each pass until it does). Each finding is an alert line on stdout (a
 JSON object with --json). A log that rewrote its history leaves an evidence
 file in DIR/evidence (check it with ssms verify-evidence).
 
@@ -46,7 +49,7 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 			if err != nil {
 				return err
 			}
-			m := &monitor.Monitor{Log: client, Pinned: pol, Dir: stateDir}
+			m := &monitor.Monitor{Log: client, Pinned: pol, Dir: stateDir, RebuildGrace: grace}
 			reg := metrics.NewRegistry()
 			if metricsAddr != "" {
 				ln, err := net.Listen("tcp", metricsAddr)
@@ -80,6 +83,7 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 	c.Flags().StringVar(&stateDir, "state", "", "directory for the monitor's state and evidence (required)")
 	c.Flags().BoolVar(&once, "once", false, "one pass; exit 1 on any alert")
 	c.Flags().DurationVar(&interval, "interval", time.Minute, "time between passes")
+	c.Flags().DurationVar(&grace, "rebuild-grace", monitor.DefaultRebuildGrace, "how long a release may lack its rebuild threshold")
 	c.Flags().BoolVar(&asJSON, "json", false, "alerts as JSON lines")
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this address")
 	for _, f := range []string{"log", "policy", "state"} {

@@ -14,6 +14,7 @@ import (
 
 	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/rebuild"
 	"ssms.dev/ssms/translog"
 )
@@ -105,7 +106,7 @@ func rebuildCmd() *cobra.Command {
 	var artifacts []string
 	var keep bool
 	c := &cobra.Command{
-		Use:   "rebuild release.json --source DIR|URL --key R.key [--log URL]",
+		Use:   "rebuild release.json --key R.key [--source DIR|URL] [--log URL]",
 		Short: "Rebuild a release from its source and recipe; attest if it matches bit for bit",
 		Long: `Check that the release carries the policy's threshold, fetch its source at the
 recorded commit, run its recipe in a fresh directory with a scrubbed
@@ -113,7 +114,12 @@ environment, and compare every artifact with the release. On a match, sign a
 rebuild attestation with the rebuilder key (written to --out, and with --log
 submitted to the log). On a mismatch, report each artifact's digests and
 sizes (with --artifact NAME=PATH, the first differing byte, and a diffoscope
-report where diffoscope is installed) and exit 1.`,
+report where diffoscope is installed) and exit 1.
+
+The source is cloned from --source, or from the URI the release records; a
+local repository must be clean. Only the recorded commit is built.`,
+		Example: `  ssms rebuild smp-server-1.2.0.json --key rebuilder.key
+  ssms rebuild release.json --source ~/src/ssms --key rebuilder.key --log https://log.example --artifact smp-server=dist/smp-server`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			pol, err := loadPolicyOrDefault(policyPath)
@@ -140,10 +146,20 @@ report where diffoscope is installed) and exit 1.`,
 			if err != nil {
 				return err
 			}
-			if !keep {
-				defer os.RemoveAll(work)
+			kept := keep
+			if keep {
+				fmt.Fprintf(c.ErrOrStderr(), "work directory (kept): %s\n", work)
 			}
+			defer func() {
+				if !kept {
+					os.RemoveAll(work)
+				}
+			}()
 			started := time.Now()
+			if source == "" {
+				source = p.Source.URI
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "rebuilding %s %s from %s at %s\n", p.Product, p.Version, source, p.Source.Commit)
 			src, err := rebuild.Fetch(c.Context(), source, p.Source.Commit, work)
 			if err != nil {
 				return err
@@ -162,15 +178,17 @@ report where diffoscope is installed) and exit 1.`,
 			arts, ok := rebuild.Compare(st.Subject, src, published, work)
 			fmt.Fprint(c.OutOrStdout(), rebuild.Report(arts))
 			if !ok {
-				return withHint(errors.New("the release does not rebuild bit for bit"), "nothing was attested; the work directory is kept with --keep")
+				kept = true // the rebuilt files and any diffoscope report are the evidence
+				return withHint(errors.New("the release does not rebuild bit for bit; nothing was attested"),
+					"the rebuilt tree is kept in "+src+" for inspection")
 			}
-			sum := sha256.Sum256(env.Payload)
 			builder := pol.KeyName(s.Public().ID())
 			if builder == "" {
 				builder = "key-" + s.Public().ID()[:16]
+				fmt.Fprintf(c.ErrOrStderr(), "ssms: hint: this key is not a rebuilder of policy version %d; its attestation will not count toward the rebuild threshold\n", pol.Version)
 			}
 			_, payload, err := manifest.NewRebuild(st.Subject, manifest.RebuildPredicate{
-				Release: "sha256:" + hex.EncodeToString(sum[:]), Product: p.Product, Version: p.Version, Builder: builder,
+				Release: policies.ReleaseRef(env.Payload), Product: p.Product, Version: p.Version, Builder: builder,
 				Source: p.Source, Build: *p.Build, Started: manifest.FormatTime(started), Finished: manifest.FormatTime(time.Now()),
 				Outcome: manifest.OutcomeReproduced,
 			})
@@ -197,7 +215,7 @@ report where diffoscope is installed) and exit 1.`,
 			return publishAttestation(c, out, logURL, vkey)
 		},
 	}
-	c.Flags().StringVar(&source, "source", "", "the source: a git repository directory or URL (required)")
+	c.Flags().StringVar(&source, "source", "", "the source: a git repository directory or URL (default: the release's source.uri)")
 	c.Flags().StringVar(&key, "key", "", "the rebuilder's key file or KMS URI (required)")
 	c.Flags().StringVar(&policyPath, "policy", "", "the policy (default: the project's embedded policy)")
 	c.Flags().StringVar(&logURL, "log", "", "submit the attestation to this log")
@@ -205,7 +223,6 @@ report where diffoscope is installed) and exit 1.`,
 	c.Flags().StringVar(&out, "out", "", "attestation file (default: RELEASE.rebuild-BUILDER.json)")
 	c.Flags().StringArrayVar(&artifacts, "artifact", nil, "published artifact NAME=PATH, to explain a mismatch (repeat)")
 	c.Flags().BoolVar(&keep, "keep", false, "keep the work directory")
-	c.MarkFlagRequired("source")
 	c.MarkFlagRequired("key")
 	return c
 }
