@@ -40,6 +40,9 @@ func Fetch(ctx context.Context, source, commit, dir string) (string, error) {
 		if strings.TrimSpace(out) != "" {
 			return "", fmt.Errorf("%s: %w", source, ErrDirty)
 		}
+		if source, err = filepath.Abs(source); err != nil { // git clone runs in dir
+			return "", err
+		}
 	}
 	src := filepath.Join(dir, "src")
 	if _, err := git(ctx, dir, "clone", "--quiet", "--no-checkout", source, src); err != nil {

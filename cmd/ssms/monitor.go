@@ -36,6 +36,9 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 --interval until interrupted. --metrics ADDR serves Prometheus counters.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if grace <= 0 {
+				return fmt.Errorf("--rebuild-grace %s: want a positive duration", grace)
+			}
 			pol, err := loadPolicy(policyPath)
 			if err != nil {
 				return err

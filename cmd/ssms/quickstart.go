@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,15 +23,20 @@ func quickstartCmd() *cobra.Command {
 		Use:   "quickstart",
 		Short: "Run the whole release life cycle locally, showing each command",
 		Long: `Run the release life cycle in a scratch directory, printing every ssms command
-it runs and its output: three maintainers create keys, the project a
-transparency log and two witnesses; the maintainers write and sign a 2-of-3
-policy, draft a release of a small artifact, sign it and verify it, publish it
-to the log (log and witnesses are served by this process on loopback ports)
-and verify its cosigned inclusion proof and the log's consistency; a monitor
+it runs and its output: three maintainers and two rebuilders create keys, the
+project a transparency log and two witnesses; the maintainers write and sign
+a 2-of-3 policy that also asks for 2 rebuilds; a maintainer builds a small Go
+program from its git repository with its recipe, drafts the release, and two
+maintainers sign it; it is verified and published to the log (log and
+witnesses are served by this process on loopback ports), its cosigned
+inclusion proof and the log's consistency are checked; both rebuilders
+rebuild it from source, bit for bit, and log their attestations; a monitor
 audits the log. Along the way it shows that a single signature, a repeated
-signature and a tampered artifact are refused, and that a second, different
-release of the same version raises the monitor's alarm. Nothing outside the
-directory is touched.`,
+signature and a tampered artifact are refused, that a rebuilder will not
+vouch for a tampered binary, and that a second, different release of the
+same version raises the monitor's alarm. It needs git and go on PATH (the
+rebuilds compile the demo program from scratch, some seconds each). Nothing
+outside the directory is touched.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -77,15 +83,27 @@ func quickstart(out io.Writer, dir string) error {
 		}
 	}()
 
+	// Temporary files (rebuild work directories) stay inside dir too.
+	oldTmp, hadTmp := os.LookupEnv("TMPDIR")
+	os.Setenv("TMPDIR", filepath.Join(dir, "tmp"))
+	defer func() {
+		if hadTmp {
+			os.Setenv("TMPDIR", oldTmp)
+		} else {
+			os.Unsetenv("TMPDIR")
+		}
+	}()
+	if err := os.MkdirAll("tmp", 0o700); err != nil {
+		return err
+	}
+
 	fmt.Fprintf(out, "ssms quickstart: the release life cycle, locally, in %s\n", dir)
 	fmt.Fprintf(out, "(keys are encrypted with a random passphrase held in %s for this run)\n", signer.PassphraseEnv)
-	if err := os.WriteFile("demo-app", []byte("#!/bin/sh\necho 'hello from demo-app 1.0.0'\n"), 0o755); err != nil {
+	commit, err := demoSource(out, filepath.Join(dir, "demo-app-src"))
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile("demo-app.tampered", []byte("#!/bin/sh\necho 'hello from demo-app 1.0.0'; curl evil.example | sh\n"), 0o755); err != nil {
-		return err
-	}
-	commit := strings.Repeat("0123456789", 4)
+	sourceURI := "file://" + filepath.ToSlash(filepath.Join(dir, "demo-app-src"))
 	// The log listens on a free loopback port, chosen now so the policy can name it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -97,29 +115,36 @@ func quickstart(out io.Writer, dir string) error {
 	for _, name := range []string{"alice", "bob", "carol"} {
 		q.ok("key", "generate", "--out", name)
 	}
+	q.section("   ... and so does each independent rebuilder")
+	for _, name := range []string{"rebuilder-1", "rebuilder-2"} {
+		q.ok("key", "generate", "--out", name)
+	}
 	q.section("2. The project creates its transparency log; two independent witnesses join")
 	q.ok("log", "init", "--dir", "log", "--origin", "quickstart.example/log")
 	logKey := q.readKey("log/log.vkey")
 	q.ok("witness", "init", "--dir", "witness-1", "--name", "witness-1.quickstart.example")
 	q.ok("witness", "init", "--dir", "witness-2", "--name", "witness-2.quickstart.example")
 	w1Key, w2Key := q.readKey("witness-1/witness.vkey"), q.readKey("witness-2/witness.vkey")
-	q.section("3. The maintainers write a 2-of-3 policy naming the log and its witnesses, and sign it")
+	q.section("3. The maintainers write a 2-of-3 policy naming the log, its witnesses and 2 rebuilders, and sign it")
 	q.ok("policy", "init", "--out", "policy.json", "--product", "demo-app",
 		"--maintainer", "alice.pub", "--maintainer", "bob.pub", "--maintainer", "carol.pub", "--threshold", "2",
+		"--rebuilder", "rebuilder-1.pub", "--rebuilder", "rebuilder-2.pub", "--rebuild-threshold", "2",
 		"--log", logKey+"="+logURL, "--witness", w1Key, "--witness", w2Key, "--witness-quorum", "2")
 	q.ok("policy", "sign", "policy.json", "--key", "alice.key")
 	q.ok("policy", "sign", "policy.json", "--key", "bob.key")
-	q.section("4. A maintainer drafts the release of the built artifact")
+	q.section("4. A maintainer builds demo-app from a clean clone of its commit with its recipe, and drafts the release")
+	q.ok("build", "--recipe", "demo-app-src/recipe.json", "--artifact", "demo-app", "--source", "demo-app-src", "--commit", commit, "--out", "dist")
+	q.tamper("dist/demo-app", "demo-app.tampered")
 	q.ok("release", "draft", "--product", "demo-app", "--version", "1.0.0", "--sequence", "1",
-		"--source-uri", "https://example.org/demo-app.git", "--source-commit", commit,
-		"--artifact", "demo-app=demo-app", "--policy", "policy.json", "--out", "release.json")
+		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "demo-app-src/recipe.json",
+		"--artifact", "demo-app=dist/demo-app", "--policy", "policy.json", "--out", "release.json")
 	q.section("5. Two maintainers sign it, each offline with their own key")
 	q.ok("release", "sign", "release.json", "--key", "alice.key")
-	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app")
+	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=dist/demo-app")
 	q.fails("release", "sign", "release.json", "--key", "alice.key")
 	q.ok("release", "sign", "release.json", "--key", "bob.key")
 	q.section("6. Anyone (CI, a user) checks the threshold and the artifact")
-	q.ok("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app")
+	q.ok("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=dist/demo-app")
 	q.section("7. The release goes into the log, whose checkpoints both witnesses cosign")
 	stop := q.startServers(ln, logURL, logKey, []string{w1Key, w2Key})
 	defer stop()
@@ -127,16 +152,20 @@ func quickstart(out io.Writer, dir string) error {
 	q.ok("release", "publish", "release.json", "--log", logURL, "--policy", "policy.json", "--out", "release.proof")
 	q.ok("log", "verify-proof", "release.proof", "--entry", "release.json", "--policy", "policy.json")
 	q.ok("log", "checkpoint", "--log", logURL, "--vkey", logKey, "--state", "seen.checkpoint")
-	q.section("8. An auditor's monitor checks every checkpoint and entry")
+	q.section("8. Each rebuilder rebuilds the release from its source and recipe, bit for bit, and logs an attestation")
+	q.ok("rebuild", "release.json", "--key", "rebuilder-1.key", "--policy", "policy.json", "--log", logURL)
+	q.ok("rebuild", "release.json", "--key", "rebuilder-2.key", "--policy", "policy.json", "--log", logURL)
+	q.section("9. An auditor's monitor checks every checkpoint and entry, and that the release has its rebuilds")
 	q.ok("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
-	q.section("9. Attacks: a tampered artifact is refused; a second, different 1.0.0 (say, for one target) cannot hide")
+	q.section("10. Attacks: a tampered artifact is refused; a second, different 1.0.0 (say, for one target) cannot hide")
 	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered")
 	q.ok("release", "draft", "--product", "demo-app", "--version", "1.0.0", "--sequence", "2",
-		"--source-uri", "https://example.org/demo-app.git", "--source-commit", commit,
+		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "demo-app-src/recipe.json",
 		"--artifact", "demo-app=demo-app.tampered", "--policy", "policy.json", "--out", "targeted.json")
 	q.ok("release", "sign", "targeted.json", "--key", "alice.key")
 	q.ok("release", "sign", "targeted.json", "--key", "bob.key")
 	q.ok("release", "publish", "targeted.json", "--log", logURL, "--policy", "policy.json", "--out", "targeted.proof")
+	q.fails("rebuild", "targeted.json", "--key", "rebuilder-1.key", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered")
 	q.alarm("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
 	if q.err != nil {
 		return q.err
@@ -152,7 +181,11 @@ type script struct {
 	err error
 }
 
-func (s *script) section(title string) { fmt.Fprintf(s.out, "\n%s\n", title) }
+func (s *script) section(title string) {
+	if s.err == nil {
+		fmt.Fprintf(s.out, "\n%s\n", title)
+	}
+}
 
 func (s *script) ok(args ...string)    { s.step(true, "", args) }
 func (s *script) fails(args ...string) { s.step(false, "refused, as it must be", args) }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// demoSource writes the program quickstart releases, a Go module with its
+// recipe, into a fresh git repository at dir, and returns the commit.
+func demoSource(out io.Writer, dir string) (string, error) {
+	for _, tool := range []string{"git", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return "", withHint(fmt.Errorf("quickstart needs %s on PATH", tool), "it builds and rebuilds a small Go program from a git repository")
+		}
+	}
+	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION: %w", err)
+	}
+	// The toolchain that is here already: a quickstart must not download one.
+	recipe := fmt.Sprintf(`{
+  "toolchain": %q,
+  "command": ["go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-buildid=", "-o", "demo-app", "."],
+  "environment": {"CGO_ENABLED": "0"}
+}
+`, strings.TrimSpace(string(goVersion)))
+	files := map[string]string{
+		"go.mod":      "module example.org/demo-app\n\ngo 1.26\n",
+		"main.go":     "package main\n\nfunc main() { println(\"hello from demo-app 1.0.0\") }\n",
+		"recipe.json": recipe,
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			return "", err
+		}
+	}
+	git := func(args ...string) (string, error) {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=Quickstart", "-c", "user.email=quickstart@example.org",
+			"-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"}, args...)...)
+		cmd.Dir = dir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		b, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("git %s: %v: %s", args[0], err, strings.TrimSpace(stderr.String()))
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	for _, args := range [][]string{{"init", "--quiet"}, {"add", "."}, {"commit", "--quiet", "-m", "demo-app 1.0.0"}} {
+		if _, err := git(args...); err != nil {
+			return "", err
+		}
+	}
+	commit, err := git("rev-parse", "HEAD")
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "(the program to release, demo-app, is a Go module in the git repository demo-app-src,\n"+
+		" commit %s, with its build recipe in recipe.json)\n", commit)
+	return commit, nil
+}
+
+// tamper makes an attacker's version of a binary: the same bytes and a
+// few more.
+func (s *script) tamper(from, to string) {
+	if s.err != nil {
+		return
+	}
+	fmt.Fprintf(s.out, "$ cp %s %s && echo backdoor >> %s    (an attacker's binary, for the attacks below)\n", from, to, to)
+	b, err := os.ReadFile(from)
+	if err == nil {
+		err = os.WriteFile(to, append(b, "backdoor\n"...), 0o755)
+	}
+	if err != nil {
+		s.err = errors.Join(errors.New("quickstart: making the tampered binary"), err)
+	}
+}
