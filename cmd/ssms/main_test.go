@@ -52,8 +52,19 @@ func TestScripts(t *testing.T) {
 			"envfile":  envFileCmd,
 			"waitfor":  waitForCmd,
 			"waitglob": waitGlobCmd,
+			"capture":  captureCmd,
 		},
 	})
+}
+
+// capture VAR PROG ARGS... runs PROG in the script's directory and sets
+// VAR to its standard output, trimmed.
+func captureCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: capture VAR PROG ARGS...")
+	}
+	ts.Check(ts.Exec(args[1], args[2:]...))
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
 }
 
 // truncate FILE N keeps the first N bytes of FILE.
