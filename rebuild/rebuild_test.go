@@ -262,3 +262,29 @@ func TestEnvScrubbed(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffoscopeReport runs Compare with a diffoscope on PATH (a stand-in
+// that records its arguments) and checks that the report is asked for and
+// named.
+func TestDiffoscopeReport(t *testing.T) {
+	bin := t.TempDir()
+	write(t, filepath.Join(bin, "diffoscope"), "#!/bin/sh\n# diffoscope --text REPORT A B\n[ \"$1\" = --text ] || exit 2\necho \"differences between $3 and $4\" > \"$2\"\nexit 1\n")
+	os.Chmod(filepath.Join(bin, "diffoscope"), 0o755)
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a"), "rebuilt bytes")
+	published := filepath.Join(t.TempDir(), "a")
+	write(t, published, "rebuilt bytez")
+	want, _ := manifest.DigestFile(published, nil)
+	arts, ok := Compare([]manifest.Subject{{Name: "a", Digest: want}}, dir, map[string]string{"a": published}, dir)
+	if ok || arts[0].FirstDiff != 12 || arts[0].Diffo == "" {
+		t.Fatalf("got %+v", arts[0])
+	}
+	b, err := os.ReadFile(arts[0].Diffo)
+	if err != nil || !strings.Contains(string(b), "differences between "+published) {
+		t.Fatalf("report %s: %q %v", arts[0].Diffo, b, err)
+	}
+	if !strings.Contains(Report(arts), "diffoscope report: "+arts[0].Diffo) {
+		t.Fatalf("report does not name it:\n%s", Report(arts))
+	}
+}
