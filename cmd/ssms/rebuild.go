@@ -102,11 +102,14 @@ func headCommit(source string) (string, error) {
 }
 
 func rebuildCmd() *cobra.Command {
-	var source, key, policyPath, logURL, vkey, out string
-	var artifacts []string
-	var keep bool
+	var f struct {
+		source, key, policy, log, vkey, out, follow, state string
+		artifacts                                          []string
+		keep, once                                         bool
+		interval                                           time.Duration
+	}
 	c := &cobra.Command{
-		Use:   "rebuild release.json --key R.key [--source DIR|URL] [--log URL]",
+		Use:   "rebuild (release.json | --follow URL --state DIR) --key R.key [--log URL]",
 		Short: "Rebuild a release from its source and recipe; attest if it matches bit for bit",
 		Long: `Check that the release carries the policy's threshold, fetch its source at the
 recorded commit, run its recipe in a fresh directory with a scrubbed
@@ -114,17 +117,43 @@ environment, and compare every artifact with the release. On a match, sign a
 rebuild attestation with the rebuilder key (written to --out, and with --log
 submitted to the log). On a mismatch, report each artifact's digests and
 sizes (with --artifact NAME=PATH, the first differing byte, and a diffoscope
-report where diffoscope is installed) and exit 1.
+report where diffoscope is installed), keep the rebuilt tree, and exit 1.
 
 The source is cloned from --source, or from the URI the release records; a
-local repository must be clean. Only the recorded commit is built.`,
+local repository must be clean. Only the recorded commit is built.
+
+With --follow URL instead of a release file, follow that log: verify each new
+checkpoint's consistency with the last, and rebuild every new release of the
+policy's products that meets its threshold, logging each attestation there.
+Progress is kept in --state DIR (attestations in DIR/attestations). A
+mismatch is reported and passed over; any other failure stops the pass at
+that release, to be retried. --once makes one pass (exit 1 if any release
+did not rebuild); otherwise a pass every --interval.`,
 		Example: `  ssms rebuild smp-server-1.2.0.json --key rebuilder.key
-  ssms rebuild release.json --source ~/src/ssms --key rebuilder.key --log https://log.example --artifact smp-server=dist/smp-server`,
-		Args: cobra.ExactArgs(1),
+  ssms rebuild release.json --source ~/src/ssms --key rebuilder.key --log https://log.example --artifact smp-server=dist/smp-server
+  ssms rebuild --follow https://log.example --state /var/lib/ssms-rebuilder --key rebuilder.key --policy policy.json`,
+		Args: func(c *cobra.Command, args []string) error {
+			if (f.follow == "") == (len(args) == 1) && len(args) <= 1 {
+				return nil
+			}
+			return withHint(errors.New("give one release file, or --follow URL"), "see \"ssms rebuild --help\"")
+		},
 		RunE: func(c *cobra.Command, args []string) error {
-			pol, err := loadPolicyOrDefault(policyPath)
+			pol, err := loadPolicyOrDefault(f.policy)
 			if err != nil {
 				return err
+			}
+			s, err := loadSigner(c.Context(), f.key)
+			if err != nil {
+				return err
+			}
+			r := &rebuild.Rebuilder{Signer: s, Builder: pol.KeyName(s.Public().ID()), Output: c.ErrOrStderr(), Keep: f.keep}
+			if r.Builder == "" {
+				r.Builder = "key-" + s.Public().ID()[:16]
+				fmt.Fprintf(c.ErrOrStderr(), "ssms: hint: this key is not a rebuilder of policy version %d; its attestations will not count toward the rebuild threshold\n", pol.Version)
+			}
+			if f.follow != "" {
+				return followLog(c, pol, r, f.follow, f.vkey, f.state, f.once, f.interval)
 			}
 			env, err := readEnvelope(args[0])
 			if err != nil {
@@ -134,97 +163,92 @@ local repository must be clean. Only the recorded commit is built.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			p := st.Predicate
-			if p.Build == nil {
-				return fmt.Errorf("%s: the release has no recipe (predicate.build); it cannot be rebuilt", args[0])
-			}
-			s, err := loadSigner(c.Context(), key)
-			if err != nil {
-				return err
-			}
-			work, err := os.MkdirTemp("", "ssms-rebuild-")
-			if err != nil {
-				return err
-			}
-			kept := keep
-			if keep {
-				fmt.Fprintf(c.ErrOrStderr(), "work directory (kept): %s\n", work)
-			}
-			defer func() {
-				if !kept {
-					os.RemoveAll(work)
-				}
-			}()
-			started := time.Now()
-			if source == "" {
-				source = p.Source.URI
-			}
-			fmt.Fprintf(c.ErrOrStderr(), "rebuilding %s %s from %s at %s\n", p.Product, p.Version, source, p.Source.Commit)
-			src, err := rebuild.Fetch(c.Context(), source, p.Source.Commit, work)
-			if err != nil {
-				return err
-			}
-			if err := rebuild.Build(c.Context(), p.Build, src, work, c.ErrOrStderr()); err != nil {
-				return err
-			}
 			published := map[string]string{}
-			for _, a := range artifacts {
+			for _, a := range f.artifacts {
 				name, path, err := splitArtifact(a)
 				if err != nil {
 					return err
 				}
 				published[name] = path
 			}
-			arts, ok := rebuild.Compare(st.Subject, src, published, work)
-			fmt.Fprint(c.OutOrStdout(), rebuild.Report(arts))
-			if !ok {
-				kept = true // the rebuilt files and any diffoscope report are the evidence
-				return withHint(errors.New("the release does not rebuild bit for bit; nothing was attested"),
-					"the rebuilt tree is kept in "+src+" for inspection")
+			res, err := r.Rebuild(c.Context(), env, st, f.source, published)
+			if res != nil {
+				fmt.Fprint(c.OutOrStdout(), rebuild.Report(res.Artifacts))
 			}
-			builder := pol.KeyName(s.Public().ID())
-			if builder == "" {
-				builder = "key-" + s.Public().ID()[:16]
-				fmt.Fprintf(c.ErrOrStderr(), "ssms: hint: this key is not a rebuilder of policy version %d; its attestation will not count toward the rebuild threshold\n", pol.Version)
+			if errors.Is(err, rebuild.ErrMismatch) {
+				return withHint(err, "the rebuilt tree is kept in "+res.Src+" for inspection")
 			}
-			_, payload, err := manifest.NewRebuild(st.Subject, manifest.RebuildPredicate{
-				Release: policies.ReleaseRef(env.Payload), Product: p.Product, Version: p.Version, Builder: builder,
-				Source: p.Source, Build: *p.Build, Started: manifest.FormatTime(started), Finished: manifest.FormatTime(time.Now()),
-				Outcome: manifest.OutcomeReproduced,
-			})
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			att := &manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}
-			if err := att.Sign(c.Context(), s); err != nil {
-				return err
-			}
+			out := f.out
 			if out == "" {
-				out = strings.TrimSuffix(args[0], ".json") + ".rebuild-" + builder + ".json"
+				out = strings.TrimSuffix(args[0], ".json") + ".rebuild-" + r.Builder + ".json"
 			}
-			if err := writeEnvelope(out, att, false); err != nil {
+			if err := writeEnvelope(out, res.Attestation, false); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "attested by %s: %s\n", builder, out)
-			if logURL == "" {
+			fmt.Fprintf(c.OutOrStdout(), "attested by %s: %s\n", r.Builder, out)
+			if f.log == "" {
 				return nil
 			}
+			vkey := f.vkey
 			if vkey == "" {
-				vkey = logKeyFor(pol, logURL)
+				vkey = logKeyFor(pol, f.log)
 			}
-			return publishAttestation(c, out, logURL, vkey)
+			return publishAttestation(c, out, f.log, vkey)
 		},
 	}
-	c.Flags().StringVar(&source, "source", "", "the source: a git repository directory or URL (default: the release's source.uri)")
-	c.Flags().StringVar(&key, "key", "", "the rebuilder's key file or KMS URI (required)")
-	c.Flags().StringVar(&policyPath, "policy", "", "the policy (default: the project's embedded policy)")
-	c.Flags().StringVar(&logURL, "log", "", "submit the attestation to this log")
-	c.Flags().StringVar(&vkey, "vkey", "", "the log's verifier key (default: from the policy)")
-	c.Flags().StringVar(&out, "out", "", "attestation file (default: RELEASE.rebuild-BUILDER.json)")
-	c.Flags().StringArrayVar(&artifacts, "artifact", nil, "published artifact NAME=PATH, to explain a mismatch (repeat)")
-	c.Flags().BoolVar(&keep, "keep", false, "keep the work directory")
+	fl := c.Flags()
+	fl.StringVar(&f.source, "source", "", "the source: a git repository directory or URL (default: the release's source.uri)")
+	fl.StringVar(&f.key, "key", "", "the rebuilder's key file or KMS URI (required)")
+	fl.StringVar(&f.policy, "policy", "", "the policy (default: the project's embedded policy)")
+	fl.StringVar(&f.log, "log", "", "submit the attestation to this log")
+	fl.StringVar(&f.vkey, "vkey", "", "the log's verifier key (default: from the policy)")
+	fl.StringVar(&f.out, "out", "", "attestation file (default: RELEASE.rebuild-BUILDER.json)")
+	fl.StringArrayVar(&f.artifacts, "artifact", nil, "published artifact NAME=PATH, to explain a mismatch (repeat)")
+	fl.BoolVar(&f.keep, "keep", false, "keep the work directory even when the release rebuilds")
+	fl.StringVar(&f.follow, "follow", "", "follow this log and rebuild each new release")
+	fl.StringVar(&f.state, "state", "", "with --follow: directory for progress and attestations")
+	fl.BoolVar(&f.once, "once", false, "with --follow: one pass")
+	fl.DurationVar(&f.interval, "interval", time.Minute, "with --follow: time between passes")
 	c.MarkFlagRequired("key")
 	return c
+}
+
+// followLog runs rebuild --follow.
+func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, logURL, vkey, state string, once bool, interval time.Duration) error {
+	if state == "" {
+		return withHint(errors.New("--follow needs --state DIR"), "the directory keeps which entries were handled, and the attestations")
+	}
+	if vkey == "" {
+		if vkey = logKeyFor(pol, logURL); vkey == "" {
+			return withHint(fmt.Errorf("the policy lists no log at %s", logURL), "pass the log's verifier key with --vkey")
+		}
+	}
+	client, err := translog.NewClient(logURL, vkey)
+	if err != nil {
+		return err
+	}
+	fw := &rebuild.Follower{Log: client, Policy: pol, Rebuilder: r, Dir: state, Report: c.OutOrStdout()}
+	for {
+		pass, err := fw.Run(c.Context())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.ErrOrStderr(), "ssms: rebuild: entries %d to %d: %d attested, %d did not rebuild\n", pass.From, pass.To, pass.Attested, pass.Mismatched)
+		if once {
+			if pass.Mismatched > 0 {
+				return fmt.Errorf("%s did not rebuild bit for bit", plural(pass.Mismatched, "release"))
+			}
+			return nil
+		}
+		select {
+		case <-c.Context().Done():
+			return nil
+		case <-time.After(interval):
+		}
+	}
 }
 
 func publishAttestation(c *cobra.Command, path, logURL, vkey string) error {

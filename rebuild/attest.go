@@ -1,0 +1,90 @@
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/signer"
+)
+
+// ErrMismatch means a release did not rebuild bit for bit.
+var ErrMismatch = errors.New("the release does not rebuild bit for bit; nothing was attested")
+
+// Rebuilder rebuilds releases and attests the ones that match.
+type Rebuilder struct {
+	Signer  signer.Signer
+	Builder string    // the name attestations carry: the key's name in the policy
+	Output  io.Writer // the build's output
+	Keep    bool      // keep the work directory even on success
+}
+
+// Result is what a rebuild found.
+type Result struct {
+	Artifacts   []Artifact
+	Work        string             // the work directory, if kept
+	Src         string             // the rebuilt tree in it
+	Attestation *manifest.Envelope // signed, on a match
+}
+
+// Rebuild fetches the source of the release (from source, or from the URI
+// the release records), builds it with its recipe and compares every
+// artifact. published names published files, to explain a mismatch. On a
+// mismatch it returns ErrMismatch with the result, and keeps the work
+// directory as evidence. The caller has checked the release's signatures.
+func (r *Rebuilder) Rebuild(ctx context.Context, env *manifest.Envelope, st *manifest.ReleaseStatement, source string, published map[string]string) (*Result, error) {
+	p := st.Predicate
+	if p.Build == nil {
+		return nil, errors.New("the release has no recipe (predicate.build); it cannot be rebuilt")
+	}
+	if source == "" {
+		source = p.Source.URI
+	}
+	work, err := os.MkdirTemp("", "ssms-rebuild-")
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Work: work}
+	defer func() {
+		if res.Work == "" {
+			os.RemoveAll(work)
+		}
+	}()
+	if r.Keep {
+		fmt.Fprintf(r.Output, "work directory (kept): %s\n", work)
+	} else {
+		res.Work = ""
+	}
+	started := time.Now()
+	fmt.Fprintf(r.Output, "rebuilding %s %s from %s at %s\n", p.Product, p.Version, source, p.Source.Commit)
+	if res.Src, err = Fetch(ctx, source, p.Source.Commit, work); err != nil {
+		return nil, err
+	}
+	if err := Build(ctx, p.Build, res.Src, work, r.Output); err != nil {
+		return nil, err
+	}
+	var ok bool
+	res.Artifacts, ok = Compare(st.Subject, res.Src, published, work)
+	if !ok {
+		res.Work = work // the rebuilt files and any diffoscope report are the evidence
+		return res, ErrMismatch
+	}
+	_, payload, err := manifest.NewRebuild(st.Subject, manifest.RebuildPredicate{
+		Release: policies.ReleaseRef(env.Payload), Product: p.Product, Version: p.Version, Builder: r.Builder,
+		Source: p.Source, Build: *p.Build, Started: manifest.FormatTime(started), Finished: manifest.FormatTime(time.Now()),
+		Outcome: manifest.OutcomeReproduced,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Attestation = &manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}
+	if err := res.Attestation.Sign(ctx, r.Signer); err != nil {
+		return nil, err
+	}
+	return res, nil
+}

@@ -1,0 +1,151 @@
+package rebuild
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/translog"
+)
+
+// Follower rebuilds every new release in a log of the products its policy
+// lists, attests the ones that match and submits the attestations to the
+// same log. Its state (the last checkpoint verified and the next entry to
+// look at) is in Dir/follow.json, replaced atomically after each entry.
+type Follower struct {
+	Log       *translog.Client
+	Policy    *policies.Policy
+	Rebuilder *Rebuilder
+	Dir       string    // state and attestations
+	Report    io.Writer // one line per release handled
+}
+
+type followState struct {
+	Checkpoint string `json:"checkpoint"` // the last one verified
+	Next       int64  `json:"next"`       // the first entry not yet handled
+}
+
+// FollowPass is what one pass did.
+type FollowPass struct {
+	From, To   int64
+	Attested   int
+	Mismatched int
+}
+
+// Run handles the entries added since the last pass. A release that does
+// not rebuild is reported and passed over; any other failure (the source
+// cannot be fetched, the log is down) stops the pass at that entry, to be
+// tried again on the next.
+func (f *Follower) Run(ctx context.Context) (*FollowPass, error) {
+	st, err := f.load()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(f.Dir, "attestations"), 0o700); err != nil {
+		return nil, err
+	}
+	var old *translog.SignedCheckpoint
+	if st.Checkpoint != "" {
+		if old, err = translog.OpenCheckpoint([]byte(st.Checkpoint), f.Log.Origin, f.Log.Key); err != nil {
+			return nil, fmt.Errorf("follow state: %w", err)
+		}
+	}
+	latest, err := f.Log.Update(ctx, old)
+	if err != nil {
+		return nil, err
+	}
+	pass := &FollowPass{From: st.Next, To: st.Next}
+	st.Checkpoint = string(latest.Raw)
+	if st.Next >= latest.Size {
+		return pass, f.save(st)
+	}
+	entries, err := f.Log.Entries(ctx, st.Next, latest.Size, latest.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	for _, entry := range entries {
+		index := st.Next
+		if err := f.handle(ctx, index, entry, pass); err != nil {
+			return pass, fmt.Errorf("entry %d: %w", index, err)
+		}
+		st.Next = index + 1
+		pass.To = st.Next
+		if err := f.save(st); err != nil {
+			return pass, err
+		}
+	}
+	return pass, nil
+}
+
+// handle rebuilds entry if it is a release this rebuilder should rebuild.
+func (f *Follower) handle(ctx context.Context, index int64, entry []byte, pass *FollowPass) error {
+	env, err := manifest.ParseEnvelope(entry)
+	if err != nil || env.PayloadType != manifest.PayloadType || manifest.PredicateTypeOf(env.Payload) != manifest.ReleasePredicateType {
+		return nil // not a release: attestations, policies, anything else
+	}
+	rel, _, err := f.Policy.CheckRelease(env)
+	if err != nil {
+		fmt.Fprintf(f.Report, "entry %d: skipped: %v\n", index, err)
+		return nil // not approved under this policy: nothing to vouch for
+	}
+	p := rel.Predicate
+	if p.Build == nil {
+		fmt.Fprintf(f.Report, "entry %d: skipped: %s %s has no recipe\n", index, p.Product, p.Version)
+		return nil
+	}
+	res, err := f.Rebuilder.Rebuild(ctx, env, rel, "", nil)
+	if errors.Is(err, ErrMismatch) {
+		pass.Mismatched++
+		fmt.Fprintf(f.Report, "entry %d: %s %s: MISMATCH, nothing attested; evidence in %s\n%s", index, p.Product, p.Version, res.Work, Report(res.Artifacts))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	raw, err := res.Attestation.Marshal()
+	if err != nil {
+		return err
+	}
+	name := fmt.Sprintf("%s-%s.rebuild-%s.json", p.Product, p.Version, f.Rebuilder.Builder)
+	if err := atomicfile.Write(filepath.Join(f.Dir, "attestations", name), raw, 0o644); err != nil {
+		return err
+	}
+	proof, _, err := f.Log.Add(ctx, raw)
+	if err != nil {
+		return fmt.Errorf("submitting the attestation (kept in %s): %w", filepath.Join(f.Dir, "attestations", name), err)
+	}
+	pass.Attested++
+	fmt.Fprintf(f.Report, "entry %d: %s %s reproduced; attestation logged as entry %d\n", index, p.Product, p.Version, proof.Index)
+	return nil
+}
+
+func (f *Follower) load() (*followState, error) {
+	st := &followState{}
+	b, err := os.ReadFile(filepath.Join(f.Dir, "follow.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(f.Dir, "follow.json"), err)
+	}
+	return st, nil
+}
+
+func (f *Follower) save(st *followState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(f.Dir, "follow.json"), b, 0o600)
+}

@@ -1,0 +1,166 @@
+package rebuild
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/signer"
+	"ssms.dev/ssms/translog"
+)
+
+func newSigner(t *testing.T) signer.Signer {
+	t.Helper()
+	priv, err := signer.Generate(signer.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signer.NewKeySigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// followFixture is a real log on loopback and a policy with one maintainer
+// and one rebuilder.
+type followFixture struct {
+	t          *testing.T
+	seq        *translog.Sequencer
+	client     *translog.Client
+	pol        *policies.Policy
+	maintainer signer.Signer
+	rebuilder  signer.Signer
+}
+
+func newFollowFixture(t *testing.T) *followFixture {
+	f := &followFixture{t: t, maintainer: newSigner(t), rebuilder: newSigner(t)}
+	dir := filepath.Join(t.TempDir(), "log")
+	vkey, err := translog.Init(dir, "follow.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := translog.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.seq = translog.NewSequencer(store, 1<<10, 64)
+	srv := httptest.NewServer(translog.NewServer(store, f.seq, translog.AdmitFunc(func([]byte) error { return nil })).Handler())
+	t.Cleanup(func() { srv.Close(); f.seq.Close(); store.Close() })
+	if f.client, err = translog.NewClient(srv.URL, vkey); err != nil {
+		t.Fatal(err)
+	}
+	p := &policies.Policy{
+		Version: 1, Expires: manifest.FormatTime(time.Now().Add(24 * time.Hour)), Products: []string{"demo"},
+		Maintainers: policies.Maintainers{Keys: []policies.Key{policies.NewKey("alice", f.maintainer.Public())}, Thresholds: policies.Thresholds{Release: 1, Rollback: 1, Policy: 1}},
+		Rebuilders:  policies.Rebuilders{Keys: []policies.Key{policies.NewKey("r1", f.rebuilder.Public())}, Threshold: 1},
+		Logs:        []policies.Log{}, Witnesses: policies.Witnesses{VKeys: []string{}}, MaxCheckpointAge: "168h0m0s", MinLogAge: "0s",
+	}
+	payload, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.pol, err = policies.ParsePolicy(payload); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *followFixture) release(product, version, commit, source, digest string, recipe *manifest.Recipe, signed bool) *manifest.Envelope {
+	st, err := manifest.NewRelease([]manifest.Subject{{Name: "demo", Digest: manifest.Digest{SHA256: digest}}}, manifest.ReleasePredicate{
+		Product: product, Version: version, Sequence: 1, Type: manifest.TypeRelease, Released: "2026-11-22T00:00:00Z",
+		Source: manifest.Source{URI: "file://" + source, Commit: commit}, Build: recipe, Policy: f.pol.Digest(),
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	payload, err := manifest.MarshalRelease(st)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	env := &manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}
+	if signed {
+		if err := env.Sign(context.Background(), f.maintainer); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return env
+}
+
+func (f *followFixture) log(envs ...*manifest.Envelope) {
+	for _, e := range envs {
+		b, _ := e.Marshal()
+		if _, _, err := f.seq.Add(context.Background(), b); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+func TestFollow(t *testing.T) {
+	f := newFollowFixture(t)
+	source, commit := demoModule(t, "hello")
+	r := demoRecipe("-buildid=")
+	good := manifestDigest(t, filepath.Join(rebuildDemo(t, source, commit, r), "demo"))
+	bad := strings.Repeat("0", 64)
+	f.log(
+		f.release("demo", "1.0.0", commit, source, good, r, true),   // 0: rebuilds
+		f.release("demo", "1.0.1", commit, source, bad, r, true),    // 1: does not
+		f.release("demo", "1.0.2", commit, source, good, r, false),  // 2: unsigned: skipped
+		f.release("other", "1.0.0", commit, source, good, r, true),  // 3: not the policy's product
+		f.release("demo", "1.0.3", commit, source, good, nil, true), // 4: no recipe
+	)
+	var report strings.Builder
+	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report,
+		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard}}
+	pass, err := fw.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pass.From != 0 || pass.To != 5 || pass.Attested != 1 || pass.Mismatched != 1 {
+		t.Fatalf("pass %+v\n%s", pass, report.String())
+	}
+	for _, want := range []string{"entry 0: demo 1.0.0 reproduced; attestation logged as entry 5", "entry 1: demo 1.0.1: MISMATCH", "entry 2: skipped", "entry 3: skipped", "entry 4: skipped: demo 1.0.3 has no recipe"} {
+		if !strings.Contains(report.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, report.String())
+		}
+	}
+	// The logged attestation meets the policy's rebuild threshold.
+	cp, err := f.client.Checkpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := f.client.Entries(context.Background(), 0, cp.Size, cp.Checkpoint)
+	if err != nil || len(entries) != 6 {
+		t.Fatalf("log: %d entries, %v", len(entries), err)
+	}
+	relEnv, _ := manifest.ParseEnvelope(entries[0])
+	rel, _ := manifest.ParseRelease(relEnv.Payload)
+	att, err := manifest.ParseEnvelope(entries[5])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pol.ApproveRebuilds(rel, relEnv.Payload, []*manifest.Envelope{att}); err != nil {
+		t.Fatalf("the logged attestation does not count: %v", err)
+	}
+	// The next pass sees only its own attestation; the one after, nothing.
+	for _, want := range []int64{6, 6} {
+		if pass, err = fw.Run(context.Background()); err != nil || pass.To != want || pass.Attested != 0 {
+			t.Fatalf("later pass: %+v %v", pass, err)
+		}
+	}
+}
+
+func manifestDigest(t *testing.T, path string) string {
+	t.Helper()
+	d, err := manifest.DigestFile(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.SHA256
+}
