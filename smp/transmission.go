@@ -77,7 +77,7 @@ func (r *Reader) Read() (*Transmission, error) {
 	signed := append(connRaw, cmdRaw[:len(cmdRaw)-len(lineEnd(cmdRaw))]...)
 	c, n, perr := parseClientCommand(cmd)
 	if send, ok := c.(Send); ok && send.Binary {
-		body, err := r.readBody(n)
+		body, err := r.readBody(n, MaxBody)
 		if err != nil {
 			if errors.Is(err, errTooLarge) {
 				t.Err = ErrSize
@@ -114,8 +114,8 @@ func (r *Reader) Read() (*Transmission, error) {
 var errTooLarge = errors.New("body too large")
 
 // readBody reads n bytes and the line terminator after them. A body over
-// MaxBody is read and dropped (errTooLarge) if it is at most maxDrain.
-func (r *Reader) readBody(n int) ([]byte, error) {
+// limit is read and dropped (errTooLarge) if it is at most maxDrain.
+func (r *Reader) readBody(n, limit int) ([]byte, error) {
 	if n > maxDrain {
 		return nil, ErrStream
 	}
@@ -130,7 +130,7 @@ func (r *Reader) readBody(n int) ([]byte, error) {
 	if len(raw) != len(lineEnd(raw)) {
 		return nil, ErrStream // data after the body on its last line
 	}
-	if n > MaxBody {
+	if n > limit {
 		return nil, errTooLarge
 	}
 	return body, nil
