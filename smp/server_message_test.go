@@ -45,14 +45,14 @@ func TestServerMessagesRoundTrip(t *testing.T) {
 
 func TestServerMessagesRefused(t *testing.T) {
 	for _, in := range []string{
-		"c2ln\n\nOK\n",         // a signature
-		"\n!!\nOK\n",           // bad base64
-		"\n\nOK now\n",         // parameters
-		"\n\nERR NOPE\n",       // unknown error
-		"\n\nERR SYNTAX 9\n",   // unknown code
-		"\n\nERR SYNTAX 01\n",  // not canonical
-		"\n\nIDS AAAA\n",       // one ID
-		"\n\nIDS  AAAA\n",      // empty ID
+		"c2ln\n\nOK\n",        // a signature
+		"\n!!\nOK\n",          // bad base64
+		"\n\nOK now\n",        // parameters
+		"\n\nERR NOPE\n",      // unknown error
+		"\n\nERR SYNTAX 9\n",  // unknown code
+		"\n\nERR SYNTAX 01\n", // not canonical
+		"\n\nIDS AAAA\n",      // one ID
+		"\n\nIDS  AAAA\n",     // empty ID
 		"\n\nMSG yesterday :x\n",
 		"\n\nMSG 2026-11-22T12:00:00Z 3\nabcd\n", // body longer than said
 		"\n\nMSG 2026-11-22T12:00:00Z 99999\n",   // too large
