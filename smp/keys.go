@@ -41,6 +41,9 @@ func NewKey(k *signer.PublicKey) (*PublicKey, error) {
 // String is the key as it travels: base64 DER SPKI.
 func (k *PublicKey) String() string { return k.encoded }
 
+// Signer is the key in the signer package's form.
+func (k *PublicKey) Signer() *signer.PublicKey { return k.key }
+
 // Verify checks sig over signed.
 func (k *PublicKey) Verify(signed, sig []byte) bool { return k.key.Verify(signed, sig) == nil }
 

@@ -23,13 +23,32 @@ type Session struct {
 	mu         sync.Mutex
 	conn       *Conn
 	up         chan struct{} // closed while conn is usable
-	queues     map[string]*Queue
+	queues     map[string]*watched
 	deliveries chan Delivery
 }
 
 // NewSession makes a session; Run connects it.
 func NewSession(addr smp.Address) *Session {
-	return &Session{Addr: addr, up: make(chan struct{}), queues: map[string]*Queue{}, deliveries: make(chan Delivery, 64)}
+	return &Session{Addr: addr, up: make(chan struct{}), queues: map[string]*watched{}, deliveries: make(chan Delivery, 64)}
+}
+
+// watched is a queue and the connection it is subscribed on: each queue
+// is subscribed once per connection, as a second SUB would deliver again
+// a message not yet acknowledged.
+type watched struct {
+	q  *Queue
+	on *Conn
+}
+
+// claim marks w subscribed on c, and reports whether it was not already.
+func (s *Session) claim(w *watched, c *Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w.on == c {
+		return false
+	}
+	w.on = c
+	return true
 }
 
 // Deliveries are the messages and ENDs of every watched queue, across
@@ -42,18 +61,22 @@ func (s *Session) Run(ctx context.Context) error {
 	for {
 		c, err := Dial(ctx, s.Addr)
 		if err == nil {
-			err = s.resubscribe(ctx, c)
+			s.setConn(c)
+			if err = s.resubscribe(ctx, c); err != nil {
+				s.setConn(nil)
+			}
 		}
 		if err == nil {
 			backoff = s.min()
-			s.setConn(c)
 			s.notify(nil)
+			stop := context.AfterFunc(ctx, func() { c.Close() })
 			for d := range c.Deliveries() {
 				select {
 				case s.deliveries <- d:
 				case <-ctx.Done():
 				}
 			}
+			stop()
 			s.setConn(nil)
 			err = c.Err()
 		}
@@ -75,13 +98,16 @@ func (s *Session) Run(ctx context.Context) error {
 
 func (s *Session) resubscribe(ctx context.Context, c *Conn) error {
 	s.mu.Lock()
-	queues := make([]*Queue, 0, len(s.queues))
-	for _, q := range s.queues {
-		queues = append(queues, q)
+	queues := make([]*watched, 0, len(s.queues))
+	for _, w := range s.queues {
+		queues = append(queues, w)
 	}
 	s.mu.Unlock()
-	for _, q := range queues {
-		if err := c.Subscribe(ctx, q); err != nil {
+	for _, w := range queues {
+		if !s.claim(w, c) {
+			continue
+		}
+		if err := c.Subscribe(ctx, w.q); err != nil {
 			var e *smp.Error
 			if errors.As(err, &e) {
 				continue // the queue is gone or not ours: watching it again will not help
@@ -158,12 +184,37 @@ func (s *Session) Do(ctx context.Context, f func(*Conn) error) error {
 	}
 }
 
-// Watch subscribes to q now and after every reconnection.
+// Watch subscribes to q now, if connected, and after every reconnection.
 func (s *Session) Watch(ctx context.Context, q *Queue) error {
 	s.mu.Lock()
-	s.queues[string(q.RecipientID)] = q
+	w, ok := s.queues[string(q.RecipientID)]
+	if !ok {
+		w = &watched{q: q}
+		s.queues[string(q.RecipientID)] = w
+	}
+	c := s.conn
 	s.mu.Unlock()
-	return s.Do(ctx, func(c *Conn) error { return c.Subscribe(ctx, q) })
+	if c == nil || !s.claim(w, c) {
+		return nil // Run subscribes it when it connects
+	}
+	err := c.Subscribe(ctx, q)
+	if errors.Is(err, ErrClosed) {
+		return nil // the next connection subscribes it
+	}
+	return err
+}
+
+// Track adds a queue that connection c already subscribes to (CONN
+// subscribes the connection that creates the queue).
+func (s *Session) Track(c *Conn, q *Queue) error {
+	s.mu.Lock()
+	s.queues[string(q.RecipientID)] = &watched{q: q, on: c}
+	current := s.conn == c
+	s.mu.Unlock()
+	if current {
+		return nil
+	}
+	return s.Watch(context.Background(), q) // Run moved to another connection meanwhile
 }
 
 // Unwatch stops resubscribing to q.
@@ -177,5 +228,8 @@ func (s *Session) Unwatch(q *Queue) {
 func (s *Session) Queue(rid []byte) *Queue {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.queues[string(rid)]
+	if w, ok := s.queues[string(rid)]; ok {
+		return w.q
+	}
+	return nil
 }

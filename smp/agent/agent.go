@@ -1,0 +1,350 @@
+package agent
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"ssms.dev/ssms/signer"
+	"ssms.dev/ssms/smp"
+	"ssms.dev/ssms/smp/client"
+)
+
+// Event is what the agent tells its user.
+type Event struct {
+	Contact string
+	Kind    string // "message", "connected", or a Notice kind
+	Text    string
+	Seq     uint64
+	Time    time.Time // when the server received the message
+}
+
+// EventMessage and EventConnected are the Event kinds besides notices.
+const (
+	EventMessage   = "message"
+	EventConnected = "connected"
+)
+
+// Agent runs a client's conversations over its state.
+type Agent struct {
+	Algorithm signer.Algorithm // for new signing keys (default Ed25519)
+
+	store  *Store
+	mu     sync.Mutex // guards st and sessions
+	st     *State
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	sendMu   sync.Mutex // one message on the wire at a time, so numbers go out in order
+	sessions map[string]*client.Session
+	events   chan Event
+	stopping chan struct{} // closed by Close: handlers finish the delivery at hand
+	handlers sync.WaitGroup
+	wg       sync.WaitGroup
+	closed   sync.Once
+	closeErr error
+}
+
+// New runs an agent over an open store and its state. After a crash (the
+// state was not closed cleanly) sequence counting restarts: see Resync.
+func New(store *Store, st *State) *Agent {
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &Agent{store: store, st: st, ctx: ctx, cancel: cancel, sessions: map[string]*client.Session{}, events: make(chan Event, 256), stopping: make(chan struct{})}
+	if !st.Clean {
+		for _, c := range st.Contacts {
+			if c.Recv.LastSeq > 0 {
+				c.Recv.Resync = true
+			}
+			if c.Send != nil && c.Send.Seq > 0 {
+				c.Send.Resync = true
+			}
+		}
+	}
+	st.Clean = false
+	return a
+}
+
+// Events are messages, status changes and notices, for every contact.
+func (a *Agent) Events() <-chan Event { return a.events }
+
+// State is the state, for reading under no concurrent agent work.
+func (a *Agent) State() *State { return a.st }
+
+// Close stops the agent and saves the state, marked clean.
+func (a *Agent) Close() error {
+	a.closed.Do(func() {
+		close(a.stopping)
+		a.handlers.Wait() // a delivery being handled is acknowledged first
+		a.cancel()
+		a.wg.Wait()
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.st.Clean = true
+		a.closeErr = a.store.Save(a.st)
+	})
+	return a.closeErr
+}
+
+func (a *Agent) save() error {
+	if err := a.store.Save(a.st); err != nil {
+		return fmt.Errorf("saving the state: %w", err)
+	}
+	return nil
+}
+
+// session returns the running session for a server, starting it.
+func (a *Agent) session(addr smp.Address) *client.Session {
+	key := addr.String()
+	if s, ok := a.sessions[key]; ok {
+		return s
+	}
+	s := client.NewSession(addr)
+	a.sessions[key] = s
+	a.wg.Add(1)
+	a.handlers.Add(1)
+	go func() { defer a.wg.Done(); s.Run(a.ctx) }()
+	go func() {
+		defer a.handlers.Done()
+		for {
+			select {
+			case d := <-s.Deliveries():
+				a.handle(s, d)
+			case <-a.stopping:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// Listen subscribes to every contact's receive queue; deliveries then
+// come as Events until Close.
+func (a *Agent) Listen(ctx context.Context) error {
+	a.mu.Lock()
+	type watch struct {
+		s *client.Session
+		q *client.Queue
+	}
+	var ws []watch
+	for _, c := range a.st.Contacts {
+		q, addr, err := c.Recv.queue()
+		if err != nil {
+			a.mu.Unlock()
+			return fmt.Errorf("contact %s: %w", c.Name, err)
+		}
+		ws = append(ws, watch{a.session(addr), q})
+	}
+	a.mu.Unlock()
+	for _, w := range ws {
+		if err := w.s.Watch(ctx, w.q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Agent) newSigner() (signer.Signer, []byte, error) {
+	alg := a.Algorithm
+	if alg == "" {
+		alg = signer.Ed25519
+	}
+	priv, err := signer.Generate(alg)
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := marshalPKCS8(priv)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := signer.NewKeySigner(priv)
+	return s, der, err
+}
+
+// createQueue makes a new receive queue on server, with fresh keys.
+func (a *Agent) createQueue(ctx context.Context, server smp.Address) (*RecvQueue, *client.Queue, *ecdh.PrivateKey, error) {
+	rk, rkDER, err := a.newSigner()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ek, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a.mu.Lock()
+	s := a.session(server)
+	a.mu.Unlock()
+	var q *client.Queue
+	if err := s.Do(ctx, func(c *client.Conn) (err error) {
+		if q, err = c.CreateQueue(ctx, rk); err != nil {
+			return err
+		}
+		return s.Track(c, q)
+	}); err != nil {
+		return nil, nil, nil, err
+	}
+	r := &RecvQueue{Server: server.String(), RID: q.RecipientID, SID: q.SenderID, RecipientKey: rkDER, ServerSecret: q.ServerSecret(), EncKey: ek.Bytes()}
+	return r, q, ek, nil
+}
+
+// Invite creates a queue for a new contact and returns the invitation to
+// pass to them out of band.
+func (a *Agent) Invite(ctx context.Context, name string, server smp.Address) (*Invitation, error) {
+	if err := a.newContactName(name); err != nil {
+		return nil, err
+	}
+	r, q, ek, err := a.createQueue(ctx, server)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.st.Contacts[name] = &Contact{Name: name, Status: StatusInvited, Recv: r}
+	err = a.save()
+	a.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return &Invitation{EncryptionKey: ek.PublicKey(), SenderID: q.SenderID, Server: server}, nil
+}
+
+func (a *Agent) newContactName(name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.st.Contacts[name]; ok {
+		return fmt.Errorf("there is already a contact named %s", name)
+	}
+	return nil
+}
+
+// Join accepts an invitation: it creates our queue for the answers (on
+// replyServer), and sends the confirmation, with the invitation to that
+// queue, to the inviter's queue.
+func (a *Agent) Join(ctx context.Context, name string, inv *Invitation, replyServer smp.Address) error {
+	if err := a.newContactName(name); err != nil {
+		return err
+	}
+	r, q, ek, err := a.createQueue(ctx, replyServer)
+	if err != nil {
+		return err
+	}
+	reply := &Invitation{EncryptionKey: ek.PublicKey(), SenderID: q.SenderID, Server: replyServer}
+	send, body, err := a.prepareConfirmation(inv, reply.String())
+	if err != nil {
+		return err
+	}
+	// The contact exists before the confirmation goes: the answer may come at once.
+	a.mu.Lock()
+	a.st.Contacts[name] = &Contact{Name: name, Status: StatusJoining, Recv: r, Send: send}
+	err = a.save()
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return a.sendConfirmation(ctx, inv, body)
+}
+
+// prepareConfirmation makes fresh sender and end-to-end keys for a queue
+// we were invited to: our side of it, and the sealed confirmation.
+func (a *Agent) prepareConfirmation(inv *Invitation, reply string) (*SendQueue, []byte, error) {
+	sk, skDER, err := a.newSigner()
+	if err != nil {
+		return nil, nil, err
+	}
+	dh, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := SealConfirmation(&Confirmation{SenderKey: sk.Public(), Body: ConfirmationBody{DH: smp.EncodeDHKey(dh.PublicKey()), Reply: reply}}, inv.EncryptionKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &SendQueue{Server: inv.Server.String(), SID: inv.SenderID, SenderKey: skDER, DH: dh.Bytes(), PeerEK: inv.EncryptionKey.Bytes()}, body, nil
+}
+
+// sendConfirmation sends it, unsigned, as the spec requires.
+func (a *Agent) sendConfirmation(ctx context.Context, inv *Invitation, body []byte) error {
+	a.mu.Lock()
+	s := a.session(inv.Server)
+	a.mu.Unlock()
+	if err := s.Do(ctx, func(c *client.Conn) error { return c.Send(ctx, inv.SenderID, nil, body) }); err != nil {
+		return fmt.Errorf("sending the confirmation: %w", err)
+	}
+	return nil
+}
+
+// ErrNotConnected means the contact has not completed the handshake.
+var ErrNotConnected = errors.New("not connected yet")
+
+// Send sends a text message to a connected contact.
+func (a *Agent) Send(ctx context.Context, name, text string) error {
+	if len(text) > MaxText {
+		return fmt.Errorf("message of %d bytes; the limit is %d", len(text), MaxText)
+	}
+	a.mu.Lock()
+	c, ok := a.st.Contacts[name]
+	a.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no contact named %s", name)
+	}
+	if c.Status != StatusConnected {
+		return fmt.Errorf("%s: %w (status %s)", name, ErrNotConnected, c.Status)
+	}
+	return a.sendMessage(ctx, c, &Message{Kind: KindText, Text: text})
+}
+
+// sendMessage numbers, encrypts, signs and sends m on c's send queue.
+func (a *Agent) sendMessage(ctx context.Context, c *Contact, m *Message) error {
+	a.sendMu.Lock()
+	defer a.sendMu.Unlock()
+	a.mu.Lock()
+	sq := c.Send
+	mustSave := sq.next(m)
+	var err error
+	if mustSave {
+		err = a.save()
+	}
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	plain, err := marshalMessage(m)
+	if err != nil {
+		return err
+	}
+	dh, err := loadDHPrivate(sq.DH)
+	if err != nil {
+		return err
+	}
+	peer, err := loadDHPublic(sq.PeerEK)
+	if err != nil {
+		return err
+	}
+	body, err := sealMessage(plain, sharedKey(dh, peer))
+	if err != nil {
+		return err
+	}
+	sk, err := loadSigner(sq.SenderKey)
+	if err != nil {
+		return err
+	}
+	addr, err := smp.ParseAddress(sq.Server)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	s := a.session(addr)
+	a.mu.Unlock()
+	if err := s.Do(ctx, func(cn *client.Conn) error { return cn.Send(ctx, sq.SID, sk, body) }); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	sq.sent(plain)
+	a.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,193 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ssms.dev/ssms/smp"
+	"ssms.dev/ssms/smp/client"
+	"ssms.dev/ssms/smp/server"
+)
+
+func startServer(t testing.TB) smp.Address {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "server")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	if _, err := server.Init(dir, "127.0.0.1", ln.Addr().(*net.TCPAddr).Port); err != nil {
+		t.Fatal(err)
+	}
+	cfg, addr, err := server.LoadTLS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go server.New(server.Config{}).ServeTLS(ln, cfg)
+	return addr
+}
+
+// newAgent opens a fresh state in dir for a person.
+func newAgent(t testing.TB, path string) *Agent {
+	t.Helper()
+	store, st, err := OpenStore(path, []byte("passphrase of "+filepath.Base(path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(store, st)
+	t.Cleanup(func() { a.Close(); store.Close() })
+	return a
+}
+
+// waitFor reads events until one of kind arrives, returning those before.
+func waitFor(t testing.TB, a *Agent, kind string) (Event, []Event) {
+	t.Helper()
+	var seen []Event
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-a.Events():
+			if e.Kind == kind {
+				return e, seen
+			}
+			seen = append(seen, e)
+		case <-timeout:
+			t.Fatalf("no %s event; saw %+v", kind, seen)
+		}
+	}
+}
+
+// connect makes alice invite bob and bob join, through addr.
+func connect(t testing.TB, alice, bob *Agent, addr smp.Address) *Invitation {
+	t.Helper()
+	ctx := context.Background()
+	inv, err := alice.Invite(ctx, "bob", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseInvitation(inv.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Join(ctx, "alice", parsed, addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob, EventConnected)
+	waitFor(t, alice, EventConnected)
+	return inv
+}
+
+func TestConversation(t *testing.T) {
+	addr := startServer(t)
+	dir := t.TempDir()
+	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
+	inv := connect(t, alice, bob, addr)
+	ctx := context.Background()
+
+	for i, text := range []string{"hi bob", "how are you?", strings.Repeat("long ", 2000)} {
+		if err := alice.Send(ctx, "bob", text); err != nil {
+			t.Fatal(err)
+		}
+		e, noise := waitFor(t, bob, EventMessage)
+		if e.Text != text || e.Contact != "alice" || e.Seq != uint64(i+1) || len(noise) > 0 {
+			t.Fatalf("bob got %+v (and %+v)", e, noise)
+		}
+	}
+	if err := bob.Send(ctx, "alice", "fine, thanks"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := waitFor(t, alice, EventMessage); e.Text != "fine, thanks" || e.Seq != 2 { // 1 was bob's hello
+		t.Fatalf("alice got %+v", e)
+	}
+
+	// Eve has the invitation: the queue is secured now, so she can send
+	// nothing to it, and she has no recipient ID to read with.
+	eve, err := client.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eve.Close()
+	var e *smp.Error
+	if err := eve.Send(ctx, inv.SenderID, nil, make([]byte, WireSize)); !errors.As(err, &e) || e.Type != smp.ErrAuth {
+		t.Fatalf("eve's send with the invitation's sender ID: %v", err)
+	}
+	// The inviter forgot the sender ID once the queue was secured.
+	if sid := alice.State().Contacts["bob"].Recv.SID; sid != nil {
+		t.Fatalf("alice still keeps the sender ID %x", sid)
+	}
+}
+
+func TestConfirmationIgnoresStrangers(t *testing.T) {
+	addr := startServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
+	inv, err := alice.Invite(ctx, "bob", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Eve saw the invitation and gets in first with junk.
+	eve, err := client.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eve.Close()
+	if err := eve.Send(ctx, inv.SenderID, nil, make([]byte, WireSize)); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _ = waitFor(t, alice, NoticeUndecrypted); false {
+	}
+	if err := bob.Join(ctx, "alice", inv, addr); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice, EventConnected)
+	waitFor(t, bob, EventConnected)
+}
+
+func TestStateSurvivesRestart(t *testing.T) {
+	addr := startServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	alicePath := filepath.Join(dir, "alice")
+	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
+	connect(t, alice, bob, addr)
+	if err := alice.Close(); err != nil {
+		t.Fatal(err)
+	}
+	alice.store.Close()
+
+	if _, _, err := OpenStore(alicePath, []byte("wrong")); !errors.Is(err, ErrPassphrase) {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	alice2 := newAgent(t, alicePath)
+	if _, _, err := OpenStore(alicePath, []byte("passphrase of alice")); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second process: %v", err)
+	}
+	if err := alice2.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Send(ctx, "alice", "still there?"); err != nil {
+		t.Fatal(err)
+	}
+	if e, noise := waitFor(t, alice2, EventMessage); e.Text != "still there?" || len(noise) > 0 {
+		t.Fatalf("after restart: %+v %+v", e, noise)
+	}
+	if err := alice2.Send(ctx, "bob", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	if e, noise := waitFor(t, bob, EventMessage); e.Text != "yes" || len(noise) > 0 {
+		t.Fatalf("bob: %+v %+v", e, noise)
+	}
+}

@@ -1,0 +1,112 @@
+// Package agent builds conversations on SMP queues: out-of-band
+// invitations, the spec's confirmation procedure, end-to-end encryption
+// per queue (NaCl crypto_box), duplex conversations from two queues,
+// message ordering and duplicate detection, and the client's state,
+// encrypted at rest.
+package agent
+
+import (
+	"crypto/ecdh"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"ssms.dev/ssms/smp"
+)
+
+// Invitation is the spec's out-of-band message: what a sender needs to
+// send to a new queue. It carries no secret that lets anyone read the
+// conversation, but whoever has it can send the first (unsigned) message,
+// so it travels over a channel both people trust.
+type Invitation struct {
+	EncryptionKey *ecdh.PublicKey // X25519: the recipient's end-to-end key for this queue
+	SenderID      []byte
+	Server        smp.Address
+}
+
+// maxInvitation bounds what ParseInvitation reads.
+const maxInvitation = 1024
+
+// String is the spec's form:
+// encryptionKey SP senderConnId SP server SP serverKeyHash.
+func (inv *Invitation) String() string {
+	fp, _ := base64.RawURLEncoding.DecodeString(inv.Server.Fingerprint)
+	return strings.Join([]string{
+		smp.EncodeDHKey(inv.EncryptionKey), smp.Encode(inv.SenderID),
+		net.JoinHostPort(inv.Server.Host, strconv.Itoa(inv.Server.Port)), smp.Encode(fp),
+	}, " ")
+}
+
+// URI is the invitation as an smp:// URI; the queue's details are in the
+// fragment, which clients do not send anywhere.
+func (inv *Invitation) URI() string {
+	spki, _ := smp.DecodeBase64(smp.EncodeDHKey(inv.EncryptionKey))
+	return fmt.Sprintf("smp://%s@%s/invitation#ek=%s&sid=%s", inv.Server.Fingerprint,
+		net.JoinHostPort(inv.Server.Host, strconv.Itoa(inv.Server.Port)),
+		base64.RawURLEncoding.EncodeToString(spki), base64.RawURLEncoding.EncodeToString(inv.SenderID))
+}
+
+// ParseInvitation reads either form.
+func ParseInvitation(s string) (*Invitation, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > maxInvitation {
+		return nil, fmt.Errorf("invitation: longer than %d bytes", maxInvitation)
+	}
+	if strings.HasPrefix(s, "smp://") {
+		return parseInvitationURI(s)
+	}
+	f := strings.Split(s, " ")
+	if len(f) != 4 {
+		return nil, fmt.Errorf("invitation: %d fields; want encryptionKey senderConnId server serverKeyHash", len(f))
+	}
+	ek, err := smp.ParseDHKey(f[0])
+	if err != nil {
+		return nil, fmt.Errorf("invitation: encryptionKey: not a base64 X25519 key")
+	}
+	sid, err := smp.DecodeBase64(f[1])
+	if err != nil || len(sid) == 0 {
+		return nil, fmt.Errorf("invitation: senderConnId: not base64")
+	}
+	hash, err := smp.DecodeBase64(f[3])
+	if err != nil || len(hash) != sha256.Size {
+		return nil, fmt.Errorf("invitation: serverKeyHash: not the base64 of a SHA-256 hash")
+	}
+	host, port := f[2], strconv.Itoa(smp.DefaultPort)
+	if h, p, err := net.SplitHostPort(f[2]); err == nil {
+		host, port = h, p
+	}
+	addr, err := smp.ParseAddress("smp://" + base64.RawURLEncoding.EncodeToString(hash) + "@" + net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, fmt.Errorf("invitation: server: %v", err)
+	}
+	return &Invitation{EncryptionKey: ek, SenderID: sid, Server: addr}, nil
+}
+
+func parseInvitationURI(s string) (*Invitation, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Path != "/invitation" {
+		return nil, fmt.Errorf("invitation: not an smp://fingerprint@host:port/invitation#ek=…&sid=… URI")
+	}
+	addr, err := smp.ParseAddress("smp://" + u.User.String() + "@" + u.Host)
+	if err != nil {
+		return nil, fmt.Errorf("invitation: %v", err)
+	}
+	q, err := url.ParseQuery(u.Fragment)
+	if err != nil {
+		return nil, fmt.Errorf("invitation: fragment: %v", err)
+	}
+	spki, err1 := base64.RawURLEncoding.DecodeString(q.Get("ek"))
+	sid, err2 := base64.RawURLEncoding.DecodeString(q.Get("sid"))
+	if err1 != nil || err2 != nil || len(sid) == 0 || len(q) != 2 {
+		return nil, fmt.Errorf("invitation: the fragment must be ek=…&sid=… in unpadded base64url")
+	}
+	ek, err := smp.ParseDHKey(smp.Encode(spki))
+	if err != nil {
+		return nil, fmt.Errorf("invitation: ek: not an X25519 key")
+	}
+	return &Invitation{EncryptionKey: ek, SenderID: sid, Server: addr}, nil
+}

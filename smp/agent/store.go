@@ -1,0 +1,141 @@
+package agent
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+
+	"golang.org/x/crypto/nacl/secretbox"
+	"golang.org/x/crypto/scrypt"
+
+	"ssms.dev/ssms/internal/atomicfile"
+)
+
+// The state file is the client's state (keys, queues, counters) as JSON,
+// sealed with a key derived from a passphrase by scrypt. The key is
+// derived once per process: a chat saves often, and scrypt is slow on
+// purpose.
+type sealedFile struct {
+	Format string `json:"format"` // "smp-client-state/v1"
+	KDF    string `json:"kdf"`    // "scrypt"
+	N      int    `json:"n"`
+	R      int    `json:"r"`
+	P      int    `json:"p"`
+	Salt   []byte `json:"salt"`
+	Nonce  []byte `json:"nonce"`
+	Box    []byte `json:"box"`
+}
+
+const (
+	stateFormat   = "smp-client-state/v1"
+	scryptN       = 1 << 15
+	maxStateBytes = 16 << 20
+)
+
+// ErrPassphrase means the state did not open with the passphrase given.
+var ErrPassphrase = errors.New("wrong passphrase, or the state file is damaged")
+
+// ErrLocked means another smp-client process has the state open.
+var ErrLocked = errors.New("the state is in use by another smp-client process")
+
+// Store is an open, locked state file.
+type Store struct {
+	path string
+	lock *os.File
+	key  [32]byte
+	salt []byte
+	n    int // scrypt cost the key was derived with
+}
+
+// OpenStore locks the state at path and reads it with the passphrase; a
+// missing file is a new, empty state. Close releases the lock.
+func OpenStore(path string, passphrase []byte) (*Store, *State, error) {
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, ErrLocked)
+	}
+	s := &Store{path: path, lock: lock}
+	st, err := s.read(passphrase)
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, st, nil
+}
+
+func (s *Store) read(passphrase []byte) (*State, error) {
+	b, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		s.salt = make([]byte, 32)
+		rand.Read(s.salt)
+		return newState(), s.derive(passphrase, scryptN, 8, 1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxStateBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", s.path, maxStateBytes)
+	}
+	var f sealedFile
+	if err := json.Unmarshal(b, &f); err != nil || f.Format != stateFormat || f.KDF != "scrypt" || len(f.Nonce) != 24 || len(f.Salt) < 16 {
+		return nil, fmt.Errorf("%s: not an smp-client state file", s.path)
+	}
+	if f.N < 1<<14 || f.N > 1<<20 || f.R != 8 || f.P != 1 {
+		return nil, fmt.Errorf("%s: unexpected scrypt parameters", s.path)
+	}
+	s.salt = f.Salt
+	if err := s.derive(passphrase, f.N, f.R, f.P); err != nil {
+		return nil, err
+	}
+	plain, ok := secretbox.Open(nil, f.Box, (*[24]byte)(f.Nonce), &s.key)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", s.path, ErrPassphrase)
+	}
+	st := newState()
+	if err := json.Unmarshal(plain, st); err != nil {
+		return nil, fmt.Errorf("%s: state: %w", s.path, err)
+	}
+	return st, st.check()
+}
+
+func (s *Store) derive(passphrase []byte, n, r, p int) error {
+	s.n = n
+	k, err := scrypt.Key(passphrase, s.salt, n, r, p, 32)
+	if err != nil {
+		return err
+	}
+	copy(s.key[:], k)
+	return nil
+}
+
+// Save seals st and replaces the file atomically.
+func (s *Store) Save(st *State) error {
+	plain, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	f := sealedFile{Format: stateFormat, KDF: "scrypt", N: s.n, R: 8, P: 1, Salt: s.salt, Nonce: make([]byte, 24)}
+	if _, err := rand.Read(f.Nonce); err != nil {
+		return err
+	}
+	f.Box = secretbox.Seal(nil, plain, (*[24]byte)(f.Nonce), &s.key)
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(s.path, b, 0o600)
+}
+
+// Close releases the lock.
+func (s *Store) Close() error {
+	s.key = [32]byte{}
+	return s.lock.Close()
+}
