@@ -22,7 +22,12 @@ var ErrNoPassphrase = errors.New("no passphrase: set " + PassphraseEnv + " or ru
 // SSMS_PASSWORD counts as unset, as `export SSMS_PASSWORD=` is how people
 // clear it.
 func Passphrase(prompt string, confirm bool) ([]byte, error) {
-	if p := os.Getenv(PassphraseEnv); p != "" {
+	return PassphraseFrom(PassphraseEnv, prompt, confirm)
+}
+
+// PassphraseFrom is Passphrase with another environment variable.
+func PassphraseFrom(env, prompt string, confirm bool) ([]byte, error) {
+	if p := os.Getenv(env); p != "" {
 		return []byte(p), nil
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)

@@ -1,0 +1,134 @@
+// Command smp-client starts and holds private conversations over SMP
+// servers: one invitation passed out of band, then end-to-end encrypted
+// messages both ways.
+//
+//	smp-client invite NAME --server smp://FP@host   # prints the invitation (text, URI, QR)
+//	smp-client join NAME INVITATION                 # accepts one
+//	smp-client listen                               # completes handshakes, prints messages
+//	smp-client send NAME TEXT...
+//	smp-client chat NAME                            # interactive
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"ssms.dev/ssms/signer"
+	"ssms.dev/ssms/smp/agent"
+)
+
+// passphraseEnv supplies the state passphrase to scripts.
+const passphraseEnv = "SMP_CLIENT_PASSWORD"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+type options struct {
+	state string
+	alg   string
+	in    io.Reader
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	opts := &options{in: stdin}
+	root := &cobra.Command{
+		Use:   "smp-client",
+		Short: "Private conversations over SMP servers, end-to-end encrypted",
+		Long: `smp-client starts a conversation from one invitation passed out of band (read
+aloud, pasted, or scanned as a QR code), then exchanges end-to-end encrypted
+messages through SMP servers that learn nothing about who talks to whom.
+
+Each conversation uses two queues (one per direction) with keys of their own.
+The client's state (keys, queues, counters) is one file, encrypted with a
+passphrase from ` + passphraseEnv + ` or the terminal.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	root.PersistentFlags().StringVar(&opts.state, "state", defaultState(), "the state file (env SMP_CLIENT_STATE)")
+	root.PersistentFlags().StringVar(&opts.alg, "algorithm", "ed25519", "signing keys for new queues: ed25519 or rsa-pss")
+	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts))
+	if err := root.Execute(); err != nil {
+		fmt.Fprintf(stderr, "smp-client: error: %v\n", err)
+		var h *hinted
+		if errors.As(err, &h) {
+			fmt.Fprintf(stderr, "smp-client: hint: %s\n", h.hint)
+		}
+		return 1
+	}
+	return 0
+}
+
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }
+
+func withHint(err error, hint string) error { return &hinted{err, hint} }
+
+func defaultState() string {
+	if p := os.Getenv("SMP_CLIENT_STATE"); p != "" {
+		return p
+	}
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "smp-client.state"
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "smp-client", "state")
+}
+
+// open unlocks the state and starts an agent over it.
+func (o *options) open() (*agent.Agent, func() error, error) {
+	alg, err := signer.ParseAlgorithm(o.alg)
+	if err != nil || (alg != signer.Ed25519 && alg != signer.RSAPSS) {
+		return nil, nil, fmt.Errorf("--algorithm %q: want ed25519 or rsa-pss", o.alg)
+	}
+	if err := os.MkdirAll(filepath.Dir(o.state), 0o700); err != nil {
+		return nil, nil, err
+	}
+	_, statErr := os.Stat(o.state)
+	pass, err := signer.PassphraseFrom(passphraseEnv, "passphrase for "+o.state, errors.Is(statErr, os.ErrNotExist))
+	if errors.Is(err, signer.ErrNoPassphrase) {
+		return nil, nil, withHint(errors.New("no passphrase for the state"), "set "+passphraseEnv+" or run in a terminal")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	store, st, err := agent.OpenStore(o.state, pass)
+	if errors.Is(err, agent.ErrLocked) {
+		return nil, nil, withHint(err, "a chat or listen is running on this state; send from there, or stop it")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	a := agent.New(store, st)
+	a.Algorithm = alg
+	closeAll := func() error {
+		err := a.Close()
+		store.Close()
+		return err
+	}
+	return a, closeAll, nil
+}
+
+// interrupted is a context ended by SIGINT or SIGTERM.
+func interrupted() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
