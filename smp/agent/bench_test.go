@@ -1,0 +1,111 @@
+package agent
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"ssms.dev/ssms/signer"
+	"ssms.dev/ssms/smp/client"
+)
+
+// BenchmarkRoundTrip is one message from alice to bob through a real
+// server over TLS on loopback, end-to-end encrypted, until bob's agent
+// shows it. "bare" is the same trip for a bare SMP queue (no end-to-end
+// layer, no padding), the floor this client adds to.
+func BenchmarkRoundTrip(b *testing.B) {
+	addr := startServer(b)
+	ctx := context.Background()
+	b.Run("bare", func(b *testing.B) {
+		recv, err := client.Dial(ctx, addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		send, err := client.Dial(ctx, addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		priv, _ := signer.Generate(signer.Ed25519)
+		rk, _ := signer.NewKeySigner(priv)
+		q, err := recv.CreateQueue(ctx, rk)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body := []byte("ping")
+		lat := make([]time.Duration, 0, b.N)
+		for b.Loop() {
+			t0 := time.Now()
+			if err := send.Send(ctx, q.SenderID, nil, body); err != nil {
+				b.Fatal(err)
+			}
+			<-recv.Deliveries()
+			lat = append(lat, time.Since(t0))
+			if err := recv.Ack(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		report(b, lat)
+	})
+	b.Run("conversation", func(b *testing.B) {
+		dir := b.TempDir()
+		alice, bob := newAgent(b, filepath.Join(dir, "alice")), newAgent(b, filepath.Join(dir, "bob"))
+		connect(b, alice, bob, addr)
+		lat := make([]time.Duration, 0, b.N)
+		for b.Loop() {
+			t0 := time.Now()
+			if err := alice.Send(ctx, "bob", "ping"); err != nil {
+				b.Fatal(err)
+			}
+			for e := range bob.Events() {
+				if e.Kind == EventMessage {
+					break
+				}
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		report(b, lat)
+	})
+}
+
+// BenchmarkConversationThroughput sends messages one after another from
+// alice to bob and counts what bob's agent shows per second.
+func BenchmarkConversationThroughput(b *testing.B) {
+	addr := startServer(b)
+	ctx := context.Background()
+	dir := b.TempDir()
+	alice, bob := newAgent(b, filepath.Join(dir, "alice")), newAgent(b, filepath.Join(dir, "bob"))
+	connect(b, alice, bob, addr)
+	const n = 1000
+	for b.Loop() {
+		t0 := time.Now()
+		done := make(chan int)
+		go func() {
+			got := 0
+			for e := range bob.Events() {
+				if e.Kind == EventMessage {
+					if got++; got == n {
+						break
+					}
+				} else {
+					b.Errorf("notice %+v", e)
+				}
+			}
+			done <- got
+		}()
+		for range n {
+			if err := alice.Send(ctx, "bob", "a message of a typical length for a chat"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		<-done
+		b.ReportMetric(n/time.Since(t0).Seconds(), "msgs/s")
+	}
+}
+
+func report(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
