@@ -56,15 +56,16 @@ func projectRecipe(t testing.TB, name string) *manifest.Recipe {
 	return r
 }
 
-// TestSMPServerReproducible builds smp-server with the project's recipe in
-// two different directories, with different HOMEs and build caches, a
-// second apart and with different file times, and demands the same bytes.
-func TestSMPServerReproducible(t *testing.T) {
+// TestOurBinariesReproducible builds smp-server and smp-client with the
+// project's recipes in two different directories, with different HOMEs
+// and build caches, a second apart and with different file times, and
+// demands the same bytes.
+func TestOurBinariesReproducible(t *testing.T) {
 	if testing.Short() {
-		t.Skip("two cold builds of smp-server")
+		t.Skip("two cold builds")
 	}
-	r := projectRecipe(t, "smp-server")
-	var digests []string
+	products := []string{"smp-server", "smp-client"}
+	digests := map[string][]string{}
 	for i, dir := range []string{t.TempDir(), filepath.Join(t.TempDir(), "a", "deeper", "path")} {
 		src, work := filepath.Join(dir, "src"), filepath.Join(dir, "work")
 		repoCopy(t, src)
@@ -73,18 +74,22 @@ func TestSMPServerReproducible(t *testing.T) {
 			later := time.Now().Add(time.Hour)
 			filepath.Walk(src, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, later, later) })
 		}
-		var log bytes.Buffer
-		if err := Build(context.Background(), r, src, work, &log); err != nil {
-			t.Fatalf("build %d: %v\n%s", i, err, log.String())
+		for _, product := range products {
+			var log bytes.Buffer
+			if err := Build(context.Background(), projectRecipe(t, product), src, work, &log); err != nil {
+				t.Fatalf("build %d of %s: %v\n%s", i, product, err, log.String())
+			}
+			d, err := manifest.DigestFile(filepath.Join(src, product), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			digests[product] = append(digests[product], d.SHA256)
 		}
-		d, err := manifest.DigestFile(filepath.Join(src, "smp-server"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		digests = append(digests, d.SHA256)
 	}
-	if digests[0] != digests[1] {
-		t.Fatalf("smp-server is not reproducible: %s vs %s", digests[0], digests[1])
+	for _, product := range products {
+		if d := digests[product]; d[0] != d[1] {
+			t.Errorf("%s is not reproducible: %s vs %s", product, d[0], d[1])
+		}
 	}
 }
 
