@@ -67,6 +67,9 @@ func quickstart(out io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
+	if dir, err = filepath.Abs(dir); err != nil { // the demo's source URI names it
+		return err
+	}
 	if err := os.Chdir(dir); err != nil {
 		return err
 	}
