@@ -16,11 +16,11 @@ import (
 
 // Event is what the agent tells its user.
 type Event struct {
-	Contact string
-	Kind    string // "message", "connected", or a Notice kind
-	Text    string
-	Seq     uint64
-	Time    time.Time // when the server received the message
+	Contact string    `json:"contact"`
+	Kind    string    `json:"kind"` // "message", "connected", or a Notice kind
+	Text    string    `json:"text,omitempty"`
+	Seq     uint64    `json:"seq,omitempty"`
+	Time    time.Time `json:"time,omitzero"` // when the server received the message
 }
 
 // EventMessage and EventConnected are the Event kinds besides notices.
