@@ -25,11 +25,13 @@ type Session struct {
 	up         chan struct{} // closed while conn is usable
 	queues     map[string]*watched
 	deliveries chan Delivery
+	fatal      error         // why Run gave up for good
+	stopped    chan struct{} // closed when Run gives up for good
 }
 
 // NewSession makes a session; Run connects it.
 func NewSession(addr smp.Address) *Session {
-	return &Session{Addr: addr, up: make(chan struct{}), queues: map[string]*watched{}, deliveries: make(chan Delivery, 64)}
+	return &Session{Addr: addr, up: make(chan struct{}), queues: map[string]*watched{}, deliveries: make(chan Delivery, 64), stopped: make(chan struct{})}
 }
 
 // watched is a queue and the connection it is subscribed on: each queue
@@ -81,7 +83,13 @@ func (s *Session) Run(ctx context.Context) error {
 			err = c.Err()
 		}
 		if errors.Is(err, smp.ErrFingerprint) {
-			return err // not a passing failure: this is not our server
+			// Not a passing failure: this is not the server of the address.
+			s.mu.Lock()
+			s.fatal = err
+			s.mu.Unlock()
+			close(s.stopped)
+			s.notify(err)
+			return err
 		}
 		s.notify(err)
 		select {
@@ -162,6 +170,8 @@ func (s *Session) Conn(ctx context.Context) (*Conn, error) {
 		}
 		select {
 		case <-up:
+		case <-s.stopped:
+			return nil, s.fatal
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond): // the connection died and Run has not noticed yet

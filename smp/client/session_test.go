@@ -78,3 +78,15 @@ func TestSessionStopsOnAnotherServer(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+func TestSessionCommandsFailOnAnotherServer(t *testing.T) {
+	addr, _ := startServer(t)
+	other, _ := startServer(t)
+	addr.Fingerprint = other.Fingerprint
+	s := NewSession(addr)
+	go s.Run(context.Background())
+	err := s.Do(context.Background(), func(c *Conn) error { return nil })
+	if !errors.Is(err, smp.ErrFingerprint) {
+		t.Fatalf("a command on a session to an impostor: %v", err)
+	}
+}
