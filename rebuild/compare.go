@@ -14,14 +14,15 @@ import (
 
 // Artifact is one artifact's comparison.
 type Artifact struct {
-	Name      string
-	Want      string // sha256 in the release
-	Got       string // sha256 rebuilt ("" if the recipe made no such file)
-	Size      int64  // rebuilt size
-	Published string `json:",omitempty"` // path of the published file, if given
-	PubSize   int64  `json:",omitempty"`
-	FirstDiff int64  `json:",omitempty"` // first differing byte offset, with the published file; -1 if unknown
-	Diffo     string `json:",omitempty"` // diffoscope report path, if diffoscope ran
+	Name       string `json:"name"`
+	Want       string `json:"release"`                 // sha256 in the release
+	Got        string `json:"rebuilt"`                 // sha256 rebuilt ("" if the recipe made no such file)
+	Size       int64  `json:"size"`                    // rebuilt size
+	Reproduced bool   `json:"reproduced"`              // Got == Want
+	Published  string `json:"published,omitempty"`     // path of the published file, if given
+	PubSize    int64  `json:"publishedSize,omitempty"` // its size
+	FirstDiff  int64  `json:"firstDifference"`         // first differing byte offset, with the published file; -1 if unknown
+	Diffo      string `json:"diffoscope,omitempty"`    // diffoscope report path, if diffoscope ran
 }
 
 // Match reports whether the artifact rebuilt bit for bit.
@@ -41,7 +42,8 @@ func Compare(subjects []manifest.Subject, src string, published map[string]strin
 				a.Got = d.SHA256
 			}
 		}
-		if !a.Match() {
+		a.Reproduced = a.Match()
+		if !a.Reproduced {
 			all = false
 			if pub, ok := published[s.Name]; ok {
 				a.Published = pub

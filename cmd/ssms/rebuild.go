@@ -105,7 +105,7 @@ func rebuildCmd() *cobra.Command {
 	var f struct {
 		source, key, policy, log, vkey, out, follow, state string
 		artifacts                                          []string
-		keep, once                                         bool
+		keep, once, json                                   bool
 		interval                                           time.Duration
 	}
 	c := &cobra.Command{
@@ -172,10 +172,13 @@ did not rebuild); otherwise a pass every --interval.`,
 				published[name] = path
 			}
 			res, err := r.Rebuild(c.Context(), env, st, f.source, published)
-			if res != nil {
+			if res != nil && !f.json {
 				fmt.Fprint(c.OutOrStdout(), rebuild.Report(res.Artifacts))
 			}
 			if errors.Is(err, rebuild.ErrMismatch) {
+				if f.json {
+					printJSON(c, map[string]any{"reproduced": false, "artifacts": res.Artifacts, "kept": res.Src})
+				}
 				return withHint(err, "the rebuilt tree is kept in "+res.Src+" for inspection")
 			}
 			if err != nil {
@@ -188,7 +191,13 @@ did not rebuild); otherwise a pass every --interval.`,
 			if err := writeEnvelope(out, res.Attestation, false); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "attested by %s: %s\n", r.Builder, out)
+			if f.json {
+				if err := printJSON(c, map[string]any{"reproduced": true, "artifacts": res.Artifacts, "builder": r.Builder, "attestation": out}); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(c.OutOrStdout(), "attested by %s: %s\n", r.Builder, out)
+			}
 			if f.log == "" {
 				return nil
 			}
@@ -208,6 +217,7 @@ did not rebuild); otherwise a pass every --interval.`,
 	fl.StringVar(&f.out, "out", "", "attestation file (default: RELEASE.rebuild-BUILDER.json)")
 	fl.StringArrayVar(&f.artifacts, "artifact", nil, "published artifact NAME=PATH, to explain a mismatch (repeat)")
 	fl.BoolVar(&f.keep, "keep", false, "keep the work directory even when the release rebuilds")
+	fl.BoolVar(&f.json, "json", false, "print the comparison and the attestation's path as JSON")
 	fl.StringVar(&f.follow, "follow", "", "follow this log and rebuild each new release")
 	fl.StringVar(&f.state, "state", "", "with --follow: directory for progress and attestations")
 	fl.BoolVar(&f.once, "once", false, "with --follow: one pass")
