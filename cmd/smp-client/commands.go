@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,8 +128,8 @@ order, or not from the contact) go to stderr. Runs until interrupted, for
 			ctx, cancel := interrupted()
 			defer cancel()
 			if duration > 0 {
-				var stop func()
-				ctx, stop = contextWithTimeout(ctx, duration)
+				var stop context.CancelFunc
+				ctx, stop = context.WithTimeout(ctx, duration)
 				defer stop()
 			}
 			if until != "" && a.State().Contacts[until] == nil {

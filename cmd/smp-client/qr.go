@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"strings"
-	"time"
 
 	"rsc.io/qr"
 )
@@ -42,8 +40,4 @@ func renderQR(text string) (string, error) {
 		b.WriteString("\n")
 	}
 	return b.String(), nil
-}
-
-func contextWithTimeout(ctx context.Context, d time.Duration) (context.Context, func()) {
-	return context.WithTimeout(ctx, d)
 }

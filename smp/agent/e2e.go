@@ -150,7 +150,8 @@ const (
 	KindText  = "text"
 )
 
-// SealMessage encrypts m with the key shared by the two ends of a queue.
+// sealMessage encrypts a message's plaintext with the key the two ends of
+// a queue share, after padding it to the one size every body has.
 func sealMessage(plain []byte, shared *[32]byte) ([]byte, error) {
 	padded, err := pad(plain, messageRoom)
 	if err != nil {
