@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp"
 	"ssms.dev/ssms/smp/client"
 	"ssms.dev/ssms/smp/server"
@@ -189,5 +190,24 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 	if e, noise := waitFor(t, bob, EventMessage); e.Text != "yes" || len(noise) > 0 {
 		t.Fatalf("bob: %+v %+v", e, noise)
+	}
+}
+
+// TestConversationRSAPSS: one side signs its commands with RSA-PSS keys.
+func TestConversationRSAPSS(t *testing.T) {
+	addr := startServer(t)
+	dir := t.TempDir()
+	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
+	alice.Algorithm = signer.RSAPSS
+	connect(t, alice, bob, addr)
+	if err := alice.Send(context.Background(), "bob", "signed with RSA-PSS"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := waitFor(t, bob, EventMessage); e.Text != "signed with RSA-PSS" {
+		t.Fatalf("bob got %+v", e)
+	}
+	k, err := loadSigner(alice.State().Contacts["bob"].Recv.RecipientKey)
+	if err != nil || k.Public().Algorithm() != signer.RSAPSS {
+		t.Fatalf("alice's recipient key: %v %v", k, err)
 	}
 }
