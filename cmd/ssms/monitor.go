@@ -10,7 +10,6 @@ import (
 
 	"ssms.dev/ssms/internal/metrics"
 	"ssms.dev/ssms/monitor"
-	"ssms.dev/ssms/translog"
 )
 
 func monitorCmd() *cobra.Command {
@@ -43,12 +42,7 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 			if err != nil {
 				return err
 			}
-			if vkey == "" {
-				if vkey = logKeyFor(pol, logURL); vkey == "" {
-					return withHint(fmt.Errorf("the policy lists no log at %s", logURL), "pass the log's verifier key with --vkey")
-				}
-			}
-			client, err := translog.NewClient(logURL, vkey)
+			client, err := logClient(pol, logURL, vkey)
 			if err != nil {
 				return err
 			}

@@ -42,12 +42,7 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 			if err != nil {
 				return withHint(fmt.Errorf("%s: %w", args[0], err), "only a release that meets the threshold is published")
 			}
-			if vkey == "" {
-				if vkey = logKeyFor(pol, logURL); vkey == "" {
-					return withHint(fmt.Errorf("the policy lists no log at %s", logURL), "pass the log's verifier key with --vkey, or add the log to the policy (--log VKEY=URL)")
-				}
-			}
-			client, err := translog.NewClient(logURL, vkey)
+			client, err := logClient(pol, logURL, vkey)
 			if err != nil {
 				return err
 			}
@@ -77,6 +72,18 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 	c.Flags().StringVar(&policyPath, "policy", "", "the policy (default: the project's embedded policy)")
 	c.MarkFlagRequired("log")
 	return c
+}
+
+// logClient is a verifying client for the log at url, whose key is vkey
+// or, when vkey is empty, the key the policy gives the log at url.
+func logClient(p *policies.Policy, url, vkey string) (*translog.Client, error) {
+	if vkey == "" {
+		if vkey = logKeyFor(p, url); vkey == "" {
+			return nil, withHint(fmt.Errorf("the policy lists no log at %s", url),
+				"pass the log's verifier key with --vkey, or add the log to the policy (--log VKEY=URL)")
+		}
+	}
+	return translog.NewClient(url, vkey)
 }
 
 // logKeyFor finds the verifier key of the policy's log at url.

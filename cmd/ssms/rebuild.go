@@ -155,6 +155,12 @@ did not rebuild); otherwise a pass every --interval.`,
 			if f.follow != "" {
 				return followLog(c, pol, r, f.follow, f.vkey, f.state, f.once, f.interval)
 			}
+			var logc *translog.Client // resolved now, not after a long build
+			if f.log != "" {
+				if logc, err = logClient(pol, f.log, f.vkey); err != nil {
+					return err
+				}
+			}
 			env, err := readEnvelope(args[0])
 			if err != nil {
 				return err
@@ -198,14 +204,10 @@ did not rebuild); otherwise a pass every --interval.`,
 			} else {
 				fmt.Fprintf(c.OutOrStdout(), "attested by %s: %s\n", r.Builder, out)
 			}
-			if f.log == "" {
+			if logc == nil {
 				return nil
 			}
-			vkey := f.vkey
-			if vkey == "" {
-				vkey = logKeyFor(pol, f.log)
-			}
-			return publishAttestation(c, out, f.log, vkey)
+			return publishAttestation(c, logc, res.Attestation)
 		},
 	}
 	fl := c.Flags()
@@ -231,12 +233,7 @@ func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, log
 	if state == "" {
 		return withHint(errors.New("--follow needs --state DIR"), "the directory keeps which entries were handled, and the attestations")
 	}
-	if vkey == "" {
-		if vkey = logKeyFor(pol, logURL); vkey == "" {
-			return withHint(fmt.Errorf("the policy lists no log at %s", logURL), "pass the log's verifier key with --vkey")
-		}
-	}
-	client, err := translog.NewClient(logURL, vkey)
+	client, err := logClient(pol, logURL, vkey)
 	if err != nil {
 		return err
 	}
@@ -261,15 +258,9 @@ func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, log
 	}
 }
 
-func publishAttestation(c *cobra.Command, path, logURL, vkey string) error {
-	raw, err := readFile(path, translog.MaxEntrySize)
-	if err != nil {
-		return err
-	}
-	if vkey == "" {
-		return withHint(errors.New("no log key"), "pass the log's verifier key with --vkey")
-	}
-	client, err := translog.NewClient(logURL, vkey)
+// publishAttestation submits the attestation, exactly as written to its file.
+func publishAttestation(c *cobra.Command, client *translog.Client, att *manifest.Envelope) error {
+	raw, err := att.Marshal()
 	if err != nil {
 		return err
 	}
