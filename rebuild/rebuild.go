@@ -33,7 +33,7 @@ var ErrDirty = errors.New("source tree has uncommitted changes")
 // and nothing else is mistaken for it.
 func Fetch(ctx context.Context, source, commit, dir string) (string, error) {
 	if fi, err := os.Stat(source); err == nil && fi.IsDir() {
-		out, err := git(ctx, source, "status", "--porcelain")
+		out, err := Git(ctx, source, "status", "--porcelain")
 		if err != nil {
 			return "", fmt.Errorf("%s is not a git repository: %w", source, err)
 		}
@@ -45,29 +45,42 @@ func Fetch(ctx context.Context, source, commit, dir string) (string, error) {
 		}
 	}
 	src := filepath.Join(dir, "src")
-	if _, err := git(ctx, dir, "clone", "--quiet", "--no-checkout", source, src); err != nil {
+	if _, err := Git(ctx, dir, "clone", "--quiet", "--no-checkout", source, src); err != nil {
 		return "", fmt.Errorf("cloning %s: %w", source, err)
 	}
-	if _, err := git(ctx, src, "checkout", "--quiet", "--detach", commit); err != nil {
+	if _, err := Git(ctx, src, "checkout", "--quiet", "--detach", commit); err != nil {
 		return "", fmt.Errorf("commit %s is not in %s: %w", commit, source, err)
 	}
-	head, err := git(ctx, src, "rev-parse", "HEAD")
+	head, err := Git(ctx, src, "rev-parse", "HEAD")
 	if err != nil || strings.TrimSpace(head) != commit {
 		return "", fmt.Errorf("checked out %q, want commit %s", strings.TrimSpace(head), commit)
 	}
 	return src, nil
 }
 
-func git(ctx context.Context, dir string, args ...string) (string, error) {
+// Git runs git in dir and returns its standard output; an error carries
+// git's own message. It never prompts for credentials.
+func Git(ctx context.Context, dir string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s: %v: %s", args[0], err, strings.TrimSpace(stderr.String()))
+		// Only the subcommand is named: other arguments may be URLs with credentials.
+		sub := args[0]
+		for i := 0; i+2 < len(args) && args[i] == "-c"; i += 2 {
+			sub = args[i+2]
+		}
+		return "", fmt.Errorf("git %s: %v: %s", sub, err, strings.TrimSpace(stderr.String()))
 	}
 	return out.String(), nil
+}
+
+// Head is the commit checked out in the repository at dir.
+func Head(ctx context.Context, dir string) (string, error) {
+	out, err := Git(ctx, dir, "rev-parse", "HEAD")
+	return strings.TrimSpace(out), err
 }
 
 // Env is the scrubbed environment a recipe runs in; work is a private

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"ssms.dev/ssms/rebuild"
 )
 
 // demoSource writes the program quickstart releases, a Go module with its
@@ -43,24 +45,15 @@ func demoSource(out io.Writer, dir string) (string, error) {
 			return "", err
 		}
 	}
-	git := func(args ...string) (string, error) {
-		cmd := exec.Command("git", append([]string{"-c", "user.name=Quickstart", "-c", "user.email=quickstart@example.org",
-			"-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"}, args...)...)
-		cmd.Dir = dir
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		b, err := cmd.Output()
-		if err != nil {
-			return "", fmt.Errorf("git %s: %v: %s", args[0], err, strings.TrimSpace(stderr.String()))
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
+	// Whatever the user's git configuration, the demo commits as Quickstart.
+	identity := []string{"-c", "user.name=Quickstart", "-c", "user.email=quickstart@example.org", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"}
+	ctx := context.Background()
 	for _, args := range [][]string{{"init", "--quiet"}, {"add", "."}, {"commit", "--quiet", "-m", "demo-app 1.0.0"}} {
-		if _, err := git(args...); err != nil {
+		if _, err := rebuild.Git(ctx, dir, append(identity, args...)...); err != nil {
 			return "", err
 		}
 	}
-	commit, err := git("rev-parse", "HEAD")
+	commit, err := rebuild.Head(ctx, dir)
 	if err != nil {
 		return "", err
 	}

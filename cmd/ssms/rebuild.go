@@ -37,8 +37,8 @@ this way so that rebuilders, running the same recipe, get the same bytes.`,
 				return err
 			}
 			if commit == "" {
-				if commit, err = headCommit(source); err != nil {
-					return err
+				if commit, err = rebuild.Head(c.Context(), source); err != nil {
+					return withHint(err, "pass --commit, or run in a git repository")
 				}
 			}
 			work, err := os.MkdirTemp("", "ssms-build-")
@@ -91,14 +91,6 @@ func readRecipe(path string) (*manifest.Recipe, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
-}
-
-func headCommit(source string) (string, error) {
-	out, err := runGit(source, "rev-parse", "HEAD")
-	if err != nil {
-		return "", withHint(err, "pass --commit, or run in a git repository")
-	}
-	return strings.TrimSpace(out), nil
 }
 
 func rebuildCmd() *cobra.Command {
