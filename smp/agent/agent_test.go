@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,27 +11,8 @@ import (
 	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp"
 	"ssms.dev/ssms/smp/client"
-	"ssms.dev/ssms/smp/server"
+	"ssms.dev/ssms/smp/server/servertest"
 )
-
-func startServer(t testing.TB) smp.Address {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "server")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	if _, err := server.Init(dir, "127.0.0.1", ln.Addr().(*net.TCPAddr).Port); err != nil {
-		t.Fatal(err)
-	}
-	cfg, addr, err := server.LoadTLS(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go server.New(server.Config{}).ServeTLS(ln, cfg)
-	return addr
-}
 
 // newAgent opens a fresh state in dir for a person.
 func newAgent(t testing.TB, path string) *Agent {
@@ -88,7 +68,7 @@ func connect(t testing.TB, alice, bob *Agent, addr smp.Address) *Invitation {
 }
 
 func TestConversation(t *testing.T) {
-	addr := startServer(t)
+	addr := servertest.Start(t)
 	dir := t.TempDir()
 	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
 	inv := connect(t, alice, bob, addr)
@@ -128,7 +108,7 @@ func TestConversation(t *testing.T) {
 }
 
 func TestConfirmationIgnoresStrangers(t *testing.T) {
-	addr := startServer(t)
+	addr := servertest.Start(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
@@ -158,7 +138,7 @@ func TestConfirmationIgnoresStrangers(t *testing.T) {
 }
 
 func TestStateSurvivesRestart(t *testing.T) {
-	addr := startServer(t)
+	addr := servertest.Start(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	alicePath := filepath.Join(dir, "alice")
@@ -195,7 +175,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 
 // TestConversationRSAPSS: one side signs its commands with RSA-PSS keys.
 func TestConversationRSAPSS(t *testing.T) {
-	addr := startServer(t)
+	addr := servertest.Start(t)
 	dir := t.TempDir()
 	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
 	alice.Algorithm = signer.RSAPSS

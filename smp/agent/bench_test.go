@@ -9,6 +9,7 @@ import (
 
 	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp/client"
+	"ssms.dev/ssms/smp/server/servertest"
 )
 
 // BenchmarkRoundTrip is one message from alice to bob through a real
@@ -16,7 +17,7 @@ import (
 // shows it. "bare" is the same trip for a bare SMP queue (no end-to-end
 // layer, no padding), the floor this client adds to.
 func BenchmarkRoundTrip(b *testing.B) {
-	addr := startServer(b)
+	addr := servertest.Start(b)
 	ctx := context.Background()
 	b.Run("bare", func(b *testing.B) {
 		recv, err := client.Dial(ctx, addr)
@@ -72,7 +73,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 // BenchmarkConversationThroughput sends messages one after another from
 // alice to bob and counts what bob's agent shows per second.
 func BenchmarkConversationThroughput(b *testing.B) {
-	addr := startServer(b)
+	addr := servertest.Start(b)
 	ctx := context.Background()
 	dir := b.TempDir()
 	alice, bob := newAgent(b, filepath.Join(dir, "alice")), newAgent(b, filepath.Join(dir, "bob"))

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ssms.dev/ssms/smp/server/servertest"
 )
 
 // sealAs makes the body contact's peer would send next on the queue
@@ -38,7 +40,7 @@ func kindsOf(events []Event) string {
 }
 
 func TestMisbehavingServerIsDetected(t *testing.T) {
-	addr := startServer(t)
+	addr := servertest.Start(t)
 	dir := t.TempDir()
 	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
 	connect(t, alice, bob, addr)

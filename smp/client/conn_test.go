@@ -3,35 +3,13 @@ package client
 import (
 	"context"
 	"errors"
-	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp"
-	"ssms.dev/ssms/smp/server"
+	"ssms.dev/ssms/smp/server/servertest"
 )
-
-// startServer runs a real SMP server over TLS on loopback.
-func startServer(t testing.TB) (smp.Address, net.Listener) {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "server")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	if _, err := server.Init(dir, "127.0.0.1", ln.Addr().(*net.TCPAddr).Port); err != nil {
-		t.Fatal(err)
-	}
-	cfg, addr, err := server.LoadTLS(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go server.New(server.Config{}).ServeTLS(ln, cfg)
-	return addr, ln
-}
 
 func dial(t testing.TB, addr smp.Address) *Conn {
 	t.Helper()
@@ -78,7 +56,7 @@ func isErr(err error, want smp.ErrorType) bool {
 func TestQueueLifeCycle(t *testing.T) {
 	for _, alg := range []signer.Algorithm{signer.Ed25519, signer.RSAPSS} {
 		t.Run(string(alg), func(t *testing.T) {
-			addr, _ := startServer(t)
+			addr := servertest.Start(t)
 			ctx := context.Background()
 			alice, bob, eve := dial(t, addr), dial(t, addr), dial(t, addr)
 			q, err := alice.CreateQueue(ctx, key(t, alg))
@@ -145,8 +123,8 @@ func TestQueueLifeCycle(t *testing.T) {
 }
 
 func TestDialRefusesAnotherServer(t *testing.T) {
-	addr, _ := startServer(t)
-	other, _ := startServer(t)
+	addr := servertest.Start(t)
+	other := servertest.Start(t)
 	addr.Fingerprint = other.Fingerprint
 	if _, err := Dial(context.Background(), addr); !errors.Is(err, smp.ErrFingerprint) {
 		t.Fatalf("a server with another CA: %v", err)
@@ -154,7 +132,7 @@ func TestDialRefusesAnotherServer(t *testing.T) {
 }
 
 func TestPipelinedCommandsKeepOrder(t *testing.T) {
-	addr, _ := startServer(t)
+	addr := servertest.Start(t)
 	ctx := context.Background()
 	c := dial(t, addr)
 	errs := make(chan error, 200)
@@ -175,7 +153,7 @@ func TestPipelinedCommandsKeepOrder(t *testing.T) {
 }
 
 func TestConnectionLossFailsCommands(t *testing.T) {
-	addr, _ := startServer(t)
+	addr := servertest.Start(t)
 	c := dial(t, addr)
 	c.tc.Close() // as if the network went away
 	if _, err := c.CreateQueue(context.Background(), key(t, signer.Ed25519)); !errors.Is(err, ErrClosed) {

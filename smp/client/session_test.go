@@ -8,10 +8,11 @@ import (
 
 	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp"
+	"ssms.dev/ssms/smp/server/servertest"
 )
 
 func TestSessionResubscribesAfterADrop(t *testing.T) {
-	addr, _ := startServer(t)
+	addr := servertest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := NewSession(addr)
@@ -71,8 +72,8 @@ func TestSessionResubscribesAfterADrop(t *testing.T) {
 }
 
 func TestSessionStopsOnAnotherServer(t *testing.T) {
-	addr, _ := startServer(t)
-	other, _ := startServer(t)
+	addr := servertest.Start(t)
+	other := servertest.Start(t)
 	addr.Fingerprint = other.Fingerprint
 	if err := NewSession(addr).Run(context.Background()); !errors.Is(err, smp.ErrFingerprint) {
 		t.Fatalf("Run: %v", err)
@@ -80,8 +81,8 @@ func TestSessionStopsOnAnotherServer(t *testing.T) {
 }
 
 func TestSessionCommandsFailOnAnotherServer(t *testing.T) {
-	addr, _ := startServer(t)
-	other, _ := startServer(t)
+	addr := servertest.Start(t)
+	other := servertest.Start(t)
 	addr.Fingerprint = other.Fingerprint
 	s := NewSession(addr)
 	go s.Run(context.Background())
