@@ -37,28 +37,23 @@ the handshake when they join.`,
 			if err != nil {
 				return withHint(err, "the server's address is what smp-server init printed")
 			}
-			a, done, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer done()
-			ctx, cancel := interrupted()
-			defer cancel()
-			inv, err := a.Invite(ctx, args[0], addr)
-			if err != nil {
-				return err
-			}
-			out := c.OutOrStdout()
-			fmt.Fprintf(out, "invitation for %s:\n%s\n%s\n", args[0], inv.String(), inv.URI())
-			if qr || isTerminal(out) {
-				code, err := renderQR(inv.URI())
+			return o.withAgent(func(ctx context.Context, a *agent.Agent) error {
+				inv, err := a.Invite(ctx, args[0], addr)
 				if err != nil {
 					return err
 				}
-				fmt.Fprint(out, code)
-			}
-			fmt.Fprintf(c.ErrOrStderr(), "smp-client: hint: give it to %s out of band; then run smp-client listen\n", args[0])
-			return nil
+				out := c.OutOrStdout()
+				fmt.Fprintf(out, "invitation for %s:\n%s\n%s\n", args[0], inv.String(), inv.URI())
+				if qr || isTerminal(out) {
+					code, err := renderQR(inv.URI())
+					if err != nil {
+						return err
+					}
+					fmt.Fprint(out, code)
+				}
+				fmt.Fprintf(c.ErrOrStderr(), "smp-client: hint: give it to %s out of band; then run smp-client listen\n", args[0])
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVar(&server, "server", "", "the server for the queue (required)")
@@ -89,18 +84,13 @@ conversation is ready once they have answered: run "smp-client listen" or chat.`
 					return err
 				}
 			}
-			a, done, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer done()
-			ctx, cancel := interrupted()
-			defer cancel()
-			if err := a.Join(ctx, args[0], inv, reply); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.OutOrStdout(), "joined: confirmation sent to %s; waiting for their answer (smp-client listen)\n", args[0])
-			return nil
+			return o.withAgent(func(ctx context.Context, a *agent.Agent) error {
+				if err := a.Join(ctx, args[0], inv, reply); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.OutOrStdout(), "joined: confirmation sent to %s; waiting for their answer (smp-client listen)\n", args[0])
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVar(&server, "server", "", "the server for your queue (default: the inviter's)")
@@ -120,41 +110,36 @@ order, or not from the contact) go to stderr. Runs until interrupted, for
 --for D, or --until-connected NAME.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			a, done, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer done()
-			ctx, cancel := interrupted()
-			defer cancel()
-			if duration > 0 {
-				var stop context.CancelFunc
-				ctx, stop = context.WithTimeout(ctx, duration)
-				defer stop()
-			}
-			if until != "" && a.State().Contacts[until] == nil {
-				return fmt.Errorf("no contact named %s", until)
-			}
-			if until != "" && a.State().Contacts[until].Status == agent.StatusConnected {
-				return nil
-			}
-			if err := a.Listen(ctx); err != nil {
-				return err
-			}
-			for {
-				select {
-				case e := <-a.Events():
-					printEvent(c.OutOrStdout(), c.ErrOrStderr(), e, asJSON)
-					if e.Kind == agent.EventConnected && e.Contact == until {
-						return nil
-					}
-				case <-ctx.Done():
-					if until != "" {
-						return fmt.Errorf("not connected to %s yet", until)
-					}
+			return o.withAgent(func(ctx context.Context, a *agent.Agent) error {
+				if duration > 0 {
+					var stop context.CancelFunc
+					ctx, stop = context.WithTimeout(ctx, duration)
+					defer stop()
+				}
+				if until != "" && a.State().Contacts[until] == nil {
+					return fmt.Errorf("no contact named %s", until)
+				}
+				if until != "" && a.State().Contacts[until].Status == agent.StatusConnected {
 					return nil
 				}
-			}
+				if err := a.Listen(ctx); err != nil {
+					return err
+				}
+				for {
+					select {
+					case e := <-a.Events():
+						printEvent(c.OutOrStdout(), c.ErrOrStderr(), e, asJSON)
+						if e.Kind == agent.EventConnected && e.Contact == until {
+							return nil
+						}
+					case <-ctx.Done():
+						if until != "" {
+							return fmt.Errorf("not connected to %s yet", until)
+						}
+						return nil
+					}
+				}
+			})
 		},
 	}
 	c.Flags().DurationVar(&duration, "for", 0, "stop after this long")
@@ -169,18 +154,13 @@ func sendCmd(o *options) *cobra.Command {
 		Short: "Send one message to a connected contact",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			a, done, err := o.open()
-			if err != nil {
+			return o.withAgent(func(ctx context.Context, a *agent.Agent) error {
+				err := a.Send(ctx, args[0], strings.Join(args[1:], " "))
+				if errors.Is(err, agent.ErrNotConnected) {
+					return withHint(err, "the handshake finishes while both sides run smp-client listen or chat")
+				}
 				return err
-			}
-			defer done()
-			ctx, cancel := interrupted()
-			defer cancel()
-			err = a.Send(ctx, args[0], strings.Join(args[1:], " "))
-			if errors.Is(err, agent.ErrNotConnected) {
-				return withHint(err, "the handshake finishes while both sides run smp-client listen or chat")
-			}
-			return err
+			})
 		},
 	}
 }
@@ -195,48 +175,43 @@ to the order of messages. /quit or end of input leaves.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
-			a, done, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer done()
-			contact := a.State().Contacts[name]
-			if contact == nil {
-				return fmt.Errorf("no contact named %s", name)
-			}
-			ctx, cancel := interrupted()
-			defer cancel()
-			if err := a.Listen(ctx); err != nil {
-				return err
-			}
-			out := c.OutOrStdout()
-			fmt.Fprintf(out, "chat with %s (%s); /quit to leave\n", name, contact.Status)
-			lines := make(chan string)
-			go func() {
-				defer close(lines)
-				sc := bufio.NewScanner(o.in)
-				for sc.Scan() {
-					lines <- sc.Text()
+			return o.withAgent(func(ctx context.Context, a *agent.Agent) error {
+				contact := a.State().Contacts[name]
+				if contact == nil {
+					return fmt.Errorf("no contact named %s", name)
 				}
-			}()
-			for {
-				select {
-				case e := <-a.Events():
-					printEvent(out, out, e, false)
-				case line, ok := <-lines:
-					if !ok || line == "/quit" {
+				if err := a.Listen(ctx); err != nil {
+					return err
+				}
+				out := c.OutOrStdout()
+				fmt.Fprintf(out, "chat with %s (%s); /quit to leave\n", name, contact.Status)
+				lines := make(chan string)
+				go func() {
+					defer close(lines)
+					sc := bufio.NewScanner(o.in)
+					for sc.Scan() {
+						lines <- sc.Text()
+					}
+				}()
+				for {
+					select {
+					case e := <-a.Events():
+						printEvent(out, out, e, false)
+					case line, ok := <-lines:
+						if !ok || line == "/quit" {
+							return nil
+						}
+						if strings.TrimSpace(line) == "" {
+							continue
+						}
+						if err := a.Send(ctx, name, line); err != nil {
+							fmt.Fprintf(out, "! not sent: %v\n", err)
+						}
+					case <-ctx.Done():
 						return nil
 					}
-					if strings.TrimSpace(line) == "" {
-						continue
-					}
-					if err := a.Send(ctx, name, line); err != nil {
-						fmt.Fprintf(out, "! not sent: %v\n", err)
-					}
-				case <-ctx.Done():
-					return nil
 				}
-			}
+			})
 		},
 	}
 }
@@ -248,21 +223,18 @@ func contactsCmd(o *options) *cobra.Command {
 		Short: "List contacts and where each handshake stands",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			a, done, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer done()
-			st := a.State()
-			for _, n := range st.Names() {
-				if asJSON {
-					b, _ := json.Marshal(map[string]string{"name": n, "status": st.Contacts[n].Status})
-					fmt.Fprintln(c.OutOrStdout(), string(b))
-					continue
+			return o.withAgent(func(ctx context.Context, a *agent.Agent) error {
+				st := a.State()
+				for _, n := range st.Names() {
+					if asJSON {
+						b, _ := json.Marshal(map[string]string{"name": n, "status": st.Contacts[n].Status})
+						fmt.Fprintln(c.OutOrStdout(), string(b))
+						continue
+					}
+					fmt.Fprintf(c.OutOrStdout(), "%s\t%s\n", n, st.Contacts[n].Status)
 				}
-				fmt.Fprintf(c.OutOrStdout(), "%s\t%s\n", n, st.Contacts[n].Status)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per contact")

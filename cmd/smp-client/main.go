@@ -128,6 +128,20 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 	return a, closeAll, nil
 }
 
+// withAgent runs fn with an agent over the unlocked state and a context
+// that SIGINT or SIGTERM ends, then closes the agent, which saves the
+// state; a failure to save is an error too.
+func (o *options) withAgent(fn func(ctx context.Context, a *agent.Agent) error) error {
+	a, done, err := o.open()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := interrupted()
+	defer cancel()
+	err = fn(ctx, a)
+	return errors.Join(err, done())
+}
+
 // interrupted is a context ended by SIGINT or SIGTERM.
 func interrupted() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
