@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/clierr"
 	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp/agent"
 )
@@ -58,26 +59,17 @@ passphrase from ` + passphraseEnv + ` or the terminal.`,
 	root.PersistentFlags().StringVar(&opts.state, "state", defaultState(), "the state file (env SMP_CLIENT_STATE)")
 	root.PersistentFlags().StringVar(&opts.alg, "algorithm", "ed25519", "signing keys for new queues: ed25519 or rsa-pss")
 	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts))
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
+	})
 	if err := root.Execute(); err != nil {
-		fmt.Fprintf(stderr, "smp-client: error: %v\n", err)
-		var h *hinted
-		if errors.As(err, &h) {
-			fmt.Fprintf(stderr, "smp-client: hint: %s\n", h.hint)
-		}
+		clierr.Report(stderr, "smp-client", err)
 		return 1
 	}
 	return 0
 }
 
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h *hinted) Error() string { return h.err.Error() }
-func (h *hinted) Unwrap() error { return h.err }
-
-func withHint(err error, hint string) error { return &hinted{err, hint} }
+func withHint(err error, hint string) error { return clierr.Hint(err, hint) }
 
 func defaultState() string {
 	if p := os.Getenv("SMP_CLIENT_STATE"); p != "" {

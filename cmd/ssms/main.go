@@ -4,13 +4,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 
 	"github.com/spf13/cobra"
+
+	"ssms.dev/ssms/internal/clierr"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -59,21 +60,6 @@ Passphrases come from SSMS_PASSWORD or a terminal prompt, never from a flag.`,
 	return root
 }
 
-// hinted is an error with advice for the user, printed as "ssms: hint: …".
-type hinted struct {
-	err  error
-	hint string
-}
+func withHint(err error, hint string) error { return clierr.Hint(err, hint) }
 
-func (h *hinted) Error() string { return h.err.Error() }
-func (h *hinted) Unwrap() error { return h.err }
-
-func withHint(err error, hint string) error { return &hinted{err, hint} }
-
-func report(w io.Writer, err error) {
-	fmt.Fprintf(w, "ssms: error: %v\n", err)
-	var h *hinted
-	if errors.As(err, &h) {
-		fmt.Fprintf(w, "ssms: hint: %s\n", h.hint)
-	}
-}
+func report(w io.Writer, err error) { clierr.Report(w, "ssms", err) }
