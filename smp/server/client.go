@@ -121,6 +121,12 @@ func (t textFramer) Write(tx [][]byte) error {
 
 // ServeText accepts plain-text connections on ln until it is closed.
 func (s *Server) ServeText(ln net.Listener) error {
+	return accept(ln, func(conn net.Conn) { s.Serve(textFramer{conn}) })
+}
+
+// accept runs serve on each connection ln accepts, each in its own
+// goroutine, until ln is closed.
+func accept(ln net.Listener, serve func(net.Conn)) error {
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -129,6 +135,6 @@ func (s *Server) ServeText(ln net.Listener) error {
 			}
 			return err
 		}
-		go s.Serve(textFramer{conn})
+		go serve(conn)
 	}
 }

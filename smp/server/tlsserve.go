@@ -2,7 +2,6 @@ package server
 
 import (
 	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"time"
@@ -20,22 +19,13 @@ func (f blockFramer) Close() error                  { return f.b.Close() }
 
 // ServeTLS accepts TLS 1.3 connections on ln until it is closed.
 func (s *Server) ServeTLS(ln net.Listener, cfg *tls.Config) error {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return err
+	return accept(ln, func(conn net.Conn) {
+		tc := tls.Server(conn, cfg)
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			conn.Close()
+			return
 		}
-		go func() {
-			tc := tls.Server(conn, cfg)
-			tc.SetDeadline(time.Now().Add(10 * time.Second))
-			if err := tc.Handshake(); err != nil {
-				conn.Close()
-				return
-			}
-			s.Serve(blockFramer{smp.NewBlockConn(tc)})
-		}()
-	}
+		s.Serve(blockFramer{smp.NewBlockConn(tc)})
+	})
 }
