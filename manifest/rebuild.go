@@ -38,18 +38,7 @@ var builderName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,127}$`)
 // ParseRebuild parses the payload of a rebuild attestation, accepting only
 // its canonical form.
 func ParseRebuild(data []byte) (*RebuildStatement, error) {
-	const doc = "rebuild attestation"
-	st, err := parseStatement[RebuildPredicate](doc, data, RebuildPredicateType, MaxStatementSize)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Predicate.check(doc); err != nil {
-		return nil, err
-	}
-	if err := strictjson.Canonical(data, st); err != nil {
-		return nil, fmt.Errorf("%s: %w", doc, err)
-	}
-	return st, nil
+	return parseCanonical[RebuildPredicate]("rebuild attestation", data, RebuildPredicateType)
 }
 
 // NewRebuild builds an attestation statement, subjects in canonical order.

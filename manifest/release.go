@@ -87,18 +87,7 @@ func ParseRelease(data []byte) (*ReleaseStatement, error) {
 
 // parseReleaseStrict is the slower path whose errors name the problem.
 func parseReleaseStrict(data []byte) (*ReleaseStatement, error) {
-	const doc = "release statement"
-	st, err := parseStatement[ReleasePredicate](doc, data, ReleasePredicateType, MaxStatementSize)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Predicate.check(doc); err != nil {
-		return nil, err
-	}
-	if err := strictjson.Canonical(data, st); err != nil {
-		return nil, fmt.Errorf("%s: %w", doc, err)
-	}
-	return st, nil
+	return parseCanonical[ReleasePredicate]("release statement", data, ReleasePredicateType)
 }
 
 // NewRelease builds a statement with its subjects in canonical order and

@@ -75,6 +75,29 @@ func parseStatement[P any](doc string, data []byte, predicateType string, limit 
 	return &st, nil
 }
 
+// predicate is a predicate type that checks its own fields.
+type predicate[P any] interface {
+	*P
+	check(doc string) error
+}
+
+// parseCanonical decodes a statement strictly, checks the statement and
+// its predicate, and accepts only the canonical encoding, in that order,
+// so that a wrong field is named before a formatting problem.
+func parseCanonical[P any, PP predicate[P]](doc string, data []byte, predicateType string) (*Statement[P], error) {
+	st, err := parseStatement[P](doc, data, predicateType, MaxStatementSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := PP(&st.Predicate).check(doc); err != nil {
+		return nil, err
+	}
+	if err := strictjson.Canonical(data, st); err != nil {
+		return nil, fmt.Errorf("%s: %w", doc, err)
+	}
+	return st, nil
+}
+
 // checkStatement checks the statement's own fields.
 func checkStatement[P any](doc string, st *Statement[P], predicateType string) error {
 	if st.Type != StatementType {
