@@ -49,16 +49,16 @@ func (r *Rebuilder) Rebuild(ctx context.Context, env *manifest.Envelope, st *man
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Work: work}
+	keep := r.Keep
 	defer func() {
-		if res.Work == "" {
+		if !keep {
 			os.RemoveAll(work)
 		}
 	}()
-	if r.Keep {
+	res := &Result{}
+	if keep {
+		res.Work = work
 		fmt.Fprintf(r.Output, "work directory (kept): %s\n", work)
-	} else {
-		res.Work = ""
 	}
 	started := time.Now()
 	fmt.Fprintf(r.Output, "rebuilding %s %s from %s at %s\n", p.Product, p.Version, source, p.Source.Commit)
@@ -71,7 +71,7 @@ func (r *Rebuilder) Rebuild(ctx context.Context, env *manifest.Envelope, st *man
 	var ok bool
 	res.Artifacts, ok = Compare(st.Subject, res.Src, published, work)
 	if !ok {
-		res.Work = work // the rebuilt files and any diffoscope report are the evidence
+		keep, res.Work = true, work // the rebuilt files and any diffoscope report are the evidence
 		return res, ErrMismatch
 	}
 	_, payload, err := manifest.NewRebuild(st.Subject, manifest.RebuildPredicate{
