@@ -5,11 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"ssms.dev/ssms/internal/scripttest"
 )
 
 func TestMain(m *testing.M) {
@@ -49,29 +49,6 @@ func TestScripts(t *testing.T) {
 			e.Setenv("SMPPORT", freePort(t))
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"capture":  captureCmd,
-			"waitport": waitPortCmd,
-		},
+		Cmds: scripttest.Commands(),
 	})
-}
-
-// capture VAR PROG ARGS... sets VAR to PROG's standard output, trimmed.
-func captureCmd(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: capture VAR PROG ARGS...")
-	}
-	ts.Check(ts.Exec(args[1], args[2:]...))
-	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
-}
-
-// waitport ADDR waits up to 10 seconds for ADDR to accept connections.
-func waitPortCmd(ts *testscript.TestScript, neg bool, args []string) {
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", args[0]); err == nil {
-			c.Close()
-			return
-		}
-	}
-	ts.Fatalf("%s does not accept connections after 10s", args[0])
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"ssms.dev/ssms/internal/scripttest"
 	"ssms.dev/ssms/manifest"
 )
 
@@ -45,26 +46,20 @@ func TestScripts(t *testing.T) {
 			}
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"truncate": truncateCmd,
-			"flipbyte": flipByteCmd,
-			"dupsig":   dupSigCmd,
-			"envfile":  envFileCmd,
-			"waitfor":  waitForCmd,
-			"waitglob": waitGlobCmd,
-			"capture":  captureCmd,
-		},
+		Cmds: commands(),
 	})
 }
 
-// capture VAR PROG ARGS... runs PROG in the script's directory and sets
-// VAR to its standard output, trimmed.
-func captureCmd(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: capture VAR PROG ARGS...")
-	}
-	ts.Check(ts.Exec(args[1], args[2:]...))
-	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+// commands are the shared script commands and those of these scripts.
+func commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := scripttest.Commands()
+	cmds["truncate"] = truncateCmd
+	cmds["flipbyte"] = flipByteCmd
+	cmds["dupsig"] = dupSigCmd
+	cmds["envfile"] = envFileCmd
+	cmds["waitfor"] = waitForCmd
+	cmds["waitglob"] = waitGlobCmd
+	return cmds
 }
 
 // truncate FILE N keeps the first N bytes of FILE.
