@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math/big"
 
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 	"ssms.dev/ssms/signer"
 )
 
@@ -14,6 +15,20 @@ import (
 type PublicKey struct {
 	key     *signer.PublicKey
 	encoded string
+	ed25519 voi.PublicKey // the raw key, for Ed25519
+}
+
+// stdlibVerify makes curve25519-voi accept exactly what crypto/ed25519
+// accepts. The server verifies two signatures per message, and voi's
+// vectorised arithmetic takes about 0.7 of the time.
+var stdlibVerify = &voi.Options{Verify: voi.VerifyOptionsStdLib}
+
+func newKey(k *signer.PublicKey, encoded string) *PublicKey {
+	p := &PublicKey{key: k, encoded: encoded}
+	if raw, ok := k.Crypto().(ed25519.PublicKey); ok {
+		p.ed25519 = voi.PublicKey(raw)
+	}
+	return p
 }
 
 // ParseKey parses base64 DER SubjectPublicKeyInfo; a key that does not
@@ -27,7 +42,7 @@ func ParseKey(s string) (*PublicKey, error) {
 	if err != nil || (k.Algorithm() != signer.Ed25519 && k.Algorithm() != signer.RSAPSS) {
 		return nil, fail(Syntax(SyntaxBadParameters))
 	}
-	return &PublicKey{key: k, encoded: s}, nil
+	return newKey(k, s), nil
 }
 
 // NewKey wraps a signer key for SMP use.
@@ -35,7 +50,7 @@ func NewKey(k *signer.PublicKey) (*PublicKey, error) {
 	if k.Algorithm() != signer.Ed25519 && k.Algorithm() != signer.RSAPSS {
 		return nil, errors.New("smp keys are Ed25519 or RSA-PSS")
 	}
-	return &PublicKey{key: k, encoded: Encode(k.DER())}, nil
+	return newKey(k, Encode(k.DER())), nil
 }
 
 // String is the key as it travels: base64 DER SPKI.
@@ -45,7 +60,12 @@ func (k *PublicKey) String() string { return k.encoded }
 func (k *PublicKey) Signer() *signer.PublicKey { return k.key }
 
 // Verify checks sig over signed.
-func (k *PublicKey) Verify(signed, sig []byte) bool { return k.key.Verify(signed, sig) == nil }
+func (k *PublicKey) Verify(signed, sig []byte) bool {
+	if k.ed25519 != nil {
+		return len(sig) == voi.SignatureSize && voi.VerifyWithOptions(k.ed25519, signed, sig, stdlibVerify)
+	}
+	return k.key.Verify(signed, sig) == nil
+}
 
 // dummyKeys are verified against when a queue does not exist, so that
 // ERR AUTH costs the same whether or not it does. The key is chosen by the
