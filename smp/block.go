@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 )
 
 // BlockSize is the fixed size of every block inside TLS: each carries a
@@ -47,34 +48,43 @@ func (b *BlockConn) Read(p []byte) (int, error) {
 // WriteBlocks packs transmissions into as few blocks as they fill and
 // writes them in one call.
 func (b *BlockConn) WriteBlocks(tx [][]byte) error {
-	var out []byte
-	var block []byte
-	flush := func() {
-		if block == nil {
-			return
-		}
-		binary.BigEndian.PutUint16(block[:2], uint16(len(block)-2))
-		block = block[:BlockSize] // zero padding: the bytes beyond len were never written
-		out = append(out, block...)
-		block = nil
-	}
+	buf := blockBufs.Get().(*[]byte)
+	out := (*buf)[:0]
+	start := -1 // where the block being filled begins
 	for _, t := range tx {
 		for len(t) > 0 {
-			if block == nil {
-				block = make([]byte, 2, BlockSize)
+			if start < 0 {
+				start = len(out)
+				out = append(out, 0, 0)
 			}
-			n := min(len(t), BlockSize-len(block))
-			block = append(block, t[:n]...)
+			n := min(len(t), start+BlockSize-len(out))
+			out = append(out, t[:n]...)
 			t = t[n:]
-			if len(block) == BlockSize {
-				flush()
+			if len(out)-start == BlockSize {
+				binary.BigEndian.PutUint16(out[start:], maxPayload)
+				start = -1
 			}
 		}
 	}
-	flush()
+	if start >= 0 {
+		binary.BigEndian.PutUint16(out[start:], uint16(len(out)-start-2))
+		out = append(out, zeroBlock[:start+BlockSize-len(out)]...)
+	}
 	_, err := b.Conn.Write(out)
+	if cap(out) <= maxPooledBlocks*BlockSize {
+		*buf = out[:0]
+		blockBufs.Put(buf)
+	}
 	return err
 }
+
+// Output buffers are pooled rather than kept per connection: an idle
+// connection should not hold one.
+var blockBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBlocks = 8
+
+var zeroBlock [BlockSize]byte
 
 // Write writes p as one or more blocks.
 func (b *BlockConn) Write(p []byte) (int, error) {
