@@ -2,12 +2,12 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -28,8 +28,6 @@ import (
 type loadConn struct {
 	conn *smp.BlockConn
 	r    *bufio.Reader
-	priv ed25519.PrivateKey
-	key  *smp.PublicKey
 
 	mu   sync.Mutex
 	out  [][]byte
@@ -42,26 +40,35 @@ func dialLoad(tb testing.TB, a smp.Address) *loadConn {
 		tb.Fatal(err)
 	}
 	bc := smp.NewBlockConn(c)
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	sk, _ := signer.NewPublicKey(pub)
-	k, _ := smp.NewKey(sk)
 	tb.Cleanup(func() { c.Close() })
-	return &loadConn{conn: bc, r: bufio.NewReaderSize(bc, 64<<10), priv: priv, key: k, wake: make(chan struct{}, 1)}
+	return &loadConn{conn: bc, r: bufio.NewReaderSize(bc, 64<<10), wake: make(chan struct{}, 1)}
 }
 
-// transmission signs (with the connection's own key) and frames a command.
-func (c *loadConn) transmission(connID []byte, cmd smp.Command, signed bool) []byte {
+// transmission frames a command signed with key (nil: unsigned).
+func transmission(key ed25519.PrivateKey, connID []byte, cmd smp.Command) []byte {
 	var sign func([]byte) []byte
-	if signed {
-		sign = func(m []byte) []byte { return ed25519.Sign(c.priv, m) }
+	if key != nil {
+		sign = func(m []byte) []byte { return ed25519.Sign(key, m) }
 	}
 	return smp.AppendClientTransmission(nil, connID, cmd, sign)
 }
 
+func smpKey(tb testing.TB, priv ed25519.PrivateKey) *smp.PublicKey {
+	sk, err := signer.NewPublicKey(priv.Public())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	k, err := smp.NewKey(sk)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
 // call writes one transmission and reads the answer: for setup only,
 // before the writer runs.
-func (c *loadConn) call(connID []byte, cmd smp.Command, signed bool) (string, error) {
-	if _, err := c.conn.Write(c.transmission(connID, cmd, signed)); err != nil {
+func (c *loadConn) call(tx []byte) (string, error) {
+	if _, err := c.conn.Write(tx); err != nil {
 		return "", err
 	}
 	_, l, _, err := c.next()
@@ -119,29 +126,31 @@ func (c *loadConn) next() (string, string, []byte, error) {
 	return lines[1], lines[2], nil, nil
 }
 
-// newQueue creates a queue received on r and secured for sender s.
-func newQueue(tb testing.TB, r, s *loadConn) (rid, sid []byte) {
-	line, err := r.call(nil, smp.Conn{RecipientKey: r.key}, false)
+// newQueue creates a queue received on r with recipient key rkey, secured
+// for sender key skey.
+func newQueue(tb testing.TB, r *loadConn, rkey, skey ed25519.PrivateKey) (rid, sid []byte) {
+	line, err := r.call(transmission(nil, nil, smp.Conn{RecipientKey: smpKey(tb, rkey)}))
 	f := strings.Fields(line)
 	if err != nil || len(f) != 3 || f[0] != "IDS" {
 		tb.Fatalf("CONN: %q %v", line, err)
 	}
 	rid, _ = base64.StdEncoding.DecodeString(f[1])
 	sid, _ = base64.StdEncoding.DecodeString(f[2])
-	if l, err := r.call(rid, smp.Key{SenderKey: s.key}, true); l != "OK" {
+	if l, err := r.call(transmission(rkey, rid, smp.Key{SenderKey: smpKey(tb, skey)})); l != "OK" {
 		tb.Fatalf("KEY: %q %v", l, err)
 	}
 	return rid, sid
 }
 
-// loadFlow is one queue under load: a sender and a recipient, on their own
-// connections or sharing one.
+// loadFlow is one queue under load, with fresh keys as in real use: a
+// sender and a recipient, on their own connections or sharing one.
 type loadFlow struct {
-	s, r     *loadConn
-	rid, sid []byte
-	ack      []byte // the signed ACK: deterministic, so signed once
-	window   chan struct{}
-	got      chan time.Duration
+	s, r       *loadConn
+	rkey, skey ed25519.PrivateKey
+	rid, sid   []byte
+	ack        []byte // the signed ACK: deterministic, so signed once
+	window     chan struct{}
+	got        chan time.Duration
 }
 
 // BenchmarkTLSLoad: 100 queue pairs over TLS on loopback, every message
@@ -149,63 +158,100 @@ type loadFlow struct {
 // ≥ 20,000 messages/s, p99 ≤ 20 ms); load generator and server share the
 // machine's two cores.
 //
-//   - duplex: 100 conversations, each two parties with one connection each;
-//     a party sends on its peer's queue and receives on its own over that
-//     one connection, as SMP clients do (one connection per server);
+//   - duplex/conns=N: 100 conversations, each a pair of queues between
+//     two parties; a party sends on its peer's queue and receives on its
+//     own. As SMP clients do, a client has one connection to the server
+//     for all its queues: the 200 parties are spread over N connections,
+//     a party and its peer never on the same one. conns=200 is one
+//     party per connection.
 //   - oneway: each of 100 queues has a sender connection and a recipient
-//     connection of its own, so nothing shares a block: the worst case.
+//     connection of its own.
+//
+// Every transmission inside TLS costs a 16 KiB block unless others are
+// ready to share it, so how many queues a connection carries decides
+// what a message costs.
 //
 // Each sender keeps up to SSMS_BENCH_SMP_WINDOW (default 1) messages that
 // its recipient has not read yet, so queues do not grow without bound and
 // latency measures the server, not a backlog. Latency is from the SEND
 // being queued to the MSG being read.
 func BenchmarkTLSLoad(b *testing.B) {
-	for _, topology := range []string{"duplex", "oneway"} {
-		b.Run(topology, func(b *testing.B) {
+	const pairs = 100
+	for _, conns := range []int{200, 20, 2} {
+		b.Run(fmt.Sprintf("duplex/conns=%d", conns), func(b *testing.B) {
 			a := startTLS(b)
-			const pairs = 100
+			cs := make([]*loadConn, conns)
+			for i := range cs {
+				cs[i] = dialLoad(b, a)
+			}
 			var flows []*loadFlow
-			var conns []*loadConn
-			for range pairs {
-				x, y := dialLoad(b, a), dialLoad(b, a)
-				conns = append(conns, x, y)
-				if topology == "duplex" {
-					flows = append(flows, &loadFlow{s: x, r: y}, &loadFlow{s: y, r: x})
-				} else {
-					flows = append(flows, &loadFlow{s: x, r: y})
-				}
+			for i := range pairs {
+				x, y := cs[(2*i)%conns], cs[(2*i+1)%conns]
+				flows = append(flows, &loadFlow{s: x, r: y}, &loadFlow{s: y, r: x})
 			}
-			for _, f := range flows {
-				f.rid, f.sid = newQueue(b, f.r, f.s)
-				f.ack = f.r.transmission(f.rid, smp.Ack{}, true)
-				f.window = make(chan struct{}, benchEnvInt("SSMS_BENCH_SMP_WINDOW", 1))
-				f.got = make(chan time.Duration, 1024)
-			}
-			per := max(b.N/len(flows), 1)
-			lat := runLoad(b, conns, flows, per)
-			slices.Sort(lat)
-			b.ReportMetric(float64(len(lat))/b.Elapsed().Seconds(), "msgs/s")
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			benchLoad(b, cs, flows)
 		})
 	}
+	b.Run("oneway/conns=200", func(b *testing.B) {
+		a := startTLS(b)
+		var cs []*loadConn
+		var flows []*loadFlow
+		for range pairs {
+			x, y := dialLoad(b, a), dialLoad(b, a)
+			cs = append(cs, x, y)
+			flows = append(flows, &loadFlow{s: x, r: y})
+		}
+		benchLoad(b, cs, flows)
+	})
+}
+
+func benchLoad(b *testing.B, conns []*loadConn, flows []*loadFlow) {
+	for _, f := range flows {
+		_, f.rkey, _ = ed25519.GenerateKey(rand.Reader)
+		_, f.skey, _ = ed25519.GenerateKey(rand.Reader)
+		f.rid, f.sid = newQueue(b, f.r, f.rkey, f.skey)
+		f.ack = transmission(f.rkey, f.rid, smp.Ack{})
+		f.window = make(chan struct{}, benchEnvInt("SSMS_BENCH_SMP_WINDOW", 1))
+		f.got = make(chan time.Duration, 1024)
+	}
+	per := max(b.N/len(flows), 1)
+	lat := runLoad(b, conns, flows, per)
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
 
 // runLoad sends per messages on every flow and returns their latencies.
+// A failure on any connection ends the run.
 func runLoad(b *testing.B, conns []*loadConn, flows []*loadFlow, per int) []time.Duration {
-	done := make(chan struct{})
-	defer close(done)
-	byConn := map[*loadConn][]*loadFlow{}
+	stop := make(chan struct{})
+	var once sync.Once
+	fail := func(format string, args ...any) {
+		once.Do(func() {
+			b.Errorf(format, args...)
+			close(stop)
+		})
+	}
+	routes := map[*loadConn]map[string]route{}
 	for _, f := range flows {
-		byConn[f.s] = append(byConn[f.s], f)
-		byConn[f.r] = append(byConn[f.r], f)
+		for _, r := range []route{{f, true}, {f, false}} {
+			c, id := f.r, f.rid
+			if r.sender {
+				c, id = f.s, f.sid
+			}
+			if routes[c] == nil {
+				routes[c] = map[string]route{}
+			}
+			routes[c][base64.StdEncoding.EncodeToString(id)] = r
+		}
 	}
 	var wg sync.WaitGroup
 	results := make(chan []time.Duration, len(flows))
 	b.ResetTimer()
 	for _, c := range conns {
-		go c.writer(done)
-		go readLoad(b, c, byConn[c], done)
+		go c.writer(stop)
+		go readLoad(c, routes[c], stop, fail)
 	}
 	for _, f := range flows {
 		wg.Add(2)
@@ -214,62 +260,77 @@ func runLoad(b *testing.B, conns []*loadConn, flows []*loadFlow, per int) []time
 			for range per {
 				select {
 				case f.window <- struct{}{}:
-				case <-done:
+				case <-stop:
 					return
 				}
 				body := make([]byte, 256)
 				binary.BigEndian.PutUint64(body, uint64(time.Now().UnixNano()))
-				f.s.post(f.s.transmission(f.sid, smp.Send{Body: body, Binary: true}, true))
+				f.s.post(transmission(f.skey, f.sid, smp.Send{Body: body, Binary: true}))
 			}
 		}()
-		go func() {
+		go func() { // recipient's tally
 			defer wg.Done()
 			local := make([]time.Duration, 0, per)
 			for len(local) < per {
-				local = append(local, <-f.got)
+				select {
+				case d := <-f.got:
+					local = append(local, d)
+				case <-stop:
+					return
+				}
 			}
 			results <- local
 		}()
 	}
 	wg.Wait()
 	b.StopTimer()
+	once.Do(func() { close(stop) })
 	var lat []time.Duration
-	for range flows {
+	for len(results) > 0 {
 		lat = append(lat, <-results...)
+	}
+	if len(lat) == 0 {
+		b.FailNow()
 	}
 	return lat
 }
 
-// readLoad reads one connection's transmissions: the OK of a SEND opens
-// its flow's window, a MSG is timed and acknowledged.
-func readLoad(b *testing.B, c *loadConn, flows []*loadFlow, done chan struct{}) {
+// route is what a connection ID names on one load connection: a flow's
+// sender ID or its recipient ID.
+type route struct {
+	f      *loadFlow
+	sender bool
+}
+
+// readLoad reads one connection's transmissions: the OK of a SEND is
+// checked, a MSG is timed and acknowledged, and opens its flow's window.
+func readLoad(c *loadConn, routes map[string]route, stop chan struct{}, fail func(string, ...any)) {
 	for {
 		connID, l, body, err := c.next()
-		if err != nil {
-			select {
-			case <-done:
-			default:
-				b.Error(err)
-			}
+		select {
+		case <-stop:
 			return
+		default:
 		}
-		id, _ := base64.StdEncoding.DecodeString(connID)
-		for _, f := range flows {
-			switch {
-			case f.s == c && bytes.Equal(id, f.sid):
-				if l != "OK" {
-					b.Errorf("SEND: %q", l)
-					return
-				}
-			case f.r == c && bytes.Equal(id, f.rid) && strings.HasPrefix(l, "MSG "):
-				f.got <- time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(body))))
-				c.post(f.ack)
-				<-f.window
-			case f.r == c && bytes.Equal(id, f.rid) && l != "OK":
-				b.Errorf("recipient: %q", l)
-				return
-			}
+		r, ok := routes[connID]
+		switch {
+		case err != nil:
+			fail("read: %v", err)
+		case !ok:
+			fail("a transmission for no queue of this connection: %q", l)
+		case r.sender && l != "OK":
+			fail("SEND: %q", l)
+		case !r.sender && strings.HasPrefix(l, "MSG "):
+			r.f.got <- time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(body))))
+			c.post(r.f.ack)
+			<-r.f.window
+			continue
+		case !r.sender && l != "OK":
+			fail("recipient: %q", l)
+		default:
+			continue
 		}
+		return
 	}
 }
 
