@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp"
 )
@@ -44,11 +45,14 @@ func dialLoad(tb testing.TB, a smp.Address) *loadConn {
 	return &loadConn{conn: bc, r: bufio.NewReaderSize(bc, 64<<10), wake: make(chan struct{}, 1)}
 }
 
-// transmission frames a command signed with key (nil: unsigned).
+// transmission frames a command signed with key (nil: unsigned). The
+// load generator shares the two cores with the server, so it signs with
+// curve25519-voi, the faster of the two: Ed25519 signing is deterministic,
+// and TestLoadSignaturesStandard holds the bytes to crypto/ed25519's.
 func transmission(key ed25519.PrivateKey, connID []byte, cmd smp.Command) []byte {
 	var sign func([]byte) []byte
 	if key != nil {
-		sign = func(m []byte) []byte { return ed25519.Sign(key, m) }
+		sign = func(m []byte) []byte { return voi.Sign(voi.PrivateKey(key), m) }
 	}
 	return smp.AppendClientTransmission(nil, connID, cmd, sign)
 }
@@ -340,4 +344,16 @@ func benchEnvInt(name string, def int) int {
 		return n
 	}
 	return def
+}
+
+func TestLoadSignaturesStandard(t *testing.T) {
+	for i := range 64 {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		msg := make([]byte, i*7)
+		rand.Read(msg)
+		want := smp.AppendClientTransmission(nil, []byte("id"), smp.Send{Body: msg, Binary: true}, func(m []byte) []byte { return ed25519.Sign(priv, m) })
+		if got := transmission(priv, []byte("id"), smp.Send{Body: msg, Binary: true}); !slices.Equal(got, want) {
+			t.Fatalf("the load generator's signature differs from crypto/ed25519's:\n%q\n%q", got, want)
+		}
+	}
 }
