@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/ecdh"
 	"crypto/rand"
-	"fmt"
 	"strconv"
 
 	"golang.org/x/crypto/nacl/box"
@@ -13,14 +12,10 @@ import (
 // handle runs one transmission from c and queues the response (and any
 // delivery it causes) on c's outbox, in order.
 func (s *Server) handle(c *client, t *smp.Transmission) {
-	verb := "invalid"
-	if t.Command != nil {
-		verb = fmt.Sprintf("%T", t.Command)[len("smp."):]
-	}
-	s.cfg.Metrics.Counter("smp_commands_total", "Transmissions received, by command.", "command", verb).Add(1)
+	s.counters.received(t.Command)
 	reply := func(r smp.Command) {
 		if e, ok := r.(smp.Err); ok {
-			s.cfg.Metrics.Counter("smp_errors_total", "Error responses, by type.", "type", string(e.Type)).Add(1)
+			s.counters.refused(e.Type)
 		}
 		c.send(t.ConnID, r)
 	}
@@ -135,7 +130,7 @@ func (s *Server) authorise(t *smp.Transmission) *queue {
 func (s *Server) recipient(c *client, t *smp.Transmission) {
 	q := s.authorise(t)
 	if q == nil {
-		s.cfg.Metrics.Counter("smp_errors_total", "Error responses, by type.", "type", string(smp.ErrAuth)).Add(1)
+		s.counters.refused(smp.ErrAuth)
 		c.send(t.ConnID, smp.Err{Type: smp.ErrAuth})
 		return
 	}
@@ -241,7 +236,7 @@ func (s *Server) send(t *smp.Transmission, cmd smp.Send) (smp.Command, *queue, f
 	}
 	m := message{received: s.cfg.Now(), body: cmd.Body, binary: cmd.Binary}
 	q.msgs = append(q.msgs, m)
-	s.cfg.Metrics.Counter("smp_messages_total", "Messages accepted.").Add(1)
+	s.counters.messages.Add(1)
 	wait := func() error { return nil }
 	if s.log != nil && s.log.messages {
 		wait = s.persist("MSG", smp.Encode(q.rid[:]), strconv.FormatInt(m.received.UnixNano(), 10), kind(m.binary), smp.Encode(m.body))

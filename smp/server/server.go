@@ -60,6 +60,8 @@ type Server struct {
 	bySID map[id]*queue
 	slots chan struct{} // one per transport connection allowed
 	log   *StoreLog     // nil: nothing survives a restart
+
+	counters *counters
 }
 
 // persist records an event if there is a store log; the returned function
@@ -74,5 +76,6 @@ func (s *Server) persist(fields ...string) func() error {
 // New returns a server with cfg's limits.
 func New(cfg Config) *Server {
 	cfg.defaults()
-	return &Server{cfg: cfg, byRID: map[id]*queue{}, bySID: map[id]*queue{}, slots: make(chan struct{}, cfg.MaxClients)}
+	return &Server{cfg: cfg, byRID: map[id]*queue{}, bySID: map[id]*queue{}, slots: make(chan struct{}, cfg.MaxClients),
+		counters: newCounters(cfg.Metrics)}
 }
