@@ -10,6 +10,19 @@ import (
 	"ssms.dev/ssms/smp"
 )
 
+// smpKey is priv's public key as the server holds it.
+func smpKey(tb testing.TB, priv ed25519.PrivateKey) *smp.PublicKey {
+	sk, err := signer.NewPublicKey(priv.Public())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	k, err := smp.NewKey(sk)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
 func parseTx(t *testing.T, b []byte) *smp.Transmission {
 	t.Helper()
 	tx, err := smp.NewReader(bytes.NewReader(b)).Read()
@@ -23,10 +36,9 @@ func parseTx(t *testing.T, b []byte) *smp.Transmission {
 // without a second verification, and only the very same bytes are.
 func TestAuthoriseRepeats(t *testing.T) {
 	s := New(Config{})
-	c := &client{srv: s, wake: make(chan struct{}, 1), subscribed: map[id]*queue{}}
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	sk, _ := signer.NewPublicKey(pub)
-	k, _ := smp.NewKey(sk)
+	c := newClient(s)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	k := smpKey(t, priv)
 	s.create(c, smp.Conn{RecipientKey: k})
 	var q *queue
 	for _, q = range s.byRID {
@@ -38,9 +50,8 @@ func TestAuthoriseRepeats(t *testing.T) {
 		t.Fatal("a signed ACK was refused, or not remembered")
 	}
 	// Swap the key: only a repeat, which is not verified again, still passes.
-	other, _, _ := ed25519.GenerateKey(rand.Reader)
-	osk, _ := signer.NewPublicKey(other)
-	q.rkey, _ = smp.NewKey(osk)
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	q.rkey = smpKey(t, other)
 	if s.authorise(parseTx(t, ack)) != q {
 		t.Fatal("the same ACK again was verified again")
 	}

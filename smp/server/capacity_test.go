@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp"
 )
 
@@ -30,14 +29,12 @@ func TestMemoryPerIdleQueue(t *testing.T) {
 	}
 	const n = 20_000
 	s := New(Config{})
-	c := &client{srv: s, wake: make(chan struct{}, 1), subscribed: map[id]*queue{}}
+	c := newClient(s)
 	for range n {
-		pub, _, _ := ed25519.GenerateKey(rand.Reader)
-		sk, _ := signer.NewPublicKey(pub)
-		k, _ := smp.NewKey(sk) // parsed from the wire in real use: owned by the queue
-		s.create(c, smp.Conn{RecipientKey: k})
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		s.create(c, smp.Conn{RecipientKey: smpKey(t, priv)}) // parsed from the wire in real use: owned by the queue
 	}
-	c.outbox, c.subscribed = nil, nil // the creating connection is gone
+	c.out, c.subscribed = nil, nil // the creating connection is gone
 	for _, q := range s.byRID {
 		q.sub = nil
 	}

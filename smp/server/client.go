@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
 	"time"
 
 	"ssms.dev/ssms/smp"
@@ -15,25 +14,17 @@ import (
 // recipient never blocks the connections that send to it.
 type client struct {
 	srv        *Server
-	mu         sync.Mutex
-	outbox     [][]byte
-	wake       chan struct{}
-	closed     bool
+	out        *outbox
 	subscribed map[id]*queue // guarded by srv.mu
+}
+
+func newClient(s *Server) *client {
+	return &client{srv: s, out: newOutbox(), subscribed: map[id]*queue{}}
 }
 
 // send queues a server transmission, in order.
 func (c *client) send(connID []byte, cmd smp.Command) {
-	b := smp.AppendTransmission(nil, connID, cmd)
-	c.mu.Lock()
-	if !c.closed {
-		c.outbox = append(c.outbox, b)
-	}
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.out.post(smp.AppendTransmission(nil, connID, cmd))
 }
 
 // Framer moves transmissions over one transport connection: the text
@@ -54,9 +45,13 @@ func (s *Server) Serve(f Framer) {
 		f.Close() // too many connections
 		return
 	}
-	c := &client{srv: s, wake: make(chan struct{}, 1), subscribed: map[id]*queue{}}
+	c := newClient(s)
 	done := make(chan struct{})
-	go c.writeLoop(f, done)
+	go func() {
+		if c.out.run(f.Write, done) != nil {
+			f.Close()
+		}
+	}()
 	r := smp.NewReader(f.Reader())
 	for {
 		f.SetDeadline(s.cfg.Now().Add(s.cfg.IdleTimeout))
@@ -71,34 +66,10 @@ func (s *Server) Serve(f Framer) {
 	f.Close()
 }
 
-func (c *client) writeLoop(f Framer, done chan struct{}) {
-	for {
-		select {
-		case <-c.wake:
-		case <-done:
-			return
-		}
-		c.mu.Lock()
-		batch := c.outbox
-		c.outbox = nil
-		c.mu.Unlock()
-		if len(batch) == 0 {
-			continue
-		}
-		if err := f.Write(batch); err != nil {
-			f.Close()
-			return
-		}
-	}
-}
-
 // disconnect unsubscribes a closed connection; a message in flight to it
 // is delivered again on the next SUB.
 func (s *Server) disconnect(c *client) {
-	c.mu.Lock()
-	c.closed = true
-	c.outbox = nil
-	c.mu.Unlock()
+	c.out.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, q := range c.subscribed {

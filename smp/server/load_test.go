@@ -19,7 +19,6 @@ import (
 	"time"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
-	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp"
 )
 
@@ -29,10 +28,7 @@ import (
 type loadConn struct {
 	conn *smp.BlockConn
 	r    *bufio.Reader
-
-	mu   sync.Mutex
-	out  [][]byte
-	wake chan struct{}
+	out  *outbox
 }
 
 func dialLoad(tb testing.TB, a smp.Address) *loadConn {
@@ -42,7 +38,7 @@ func dialLoad(tb testing.TB, a smp.Address) *loadConn {
 	}
 	bc := smp.NewBlockConn(c)
 	tb.Cleanup(func() { c.Close() })
-	return &loadConn{conn: bc, r: bufio.NewReaderSize(bc, 64<<10), wake: make(chan struct{}, 1)}
+	return &loadConn{conn: bc, r: bufio.NewReaderSize(bc, 64<<10), out: newOutbox()}
 }
 
 // transmission frames a command signed with key (nil: unsigned). The
@@ -57,18 +53,6 @@ func transmission(key ed25519.PrivateKey, connID []byte, cmd smp.Command) []byte
 	return smp.AppendClientTransmission(nil, connID, cmd, sign)
 }
 
-func smpKey(tb testing.TB, priv ed25519.PrivateKey) *smp.PublicKey {
-	sk, err := signer.NewPublicKey(priv.Public())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	k, err := smp.NewKey(sk)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k
-}
-
 // call writes one transmission and reads the answer: for setup only,
 // before the writer runs.
 func (c *loadConn) call(tx []byte) (string, error) {
@@ -77,35 +61,6 @@ func (c *loadConn) call(tx []byte) (string, error) {
 	}
 	_, l, _, err := c.next()
 	return l, err
-}
-
-// post queues a transmission for the writer.
-func (c *loadConn) post(tx []byte) {
-	c.mu.Lock()
-	c.out = append(c.out, tx)
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// writer sends what post queued until done is closed.
-func (c *loadConn) writer(done chan struct{}) {
-	for {
-		select {
-		case <-c.wake:
-		case <-done:
-			return
-		}
-		c.mu.Lock()
-		batch := c.out
-		c.out = nil
-		c.mu.Unlock()
-		if len(batch) > 0 && c.conn.WriteBlocks(batch) != nil {
-			return
-		}
-	}
 }
 
 // next reads one server transmission: its connection ID, command line and
@@ -254,7 +209,7 @@ func runLoad(b *testing.B, conns []*loadConn, flows []*loadFlow, per int) []time
 	results := make(chan []time.Duration, len(flows))
 	b.ResetTimer()
 	for _, c := range conns {
-		go c.writer(stop)
+		go c.out.run(c.conn.WriteBlocks, stop)
 		go readLoad(c, routes[c], stop, fail)
 	}
 	for _, f := range flows {
@@ -269,7 +224,7 @@ func runLoad(b *testing.B, conns []*loadConn, flows []*loadFlow, per int) []time
 				}
 				body := make([]byte, 256)
 				binary.BigEndian.PutUint64(body, uint64(time.Now().UnixNano()))
-				f.s.post(transmission(f.skey, f.sid, smp.Send{Body: body, Binary: true}))
+				f.s.out.post(transmission(f.skey, f.sid, smp.Send{Body: body, Binary: true}))
 			}
 		}()
 		go func() { // recipient's tally
@@ -326,7 +281,7 @@ func readLoad(c *loadConn, routes map[string]route, stop chan struct{}, fail fun
 			fail("SEND: %q", l)
 		case !r.sender && strings.HasPrefix(l, "MSG "):
 			r.f.got <- time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(body))))
-			c.post(r.f.ack)
+			c.out.post(r.f.ack)
 			<-r.f.window
 			continue
 		case !r.sender && l != "OK":
