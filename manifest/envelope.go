@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"ssms.dev/ssms/internal/b64"
 	"ssms.dev/ssms/internal/strictjson"
 	"ssms.dev/ssms/signer"
 )
@@ -104,7 +105,7 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 }
 
 func decodeBase64(s string) ([]byte, error) {
-	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	b, err := b64.Std(s)
 	if err != nil {
 		return nil, errors.New("not standard base64 with padding")
 	}

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"ssms.dev/ssms/internal/b64"
 )
 
 // Limits on checkpoints.
@@ -73,7 +75,7 @@ func ParseCheckpoint(body []byte) (Checkpoint, error) {
 		return bad("size line %q is not a canonical decimal number", lines[1])
 	}
 	c.Size = size
-	h, err := base64.StdEncoding.Strict().DecodeString(lines[2])
+	h, err := b64.Std(lines[2])
 	if err != nil || len(h) != tlog.HashSize {
 		return bad("hash line is not standard base64 of %d bytes", tlog.HashSize)
 	}

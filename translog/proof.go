@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"ssms.dev/ssms/internal/b64"
 )
 
 // ProofHeader is the first line of a C2SP tlog-proof.
@@ -75,7 +77,7 @@ func ParseProof(data []byte) (*Proof, error) {
 	lines = lines[1:]
 	p := &Proof{Checkpoint: checkpoint}
 	if len(lines) > 0 && strings.HasPrefix(lines[0], "extra ") {
-		extra, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(lines[0], "extra "))
+		extra, err := b64.Std(strings.TrimPrefix(lines[0], "extra "))
 		if err != nil {
 			return bad("extra data is not standard base64")
 		}
@@ -105,7 +107,7 @@ func parseHashes(lines []string) ([]tlog.Hash, error) {
 	}
 	hashes := make([]tlog.Hash, 0, len(lines))
 	for i, l := range lines {
-		h, err := base64.StdEncoding.Strict().DecodeString(l)
+		h, err := b64.Std(l)
 		if err != nil || len(h) != tlog.HashSize {
 			return nil, fmt.Errorf("proof line %d is not standard base64 of a SHA-256 hash", i+1)
 		}
