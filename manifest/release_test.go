@@ -200,16 +200,37 @@ func TestRebuildRoundTrip(t *testing.T) {
 	}
 }
 
+func exampleRebuild() []byte {
+	st, _ := exampleRelease()
+	p := RebuildPredicate{Release: "sha256:" + strings.Repeat("12", 32), Product: "smp-server", Version: "1.2.0-rc.1", Builder: "rebuilder-1",
+		Source: st.Predicate.Source, Build: *st.Predicate.Build, Started: "2026-11-22T11:00:00Z", Finished: "2026-11-22T11:01:00Z", Outcome: OutcomeReproduced}
+	_, b, err := NewRebuild(st.Subject, p)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// FuzzParseRebuild demands that an accepted attestation is canonical (it
+// marshals back to the input) and is a valid in-toto v1 Statement for the
+// reference implementation.
 func FuzzParseRebuild(f *testing.F) {
+	f.Add(exampleRebuild())
+	_, release := exampleRelease()
+	f.Add(release)
 	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := ParseRebuild(data)
 		if err != nil {
 			return
 		}
-		b, _ := strictjson.Marshal(st)
-		if !bytes.Equal(b, data) {
-			t.Fatal("parse → marshal changed the bytes")
+		b, err := strictjson.Marshal(st)
+		if err != nil || !bytes.Equal(b, data) {
+			t.Fatalf("parse → marshal changed the bytes (%v):\n%q\n%q", err, data, b)
+		}
+		var in intoto.Statement
+		if err := protojson.Unmarshal(data, &in); err != nil || in.Validate() != nil {
+			t.Fatalf("accepted a statement in-toto refuses: %v", err)
 		}
 	})
 }
