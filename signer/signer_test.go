@@ -207,16 +207,3 @@ func FuzzParsePublicKey(f *testing.F) {
 		}
 	})
 }
-
-func FuzzLoadPrivateKey(f *testing.F) {
-	priv, _ := Generate(Ed25519)
-	good, _ := MarshalPrivateKey(priv, pass)
-	f.Add(good)
-	f.Add([]byte("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\ne30=\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := LoadPrivateKey(data, pass)
-		if err == nil && s.Public() == nil {
-			t.Fatal("loaded a key with no public half")
-		}
-	})
-}
