@@ -22,14 +22,20 @@ var ErrNotCanonical = errors.New("not canonical base64")
 // Std decodes s as standard base64 with padding (RFC 4648 section 4) and
 // succeeds only if s is exactly what base64.StdEncoding produces for the
 // result.
-func Std(s string) ([]byte, error) { return decode(base64.StdEncoding, s) }
+func Std(s string) ([]byte, error) { return decode(std, s) }
 
 // RawURL decodes s as unpadded URL-safe base64 (RFC 4648 section 5) and
 // succeeds only if s is exactly what base64.RawURLEncoding produces.
-func RawURL(s string) ([]byte, error) { return decode(base64.RawURLEncoding, s) }
+func RawURL(s string) ([]byte, error) { return decode(rawURL, s) }
+
+// Strict returns a copy of the encoding, so it is made once.
+var (
+	std    = base64.StdEncoding.Strict()
+	rawURL = base64.RawURLEncoding.Strict()
+)
 
 func decode(enc *base64.Encoding, s string) ([]byte, error) {
-	b, err := enc.Strict().DecodeString(s)
+	b, err := enc.DecodeString(s)
 	if err != nil {
 		return nil, ErrNotCanonical
 	}
