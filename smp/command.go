@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ssms.dev/ssms/internal/b64"
 )
 
 // Command is a parsed command or server message.
@@ -62,15 +64,16 @@ func (OK) verb() string   { return "OK" }
 func (End) verb() string  { return "END" }
 func (Err) verb() string  { return "ERR" }
 
-var b64 = base64.StdEncoding.Strict()
-
 // Encode is standard base64 with padding.
 func Encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
+// decode accepts only what Encode produces, so a transmission has one
+// spelling. Bad base64 is a parameter in the wrong format: the
+// specification has no code of its own for it.
 func decode(s string) ([]byte, error) {
-	b, err := b64.DecodeString(s)
+	b, err := b64.Std(s)
 	if err != nil {
-		return nil, fail(Syntax(SyntaxBase64))
+		return nil, fail(Syntax(SyntaxBadParameters))
 	}
 	return b, nil
 }
@@ -146,7 +149,7 @@ func line(c Command) (string, []byte) {
 		}
 		return l, nil
 	case Msg:
-		ts := "MSG " + c.Time.UTC().Format(time.RFC3339Nano) + " "
+		ts := "MSG " + formatTime(c.Time) + " "
 		if c.Binary {
 			return ts + strconv.Itoa(len(c.Body)), c.Body
 		}

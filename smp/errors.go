@@ -17,9 +17,8 @@ const (
 	ErrInternal   ErrorType = "INTERNAL"
 )
 
-// SYNTAX error codes.
+// SYNTAX error codes, as the specification defines them; it has no code 1.
 const (
-	SyntaxBase64         = 1
 	SyntaxBadParameters  = 2
 	SyntaxNoCredentials  = 3
 	SyntaxHasCredentials = 4

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"ssms.dev/ssms/internal/metrics"
+	"ssms.dev/ssms/smp"
 )
 
 // Config sets the server's limits.
@@ -62,6 +63,8 @@ type Server struct {
 	log   *StoreLog     // nil: nothing survives a restart
 
 	counters *counters
+	// verify is smp.Verify; tests count the verifications each path does.
+	verify func(k *smp.PublicKey, signed, sig []byte) bool
 }
 
 // persist records an event if there is a store log; the returned function
@@ -77,5 +80,5 @@ func (s *Server) persist(fields ...string) func() error {
 func New(cfg Config) *Server {
 	cfg.defaults()
 	return &Server{cfg: cfg, byRID: map[id]*queue{}, bySID: map[id]*queue{}, slots: make(chan struct{}, cfg.MaxClients),
-		counters: newCounters(cfg.Metrics)}
+		counters: newCounters(cfg.Metrics), verify: smp.Verify}
 }
