@@ -80,6 +80,14 @@ func (s *Server) create(c *client, cmd smp.Conn) {
 		q.box, serverDH = shared, priv.PublicKey()
 	}
 	s.mu.Lock()
+	if !s.canCreate(c) {
+		s.mu.Unlock()
+		s.counters.refused(smp.ErrAuth)
+		c.send(nil, smp.Err{Type: smp.ErrAuth})
+		return
+	}
+	c.created++
+	s.added()
 	for {
 		q.rid, q.sid = newID(), newID()
 		if _, taken := s.byRID[q.rid]; !taken && s.bySID[q.rid] == nil && s.byRID[q.sid] == nil && s.bySID[q.sid] == nil && q.rid != q.sid {
@@ -183,6 +191,7 @@ func (s *Server) recipientLocked(c *client, t *smp.Transmission, q *queue) (smp.
 		wait := none
 		if q.delivered {
 			acked := q.msgs[0]
+			s.dropped(q, acked)
 			q.msgs, q.delivered = q.msgs[1:], false
 			if s.log != nil && s.log.messages {
 				// Named by its time: expiry drops messages without an
@@ -202,7 +211,8 @@ func (s *Server) recipientLocked(c *client, t *smp.Transmission, q *queue) (smp.
 		if q.sub != nil {
 			delete(q.sub.subscribed, q.rid)
 		}
-		q.msgs, q.sub = nil, nil
+		s.removed(q)
+		q.sub = nil
 		return smp.OK{}, s.persist("DEL", rid), false
 	}
 	return smp.Err{Type: smp.ErrInternal}, none, false
@@ -239,11 +249,11 @@ func (s *Server) send(t *smp.Transmission, cmd smp.Send) (smp.Command, *queue, f
 		return smp.Err{Type: smp.ErrAuth}, nil, nil
 	}
 	s.expire(q)
-	if len(q.msgs) >= s.cfg.QueueQuota {
+	if !s.fits(q, cmd.Body) {
 		return smp.Err{Type: smp.ErrSize}, nil, nil
 	}
 	m := message{received: s.cfg.Now(), body: cmd.Body, binary: cmd.Binary}
-	q.msgs = append(q.msgs, m)
+	s.stored(q, m)
 	s.counters.messages.Add(1)
 	wait := func() error { return nil }
 	if s.log != nil && s.log.messages {
@@ -280,7 +290,9 @@ func (s *Server) expire(q *queue) {
 	}
 	kept := q.msgs[:start]
 	for _, m := range q.msgs[start:] {
-		if !m.received.Before(cutoff) {
+		if m.received.Before(cutoff) {
+			s.dropped(q, m)
+		} else {
 			kept = append(kept, m)
 		}
 	}

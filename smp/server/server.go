@@ -16,11 +16,18 @@ import (
 	"ssms.dev/ssms/smp"
 )
 
-// Config sets the server's limits.
+// Config sets the server's limits. Every one bounds memory that a client
+// could otherwise fill without any key: CONN and unsigned SEND need none.
 type Config struct {
 	MessageTTL  time.Duration // undelivered messages expire (default 21 days)
 	HoldGrace   time.Duration // suspended queues are removed after this (default 7 days)
 	QueueQuota  int           // messages a queue holds (default 128)
+	QueueBytes  int           // body bytes a queue holds (default 1 MiB)
+	MaxMessages int           // messages the server holds (default 1,000,000)
+	MaxBytes    int64         // body bytes the server holds (default 256 MiB)
+	MaxQueues   int           // queues on the server (default 100,000)
+	ConnQueues  int           // queues one transport connection may create (default 1,000)
+	OutboxBytes int           // unwritten bytes for one connection before it is closed (default 2 MiB)
 	MaxClients  int           // transport connections at once (default 10,000)
 	IdleTimeout time.Duration // a silent connection is closed (default 10 min)
 	Now         func() time.Time
@@ -29,6 +36,19 @@ type Config struct {
 	Metrics *metrics.Registry
 }
 
+// Default limits. The load benchmark (100 queue pairs, up to 100 queues
+// on a connection, 256-byte messages) stays far below each.
+const (
+	DefaultQueueQuota  = 128
+	DefaultQueueBytes  = 1 << 20
+	DefaultMaxMessages = 1_000_000
+	DefaultMaxBytes    = 256 << 20
+	DefaultMaxQueues   = 100_000
+	DefaultConnQueues  = 1_000
+	DefaultOutboxBytes = 2 << 20
+	DefaultMaxClients  = 10_000
+)
+
 func (c *Config) defaults() {
 	if c.MessageTTL <= 0 {
 		c.MessageTTL = 21 * 24 * time.Hour
@@ -36,12 +56,14 @@ func (c *Config) defaults() {
 	if c.HoldGrace <= 0 {
 		c.HoldGrace = 7 * 24 * time.Hour
 	}
-	if c.QueueQuota <= 0 {
-		c.QueueQuota = 128
-	}
-	if c.MaxClients <= 0 {
-		c.MaxClients = 10_000
-	}
+	setDefault(&c.QueueQuota, DefaultQueueQuota)
+	setDefault(&c.QueueBytes, DefaultQueueBytes)
+	setDefault(&c.MaxMessages, DefaultMaxMessages)
+	setDefault(&c.MaxBytes, DefaultMaxBytes)
+	setDefault(&c.MaxQueues, DefaultMaxQueues)
+	setDefault(&c.ConnQueues, DefaultConnQueues)
+	setDefault(&c.OutboxBytes, DefaultOutboxBytes)
+	setDefault(&c.MaxClients, DefaultMaxClients)
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 10 * time.Minute
 	}
@@ -53,6 +75,12 @@ func (c *Config) defaults() {
 	}
 }
 
+func setDefault[T int | int64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
 // Server holds the queues. Transports feed it transmissions.
 type Server struct {
 	cfg   Config
@@ -61,6 +89,7 @@ type Server struct {
 	bySID map[id]*queue
 	slots chan struct{} // one per transport connection allowed
 	log   *StoreLog     // nil: nothing survives a restart
+	held  held          // what the queues hold, against the limits
 
 	counters *counters
 	// verify is smp.Verify; tests count the verifications each path does.

@@ -151,6 +151,7 @@ func (s *Server) apply(f []string) error {
 		}
 		q := &queue{rid: rid, sid: sid, rkey: key}
 		s.byRID[rid], s.bySID[sid] = q, q
+		s.added()
 	case f[0] == "BOX" && len(f) == 3:
 		k, err := smp.DecodeBase64(f[2])
 		if err != nil || len(k) != 32 {
@@ -168,13 +169,14 @@ func (s *Server) apply(f []string) error {
 	case f[0] == "DEL" && len(f) == 2:
 		delete(s.byRID, q.rid)
 		delete(s.bySID, q.sid)
+		s.removed(q)
 	case f[0] == "MSG" && len(f) == 5:
 		ns, err1 := strconv.ParseInt(f[2], 10, 64)
 		body, err2 := smp.DecodeBase64(f[4])
 		if err1 != nil || err2 != nil || (f[3] != "b" && f[3] != "s") {
 			return bad
 		}
-		q.msgs = append(q.msgs, message{received: time.Unix(0, ns), body: body, binary: f[3] == "b"})
+		s.stored(q, message{received: time.Unix(0, ns), body: body, binary: f[3] == "b"})
 	case f[0] == "ACK" && len(f) == 3:
 		ns, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {
@@ -182,6 +184,7 @@ func (s *Server) apply(f []string) error {
 		}
 		for i, m := range q.msgs { // drop it and what expired before it
 			if m.received.UnixNano() == ns {
+				s.dropped(q, q.msgs[:i+1]...)
 				q.msgs = q.msgs[i+1:]
 				break
 			}
@@ -207,6 +210,7 @@ func (l *StoreLog) snapshot(s *Server) []byte {
 			fmt.Fprintf(&b, "HOLD %s\n", smp.Encode(q.rid[:]))
 		}
 		if !l.messages {
+			s.dropped(q, q.msgs...)
 			q.msgs = nil
 		}
 		for _, m := range q.msgs {
