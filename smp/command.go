@@ -2,6 +2,7 @@ package smp
 
 import (
 	"crypto/ecdh"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"strconv"
@@ -175,7 +176,10 @@ func line(c Command) (string, []byte) {
 // DecodeBase64 decodes standard padded base64, as the protocol uses.
 func DecodeBase64(s string) ([]byte, error) { return decode(s) }
 
-// ParseDHKey parses an X25519 key: base64 DER SubjectPublicKeyInfo.
+// ParseDHKey parses an X25519 key: base64 DER SubjectPublicKeyInfo. A
+// point of small order is refused (ERR SYNTAX 2): crypto_box with it
+// shares the all-zero secret, whatever the other key, so whoever chose it
+// could read everything encrypted to it.
 func ParseDHKey(s string) (*ecdh.PublicKey, error) {
 	der, err := decode(s)
 	if err != nil {
@@ -186,8 +190,21 @@ func ParseDHKey(s string) (*ecdh.PublicKey, error) {
 	if err != nil || !ok || pub.Curve() != ecdh.X25519() {
 		return nil, fail(Syntax(SyntaxBadParameters))
 	}
+	if _, err := lowOrderProbe.ECDH(pub); err != nil { // crypto/ecdh refuses the all-zero result
+		return nil, fail(Syntax(SyntaxBadParameters))
+	}
 	return pub, nil
 }
+
+// lowOrderProbe is any X25519 key: a point of small order gives the
+// all-zero secret with every key.
+var lowOrderProbe = func() *ecdh.PrivateKey {
+	k, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
 
 // EncodeDHKey encodes an X25519 key as base64 DER SubjectPublicKeyInfo.
 func EncodeDHKey(k *ecdh.PublicKey) string {

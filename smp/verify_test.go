@@ -2,6 +2,7 @@ package smp
 
 import (
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -131,6 +132,15 @@ func TestWeakKeysRefused(t *testing.T) {
 			if _, err := NewKey(sk); err == nil {
 				t.Errorf("%s: NewKey accepted it", name)
 			}
+		}
+	}
+	for _, u := range []byte{0, 1} { // u = 0 and u = 1 have small order
+		raw := make([]byte, 32)
+		raw[0] = u
+		pub, _ := ecdh.X25519().NewPublicKey(raw)
+		der, _ := x509.MarshalPKIXPublicKey(pub)
+		if _, err := ParseDHKey(base64.StdEncoding.EncodeToString(der)); AsError(err) != Syntax(SyntaxBadParameters) {
+			t.Errorf("X25519 u = %d: ParseDHKey gave %v, want ERR SYNTAX 2", u, err)
 		}
 	}
 	good, _, _ := ed25519.GenerateKey(rand.Reader)
