@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 
 	"ssms.dev/ssms/internal/b64"
