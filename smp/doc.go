@@ -40,7 +40,10 @@
 //	AUTH     bad signature, unknown or suspended queue, the wrong party's ID;
 //	         also CONN beyond the queues allowed per connection or in total
 //
-// Keys are base64 DER SubjectPublicKeyInfo: Ed25519, or RSA (≥ 2048 bits)
+// Keys are base64 DER SubjectPublicKeyInfo: Ed25519 (canonical, not of
+// small order), or RSA of 2048, 3072 or 4096 bits with exponent 65537,
 // whose signatures are RSA-PSS with SHA-256 (salt length 32), as the
-// specification requires.
+// specification requires. X25519 keys of small order are refused. Every
+// base64 field and MSG time is accepted only in the one form this package
+// writes.
 package smp

@@ -3,9 +3,16 @@
 //
 // Checks run in the specification's order: parse, party (a server message
 // from a client is ERR PROHIBITED), credentials (ERR SYNTAX 3/4/5), body
-// (ERR SIZE), authorisation (ERR AUTH). An unknown queue costs the same
-// signature verification as a known one, against a dummy key. The server
-// logs no commands, addresses or IDs.
+// (ERR SIZE), authorisation (ERR AUTH). Every refused signed transmission
+// costs one verification whose work depends only on the signature's
+// length (smp.Verify), whether the queue exists or not and whatever its
+// key. The server logs no commands, addresses or IDs.
+//
+// Creating a queue and sending to one not yet secured need no key, so
+// everything a client can make the server hold is bounded (Config): queues
+// per connection and in total (past them CONN is ERR AUTH), messages and
+// bytes per queue and in total (past them SEND is ERR SIZE), and answers
+// waiting for a connection that does not read (past them it is closed).
 package server
 
 import (
