@@ -71,8 +71,11 @@ func ParseKey(s string) (*PublicKey, error) {
 		return nil, err
 	}
 	k, err := signer.ParsePublicKeyDER(der)
-	if err != nil || checkKey(k) != nil {
+	if err != nil {
 		return nil, fail(Syntax(SyntaxBadParameters))
+	}
+	if err := checkKey(k); err != nil {
+		return nil, &Error{Type: Syntax(SyntaxBadParameters), Err: err}
 	}
 	return newKey(k, s), nil
 }

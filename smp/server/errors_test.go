@@ -71,12 +71,14 @@ func TestSpecErrorCodes(t *testing.T) {
 
 // rsaDER is an RSA public key of the given size: a random odd modulus, as
 // the size is all that is checked.
-func rsaDER(t *testing.T, bits int) []byte {
+func rsaDER(t *testing.T, bits int) []byte { return rsaDERExp(t, bits, 65537) }
+
+func rsaDERExp(t *testing.T, bits, e int) []byte {
 	b := make([]byte, bits/8)
 	rand.Read(b)
 	b[0] |= 0x80
 	b[len(b)-1] |= 1
-	der, err := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: new(big.Int).SetBytes(b), E: 65537})
+	der, err := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: new(big.Int).SetBytes(b), E: e})
 	if err != nil {
 		t.Fatal(err)
 	}

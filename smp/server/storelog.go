@@ -146,6 +146,9 @@ func (s *Server) apply(f []string) error {
 		sb, err1 := smp.DecodeBase64(f[2])
 		sid, ok := toID(sb)
 		key, err2 := smp.ParseKey(f[3])
+		if errors.Is(err2, smp.ErrWeakKey) && err1 == nil && ok {
+			return nil // made before weak keys were refused: not revived
+		}
 		if err1 != nil || err2 != nil || !ok {
 			return bad
 		}
@@ -160,6 +163,12 @@ func (s *Server) apply(f []string) error {
 		q.box = (*[32]byte)(k)
 	case f[0] == "KEY" && len(f) == 3:
 		key, err := smp.ParseKey(f[2])
+		if errors.Is(err, smp.ErrWeakKey) { // as for NEW: the queue is dropped
+			delete(s.byRID, q.rid)
+			delete(s.bySID, q.sid)
+			s.removed(q)
+			return nil
+		}
 		if err != nil {
 			return bad
 		}
