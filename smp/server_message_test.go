@@ -50,6 +50,8 @@ func TestServerMessagesRefused(t *testing.T) {
 		"\n\nOK now\n",        // parameters
 		"\n\nERR NOPE\n",      // unknown error
 		"\n\nERR SYNTAX 9\n",  // unknown code
+		"\n\nERR SYNTAX 1\n",  // the specification has no code 1
+		"\n\nOK\r\r\n",        // a CR inside the line
 		"\n\nERR SYNTAX 01\n", // not canonical
 		"\n\nIDS AAAA\n",      // one ID
 		"\n\nIDS  AAAA\n",     // empty ID
