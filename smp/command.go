@@ -2,11 +2,14 @@ package smp
 
 import (
 	"crypto/ecdh"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"strconv"
 	"strings"
 	"time"
+
+	"ssms.dev/ssms/internal/b64"
 )
 
 // Command is a parsed command or server message.
@@ -62,15 +65,16 @@ func (OK) verb() string   { return "OK" }
 func (End) verb() string  { return "END" }
 func (Err) verb() string  { return "ERR" }
 
-var b64 = base64.StdEncoding.Strict()
-
 // Encode is standard base64 with padding.
 func Encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
+// decode accepts only what Encode produces, so a transmission has one
+// spelling. Bad base64 is a parameter in the wrong format: the
+// specification has no code of its own for it.
 func decode(s string) ([]byte, error) {
-	b, err := b64.DecodeString(s)
+	b, err := b64.Std(s)
 	if err != nil {
-		return nil, fail(Syntax(SyntaxBase64))
+		return nil, fail(Syntax(SyntaxBadParameters))
 	}
 	return b, nil
 }
@@ -146,7 +150,7 @@ func line(c Command) (string, []byte) {
 		}
 		return l, nil
 	case Msg:
-		ts := "MSG " + c.Time.UTC().Format(time.RFC3339Nano) + " "
+		ts := "MSG " + formatTime(c.Time) + " "
 		if c.Binary {
 			return ts + strconv.Itoa(len(c.Body)), c.Body
 		}
@@ -172,7 +176,10 @@ func line(c Command) (string, []byte) {
 // DecodeBase64 decodes standard padded base64, as the protocol uses.
 func DecodeBase64(s string) ([]byte, error) { return decode(s) }
 
-// ParseDHKey parses an X25519 key: base64 DER SubjectPublicKeyInfo.
+// ParseDHKey parses an X25519 key: base64 DER SubjectPublicKeyInfo. A
+// point of small order is refused (ERR SYNTAX 2): crypto_box with it
+// shares the all-zero secret, whatever the other key, so whoever chose it
+// could read everything encrypted to it.
 func ParseDHKey(s string) (*ecdh.PublicKey, error) {
 	der, err := decode(s)
 	if err != nil {
@@ -183,8 +190,21 @@ func ParseDHKey(s string) (*ecdh.PublicKey, error) {
 	if err != nil || !ok || pub.Curve() != ecdh.X25519() {
 		return nil, fail(Syntax(SyntaxBadParameters))
 	}
+	if _, err := lowOrderProbe.ECDH(pub); err != nil { // crypto/ecdh refuses the all-zero result
+		return nil, fail(Syntax(SyntaxBadParameters))
+	}
 	return pub, nil
 }
+
+// lowOrderProbe is any X25519 key: a point of small order gives the
+// all-zero secret with every key.
+var lowOrderProbe = func() *ecdh.PrivateKey {
+	k, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
 
 // EncodeDHKey encodes an X25519 key as base64 DER SubjectPublicKeyInfo.
 func EncodeDHKey(k *ecdh.PublicKey) string {

@@ -32,10 +32,18 @@
 // sender sent and what the recipient receives share no ciphertext.
 //
 //	errors:    UNKNOWN | PROHIBITED | SYNTAX n | SIZE | AUTH | INTERNAL
-//	SYNTAX 1 bad base64, 2 bad parameters, 3 missing credentials,
-//	       4 credentials not allowed, 5 missing connId, 6 bad message body
+//	SYNTAX 2 bad parameters (bad base64, a weak key, a line with a CR),
+//	       3 missing credentials, 4 credentials not allowed,
+//	       5 missing connId, 6 bad message body (neither a size nor ":")
+//	SIZE     a body over the limit, a binary body of another size than
+//	         declared, or a message that does not fit the queue or the server
+//	AUTH     bad signature, unknown or suspended queue, the wrong party's ID;
+//	         also CONN beyond the queues allowed per connection or in total
 //
-// Keys are base64 DER SubjectPublicKeyInfo: Ed25519, or RSA (≥ 2048 bits)
+// Keys are base64 DER SubjectPublicKeyInfo: Ed25519 (canonical, not of
+// small order), or RSA of 2048, 3072 or 4096 bits with exponent 65537,
 // whose signatures are RSA-PSS with SHA-256 (salt length 32), as the
-// specification requires.
+// specification requires. X25519 keys of small order are refused. Every
+// base64 field and MSG time is accepted only in the one form this package
+// writes.
 package smp

@@ -17,9 +17,8 @@ const (
 	ErrInternal   ErrorType = "INTERNAL"
 )
 
-// SYNTAX error codes.
+// SYNTAX error codes, as the specification defines them; it has no code 1.
 const (
-	SyntaxBase64         = 1
 	SyntaxBadParameters  = 2
 	SyntaxNoCredentials  = 3
 	SyntaxHasCredentials = 4
@@ -30,10 +29,16 @@ const (
 // Syntax returns the error "SYNTAX code".
 func Syntax(code int) ErrorType { return ErrorType(fmt.Sprintf("SYNTAX %d", code)) }
 
-// Error is an SMP error as a Go error.
-type Error struct{ Type ErrorType }
+// Error is an SMP error as a Go error. Err, if set, is the cause, for
+// callers (never sent).
+type Error struct {
+	Type ErrorType
+	Err  error
+}
 
 func (e *Error) Error() string { return "smp: ERR " + string(e.Type) }
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // AsError extracts the SMP error type of err, or INTERNAL.
 func AsError(err error) ErrorType {

@@ -2,12 +2,12 @@ package smp
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/rsa"
 	"errors"
-	"math/big"
+	"fmt"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+	"ssms.dev/ssms/internal/keycheck"
 	"ssms.dev/ssms/signer"
 )
 
@@ -15,40 +15,75 @@ import (
 type PublicKey struct {
 	key     *signer.PublicKey
 	encoded string
-	ed25519 voi.PublicKey // the raw key, for Ed25519
+	ed25519 voi.PublicKey  // the raw key, for Ed25519
+	rsa     *rsa.PublicKey // for RSA
 }
 
-// stdlibVerify makes curve25519-voi accept exactly what crypto/ed25519
-// accepts. The server verifies two signatures per message, and voi's
-// vectorised arithmetic takes about 0.7 of the time.
-var stdlibVerify = &voi.Options{Verify: voi.VerifyOptionsStdLib}
+// rsaBits are the RSA sizes SMP accepts. A fixed set, with the exponent
+// fixed at 65537, makes the cost of a verification a function of the
+// signature's length alone, so a dummy key of that size costs the same as
+// any real one (see Verify).
+var rsaBits = map[int]bool{2048: true, 3072: true, 4096: true}
+
+// rsaExponent is the only public exponent SMP accepts.
+const rsaExponent = 65537
+
+// ErrWeakKey means a key parsed but is refused: an Ed25519 key of small
+// order or in a non-canonical encoding, or an RSA key that is not 2048,
+// 3072 or 4096 bits with exponent 65537.
+var ErrWeakKey = errors.New("smp: weak or unsupported key")
+
+// checkKey refuses the keys keycheck refuses, and RSA keys outside the
+// sizes and exponent above.
+func checkKey(k *signer.PublicKey) error {
+	if err := keycheck.Public(k.Crypto()); err != nil {
+		return fmt.Errorf("%w: %w", ErrWeakKey, err)
+	}
+	switch pub := k.Crypto().(type) {
+	case ed25519.PublicKey:
+		return nil
+	case *rsa.PublicKey:
+		if !rsaBits[pub.N.BitLen()] || pub.E != rsaExponent {
+			return fmt.Errorf("%w: rsa keys are 2048, 3072 or 4096 bits with exponent %d", ErrWeakKey, rsaExponent)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: smp keys are Ed25519 or RSA-PSS", ErrWeakKey)
+}
 
 func newKey(k *signer.PublicKey, encoded string) *PublicKey {
 	p := &PublicKey{key: k, encoded: encoded}
-	if raw, ok := k.Crypto().(ed25519.PublicKey); ok {
-		p.ed25519 = voi.PublicKey(raw)
+	switch pub := k.Crypto().(type) {
+	case ed25519.PublicKey:
+		p.ed25519 = voi.PublicKey(pub)
+	case *rsa.PublicKey:
+		p.rsa = pub
 	}
 	return p
 }
 
-// ParseKey parses base64 DER SubjectPublicKeyInfo; a key that does not
-// parse, or of another algorithm, is ERR SYNTAX 2.
+// ParseKey parses base64 DER SubjectPublicKeyInfo. A key that does not
+// parse, is of another algorithm or is weak (see ErrWeakKey) is
+// ERR SYNTAX 2: a parameter in the wrong format.
 func ParseKey(s string) (*PublicKey, error) {
 	der, err := decode(s)
 	if err != nil {
 		return nil, err
 	}
 	k, err := signer.ParsePublicKeyDER(der)
-	if err != nil || (k.Algorithm() != signer.Ed25519 && k.Algorithm() != signer.RSAPSS) {
+	if err != nil {
 		return nil, fail(Syntax(SyntaxBadParameters))
+	}
+	if err := checkKey(k); err != nil {
+		return nil, &Error{Type: Syntax(SyntaxBadParameters), Err: err}
 	}
 	return newKey(k, s), nil
 }
 
-// NewKey wraps a signer key for SMP use.
+// NewKey wraps a signer key for SMP use, refusing what ParseKey refuses.
 func NewKey(k *signer.PublicKey) (*PublicKey, error) {
-	if k.Algorithm() != signer.Ed25519 && k.Algorithm() != signer.RSAPSS {
-		return nil, errors.New("smp keys are Ed25519 or RSA-PSS")
+	if err := checkKey(k); err != nil {
+		return nil, err
 	}
 	return newKey(k, Encode(k.DER())), nil
 }
@@ -59,49 +94,6 @@ func (k *PublicKey) String() string { return k.encoded }
 // Signer is the key in the signer package's form.
 func (k *PublicKey) Signer() *signer.PublicKey { return k.key }
 
-// Verify checks sig over signed.
-func (k *PublicKey) Verify(signed, sig []byte) bool {
-	if k.ed25519 != nil {
-		return len(sig) == voi.SignatureSize && voi.VerifyWithOptions(k.ed25519, signed, sig, stdlibVerify)
-	}
-	return k.key.Verify(signed, sig) == nil
-}
-
-// dummyKeys are verified against when a queue does not exist, so that
-// ERR AUTH costs the same whether or not it does. The key is chosen by the
-// signature's length, the only thing an attacker controls.
-var dummyEd25519, dummyRSA2048, dummyRSA3072, dummyRSA4096 = func() (*PublicKey, *PublicKey, *PublicKey, *PublicKey) {
-	pub, _, _ := ed25519.GenerateKey(rand.Reader)
-	mk := func(pub any) *PublicKey {
-		k, err := signer.NewPublicKey(pub)
-		if err != nil {
-			panic(err)
-		}
-		p, _ := NewKey(k)
-		return p
-	}
-	rsaKey := func(bits int) *PublicKey {
-		// Verification costs the same for any modulus of a size, so a
-		// random odd one does; generating real keys would take seconds.
-		b := make([]byte, bits/8)
-		rand.Read(b)
-		b[0] |= 0x80
-		b[len(b)-1] |= 1
-		return mk(&rsa.PublicKey{N: new(big.Int).SetBytes(b), E: 65537})
-	}
-	return mk(pub), rsaKey(2048), rsaKey(3072), rsaKey(4096)
-}()
-
-// VerifyDummy does the work of a verification that must fail.
-func VerifyDummy(signed, sig []byte) {
-	k := dummyEd25519
-	switch len(sig) {
-	case 256:
-		k = dummyRSA2048
-	case 384:
-		k = dummyRSA3072
-	case 512:
-		k = dummyRSA4096
-	}
-	k.Verify(signed, sig)
-}
+// Verify checks sig over signed. A server checking a client's command
+// calls the function Verify instead, whose cost does not depend on the key.
+func (k *PublicKey) Verify(signed, sig []byte) bool { return Verify(k, signed, sig) }

@@ -26,20 +26,23 @@ func badServer(format string, args ...any) error {
 
 // ReadServer reads one server transmission (what a client receives).
 func (r *Reader) ReadServer() (*ServerTransmission, error) {
-	sig, _, err := r.readLine()
+	sig, _, _, err := r.readLine()
 	if err != nil {
 		return nil, err
 	}
 	if sig != "" {
 		return nil, badServer("a server transmission has an empty signature")
 	}
-	conn, _, err := r.readLine()
+	conn, _, _, err := r.readLine()
 	if err != nil {
 		return nil, unexpected(err)
 	}
-	line, _, err := r.readLine()
+	line, _, clean, err := r.readLine()
 	if err != nil {
 		return nil, unexpected(err)
+	}
+	if !clean {
+		return nil, badServer("a CR inside a line")
 	}
 	connID, err := decode(conn)
 	if err != nil {
@@ -54,6 +57,9 @@ func (r *Reader) ReadServer() (*ServerTransmission, error) {
 			return nil, badServer("MSG of %d bytes", n)
 		}
 		body, err := r.readBody(n, MaxBody+serverOverhead)
+		if errors.Is(err, errBodySize) {
+			return nil, badServer("MSG body longer than its size")
+		}
 		if err != nil {
 			return nil, unexpected(err)
 		}
@@ -85,7 +91,7 @@ func parseServerCommand(line string) (Command, int, error) {
 			return Err{Type: t}, 0, nil
 		}
 		if code, ok := strings.CutPrefix(args, "SYNTAX "); ok {
-			if n, err := strconv.Atoi(code); err == nil && n >= SyntaxBase64 && n <= SyntaxBadBody && strconv.Itoa(n) == code {
+			if n, err := strconv.Atoi(code); err == nil && n >= SyntaxBadParameters && n <= SyntaxBadBody && strconv.Itoa(n) == code {
 				return Err{Type: Syntax(n)}, 0, nil
 			}
 		}
@@ -114,9 +120,9 @@ func parseServerCommand(line string) (Command, int, error) {
 		if !ok {
 			return nil, 0, badServer("MSG needs a time and a body")
 		}
-		t, err := time.Parse(time.RFC3339Nano, ts)
+		t, err := parseTime(ts)
 		if err != nil {
-			return nil, 0, badServer("MSG: bad time %q", ts)
+			return nil, 0, err
 		}
 		if s, ok := strings.CutPrefix(rest, ":"); ok {
 			return Msg{Time: t, Body: []byte(s)}, 0, nil
@@ -129,3 +135,18 @@ func parseServerCommand(line string) (Command, int, error) {
 	}
 	return nil, 0, badServer("unknown message %q", verb)
 }
+
+// parseTime accepts only what a server writes: RFC 3339 in UTC ("Z"),
+// the fraction without trailing zeros. An offset could carry a time into
+// a year RFC 3339 cannot write (9999-12-31T23:59:59-01:00), and any other
+// spelling would re-encode to other bytes.
+func parseTime(ts string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil || formatTime(t) != ts {
+		return time.Time{}, badServer("MSG: time %q is not RFC 3339 UTC as a server writes it", ts)
+	}
+	return t, nil
+}
+
+// formatTime is how a server writes a MSG time.
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

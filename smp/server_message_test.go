@@ -50,6 +50,8 @@ func TestServerMessagesRefused(t *testing.T) {
 		"\n\nOK now\n",        // parameters
 		"\n\nERR NOPE\n",      // unknown error
 		"\n\nERR SYNTAX 9\n",  // unknown code
+		"\n\nERR SYNTAX 1\n",  // the specification has no code 1
+		"\n\nOK\r\r\n",        // a CR inside the line
 		"\n\nERR SYNTAX 01\n", // not canonical
 		"\n\nIDS AAAA\n",      // one ID
 		"\n\nIDS  AAAA\n",     // empty ID
@@ -67,11 +69,33 @@ func TestServerMessagesRefused(t *testing.T) {
 	}
 }
 
-// FuzzReadServer: no input panics, and what parses re-encodes to bytes
-// that parse to the same message.
+// TestReadServerTime: a MSG time is accepted only as a server writes it.
+// Before, 9999-12-31T23:59:59-01:00 parsed, and re-encoded in UTC to a
+// year RFC 3339 cannot hold, which no longer parsed.
+func TestReadServerTime(t *testing.T) {
+	for ts, ok := range map[string]bool{
+		"2026-11-22T12:00:00Z":           true,
+		"2026-11-22T12:00:00.5Z":         true,
+		"2026-11-22T12:00:00.123456789Z": true,
+		"2026-11-22T12:00:00.50Z":        false, // trailing zero
+		"2026-11-22T12:00:00+00:00":      false,
+		"2026-11-22T13:00:00+01:00":      false,
+		"9999-12-31T23:59:59-01:00":      false,
+		"2026-11-22t12:00:00z":           false,
+	} {
+		_, err := NewReader(strings.NewReader("\n\nMSG " + ts + " :hi\n")).ReadServer()
+		if (err == nil) != ok {
+			t.Errorf("%s: %v, want accepted %v", ts, err, ok)
+		}
+	}
+}
+
+// FuzzReadServer: no input panics, and what parses re-encodes to the bytes
+// it was read from (for input in LF form), which parse to the same message.
 func FuzzReadServer(f *testing.F) {
 	f.Add([]byte("\n\nOK\n"))
 	f.Add([]byte("\nBwcHBwcHBwcHBwcHBwcHBw==\nMSG 2026-11-22T12:00:00Z 2\nab\n"))
+	f.Add([]byte("\nBwcHBwcHBwcHBwcHBwcHBw==\nMSG 9999-12-31T23:59:59-01:00 :x\n"))
 	f.Add([]byte("\n\nIDS BwcHBwcHBwcHBwcHBwcHBw== CAgICAgICAgICAgICAgICA==\n"))
 	f.Add([]byte("\n\nERR SYNTAX 2\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -79,7 +103,11 @@ func FuzzReadServer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, err := NewReader(bytes.NewReader(AppendTransmission(nil, st.ConnID, st.Command))).ReadServer()
+		b := AppendTransmission(nil, st.ConnID, st.Command)
+		if !bytes.Contains(data, []byte("\r")) && !bytes.HasPrefix(data, b) {
+			t.Fatalf("read %q, re-encoded %q", data, b)
+		}
+		again, err := NewReader(bytes.NewReader(b)).ReadServer()
 		if err != nil {
 			t.Fatalf("re-encoded %#v does not parse: %v", st.Command, err)
 		}

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"ssms.dev/ssms/internal/b64"
 )
 
 // DefaultPort is the SMP port over TLS.
@@ -42,7 +44,7 @@ func ParseAddress(s string) (Address, error) {
 		return Address{}, fmt.Errorf("%q is not an smp://fingerprint@host[:port] address", s)
 	}
 	a := Address{Fingerprint: u.User.Username(), Host: u.Hostname(), Port: DefaultPort}
-	if fp, err := base64.RawURLEncoding.DecodeString(a.Fingerprint); err != nil || len(fp) != sha256.Size {
+	if fp, err := b64.RawURL(a.Fingerprint); err != nil || len(fp) != sha256.Size {
 		return Address{}, fmt.Errorf("%q: the fingerprint is not base64url of a SHA-256 hash", s)
 	}
 	if p := u.Port(); p != "" {

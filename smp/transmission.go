@@ -41,50 +41,52 @@ type Reader struct{ r *bufio.Reader }
 // NewReader reads transmissions from r.
 func NewReader(r io.Reader) *Reader { return &Reader{r: bufio.NewReaderSize(r, MaxLine+2)} }
 
-// readLine returns a line without its terminator (LF or CRLF) and the raw
-// line with it.
-func (r *Reader) readLine() (string, []byte, error) {
-	raw, err := r.r.ReadSlice('\n')
+// readLine returns a line without its terminator, LF or CR LF, and the raw
+// line with it. clean is false if the line holds a CR anywhere else: the
+// specification's lines hold none, and a line whose CRs were stripped
+// would re-encode to other bytes than were signed. Such a line is still
+// consumed whole, so the stream stays in step.
+func (r *Reader) readLine() (line string, raw []byte, clean bool, err error) {
+	raw, err = r.r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
-		return "", nil, ErrStream
+		return "", nil, false, ErrStream
 	}
 	if err != nil {
-		return "", nil, err
+		return "", nil, false, err
 	}
 	raw = bytes.Clone(raw)
-	s := raw[:len(raw)-1]
-	s = bytes.TrimSuffix(s, []byte("\r"))
-	return string(s), raw, nil
+	s := raw[:len(raw)-len(lineEnd(raw))]
+	return string(s), raw, bytes.IndexByte(s, '\r') < 0, nil
 }
 
 // Read reads one transmission. Its error is an I/O error or ErrStream, after
 // which the connection should be closed; protocol errors are in
-// Transmission.Err.
+// Transmission.Err, in the specification's order: syntax (a CR inside a
+// line, bad base64, a bad command), then the body's size. ConnID is set
+// whenever it decodes, so that the answer names it.
 func (r *Reader) Read() (*Transmission, error) {
-	sig, _, err := r.readLine()
+	sig, _, clean1, err := r.readLine()
 	if err != nil {
 		return nil, err
 	}
-	conn, connRaw, err := r.readLine()
+	conn, connRaw, clean2, err := r.readLine()
 	if err != nil {
 		return nil, unexpected(err)
 	}
-	cmd, cmdRaw, err := r.readLine()
+	cmd, cmdRaw, clean3, err := r.readLine()
 	if err != nil {
 		return nil, unexpected(err)
 	}
 	t := &Transmission{}
 	signed := append(connRaw, cmdRaw[:len(cmdRaw)-len(lineEnd(cmdRaw))]...)
 	c, n, perr := parseClientCommand(cmd)
+	var berr error
 	if send, ok := c.(Send); ok && send.Binary {
 		body, err := r.readBody(n, MaxBody)
-		if err != nil {
-			if errors.Is(err, errTooLarge) {
-				t.Err = ErrSize
-				return t, nil
-			}
+		if err != nil && !errors.Is(err, errBodySize) {
 			return nil, unexpected(err)
 		}
+		berr = err
 		signed = append(signed, lineEnd(cmdRaw)...)
 		signed = append(signed, body...)
 		send.Body = body
@@ -99,39 +101,53 @@ func (r *Reader) Read() (*Transmission, error) {
 	}
 	sigBytes, serr := decode(sig)
 	switch {
+	case !clean1 || !clean2 || !clean3:
+		t.Err = Syntax(SyntaxBadParameters)
 	case cerr != nil:
 		t.Err = AsError(cerr)
 	case serr != nil:
 		t.Err = AsError(serr)
 	case perr != nil:
 		t.Err = AsError(perr)
+	case berr != nil:
+		t.Err = ErrSize
 	default:
 		t.Signature, t.Command = sigBytes, c
 	}
 	return t, nil
 }
 
-var errTooLarge = errors.New("body too large")
+// errBodySize means a binary body was over the limit, or longer than its
+// declared size: the line after the declared bytes was not empty. Either
+// way the body was read to its end and dropped, and the stream is in step
+// again (a body shorter than declared cannot be told from the next
+// transmission; what follows is then read as one).
+var errBodySize = errors.New("body size")
 
 // readBody reads n bytes and the line terminator after them. A body over
-// limit is read and dropped (errTooLarge) if it is at most maxDrain.
+// limit is read and dropped (errBodySize) if it is at most maxDrain, and so
+// is one with more bytes than n before the next line end.
 func (r *Reader) readBody(n, limit int) ([]byte, error) {
 	if n > maxDrain {
 		return nil, ErrStream
 	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r.r, body); err != nil {
-		return nil, err
+	var body []byte
+	if n > limit { // skipped, not held: no buffer of maxDrain per connection
+		if _, err := io.CopyN(io.Discard, r.r, int64(n)); err != nil {
+			return nil, unexpected(err)
+		}
+	} else {
+		body = make([]byte, n)
+		if _, err := io.ReadFull(r.r, body); err != nil {
+			return nil, err
+		}
 	}
-	_, raw, err := r.readLine()
+	rest, _, _, err := r.readLine()
 	if err != nil {
 		return nil, err
 	}
-	if len(raw) != len(lineEnd(raw)) {
-		return nil, ErrStream // data after the body on its last line
-	}
-	if n > limit {
-		return nil, errTooLarge
+	if rest != "" || n > limit {
+		return nil, errBodySize
 	}
 	return body, nil
 }

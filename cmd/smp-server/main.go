@@ -1,7 +1,7 @@
 // Command smp-server runs an SMP (Simplex Messaging Protocol) server.
 //
 //	smp-server init --dir D [--host H] [--port 5223]   # prints the address
-//	smp-server start --dir D [--addr :5223] [--text-addr 127.0.0.1:5224] [--metrics ADDR]
+//	smp-server start --dir D [--addr :5223] [--text-addr 127.0.0.1:5224] [--metrics ADDR] [limits]
 package main
 
 import (
@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/dirlock"
 	"ssms.dev/ssms/internal/metrics"
 	"ssms.dev/ssms/smp"
 	"ssms.dev/ssms/smp/server"
@@ -74,6 +75,7 @@ not need it to run, only to make a new online certificate.`,
 func startCmd() *cobra.Command {
 	var dir, addr, textAddr, metricsAddr, storeLog string
 	var insecureText, persistMessages bool
+	lim := server.Config{}
 	c := &cobra.Command{
 		Use:   "start --dir DIR [--addr :5223] [--text-addr 127.0.0.1:5224] [--metrics ADDR]",
 		Short: "Serve SMP over TLS 1.3 (and plain text, for testing)",
@@ -84,15 +86,31 @@ addresses or queue IDs; --metrics serves aggregate Prometheus counters.
 Queues survive restarts and crashes in DIR/queues.log (compacted at start);
 with --persist-messages undelivered messages do too. Every change is on disk
 before the server answers the command that made it. Stops cleanly on SIGINT
-or SIGTERM.`,
+or SIGTERM. One server owns DIR: a second one on it is refused.
+
+The limits bound what clients can make the server hold, since creating a
+queue and sending to a new one need no key: past a queue or server limit a
+SEND gets ERR SIZE and a CONN gets ERR AUTH, and a connection that does not
+read its answers is closed once --outbox-bytes of them wait.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := checkLimits(lim); err != nil {
+				return err
+			}
 			cfg, address, err := server.LoadTLS(dir)
 			if err != nil {
 				return err
 			}
+			// Two servers on one store log would each replay it and
+			// append to it: queues lost or revived after a restart.
+			lock, err := dirlock.Acquire(dir)
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			reg := metrics.NewRegistry()
-			srv := server.New(server.Config{Metrics: reg})
+			lim.Metrics = reg
+			srv := server.New(lim)
 			switch storeLog {
 			case "on":
 				l, err := server.OpenStoreLog(dir, srv, persistMessages)
@@ -155,8 +173,34 @@ or SIGTERM.`,
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus counters here")
 	c.Flags().StringVar(&storeLog, "store-log", "on", "keep queues across restarts and crashes in DIR/queues.log: on or off")
 	c.Flags().BoolVar(&persistMessages, "persist-messages", false, "also keep undelivered messages in the store log")
+	f := c.Flags()
+	f.IntVar(&lim.QueueQuota, "queue-messages", server.DefaultQueueQuota, "messages one queue holds")
+	f.IntVar(&lim.QueueBytes, "queue-bytes", server.DefaultQueueBytes, "message bytes one queue holds")
+	f.IntVar(&lim.MaxMessages, "max-messages", server.DefaultMaxMessages, "messages the server holds")
+	f.Int64Var(&lim.MaxBytes, "max-bytes", server.DefaultMaxBytes, "message bytes the server holds")
+	f.IntVar(&lim.MaxQueues, "max-queues", server.DefaultMaxQueues, "queues on the server")
+	f.IntVar(&lim.ConnQueues, "conn-queues", server.DefaultConnQueues, "queues one connection may create")
+	f.IntVar(&lim.OutboxBytes, "outbox-bytes", server.DefaultOutboxBytes, "unread answer bytes before a connection is closed")
 	c.MarkFlagRequired("dir")
 	return c
+}
+
+// checkLimits refuses a limit that is not positive: the server would read
+// 0 as "the default", and a negative one as nothing at all.
+func checkLimits(l server.Config) error {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"queue-messages", int64(l.QueueQuota)}, {"queue-bytes", int64(l.QueueBytes)},
+		{"max-messages", int64(l.MaxMessages)}, {"max-bytes", l.MaxBytes}, {"max-queues", int64(l.MaxQueues)},
+		{"conn-queues", int64(l.ConnQueues)}, {"outbox-bytes", int64(l.OutboxBytes)},
+	} {
+		if f.v <= 0 {
+			return fmt.Errorf("--%s %d: must be positive", f.name, f.v)
+		}
+	}
+	return nil
 }
 
 // loopbackOnly refuses to expose the unencrypted transport off the machine

@@ -281,7 +281,9 @@ func (a *Agent) sendConfirmation(ctx context.Context, inv *Invitation, body []by
 // ErrNotConnected means the contact has not completed the handshake.
 var ErrNotConnected = errors.New("not connected yet")
 
-// Send sends a text message to a connected contact.
+// Send sends a text message to a connected contact. A text too long
+// once encoded (JSON escapes some characters in six bytes) is refused
+// before it takes a sequence number.
 func (a *Agent) Send(ctx context.Context, name, text string) error {
 	if len(text) > MaxText {
 		return fmt.Errorf("message of %d bytes; the limit is %d", len(text), MaxText)
@@ -298,25 +300,17 @@ func (a *Agent) Send(ctx context.Context, name, text string) error {
 	return a.sendMessage(ctx, c, &Message{Kind: KindText, Text: text})
 }
 
-// sendMessage numbers, encrypts, signs and sends m on c's send queue.
+// sendMessage numbers, encrypts, signs and sends m on c's send queue. A
+// failure before the message can leave (a key that does not load, a
+// message too long, the state not saved) leaves the sequence number
+// unused; once sending starts, the number is spent, since the server may
+// have the message even if the answer is lost.
 func (a *Agent) sendMessage(ctx context.Context, c *Contact, m *Message) error {
 	a.sendMu.Lock()
 	defer a.sendMu.Unlock()
 	a.mu.Lock()
 	sq := c.Send
-	mustSave := sq.next(m)
-	var err error
-	if mustSave {
-		err = a.save()
-	}
 	a.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	plain, err := marshalMessage(m)
-	if err != nil {
-		return err
-	}
 	dh, err := loadDHPrivate(sq.DH)
 	if err != nil {
 		return err
@@ -325,15 +319,19 @@ func (a *Agent) sendMessage(ctx context.Context, c *Contact, m *Message) error {
 	if err != nil {
 		return err
 	}
-	body, err := sealMessage(plain, sharedKey(dh, peer))
-	if err != nil {
-		return err
-	}
 	sk, err := loadSigner(sq.SenderKey)
 	if err != nil {
 		return err
 	}
 	addr, err := smp.ParseAddress(sq.Server)
+	if err != nil {
+		return err
+	}
+	plain, err := a.number(sq, m)
+	if err != nil {
+		return err
+	}
+	body, err := sealMessage(plain, sharedKey(dh, peer))
 	if err != nil {
 		return err
 	}
@@ -347,4 +345,25 @@ func (a *Agent) sendMessage(ctx context.Context, c *Contact, m *Message) error {
 	sq.sent(plain)
 	a.mu.Unlock()
 	return nil
+}
+
+// number gives m the next sequence number on sq and returns its encoding,
+// or an error and sq as it was.
+func (a *Agent) number(sq *SendQueue, m *Message) ([]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	was := *sq
+	mustSave := sq.next(m)
+	plain, err := marshalMessage(m)
+	if err == nil && len(plain) > maxMessage {
+		err = fmt.Errorf("message of %d bytes once encoded; the limit is %d", len(plain), maxMessage)
+	}
+	if err == nil && mustSave {
+		err = a.save()
+	}
+	if err != nil {
+		*sq = was
+		return nil, err
+	}
+	return plain, nil
 }

@@ -23,7 +23,8 @@ const (
 	nonceSize       = 24
 	messageRoom     = WireSize - nonceSize - box.Overhead // padded plaintext of a message
 	confirmRoom     = WireSize - box.AnonymousOverhead    // padded plaintext of a confirmation
-	MaxText         = messageRoom - 2 - 512               // text that fits with its header
+	maxMessage      = messageRoom - 2                     // an encoded message, padded
+	MaxText         = maxMessage - 512                    // text that fits with its header, unless JSON escapes it
 	maxConfirmation = confirmRoom - 2
 )
 
@@ -76,15 +77,11 @@ type ConfirmationBody struct {
 // SealConfirmation encrypts a confirmation to the queue's key (a sealed
 // box: only the recipient can open it, and nothing says who sent it).
 func SealConfirmation(c *Confirmation, to *ecdh.PublicKey) ([]byte, error) {
-	k, err := smp.NewKey(c.SenderKey)
+	plain, err := c.marshal()
 	if err != nil {
 		return nil, err
 	}
-	body, err := strictjson.Marshal(c.Body)
-	if err != nil {
-		return nil, err
-	}
-	padded, err := pad(append([]byte("KEY "+k.String()+"\n"), body...), confirmRoom)
+	padded, err := pad(plain, confirmRoom)
 	if err != nil {
 		return nil, fmt.Errorf("confirmation: %w", err)
 	}
@@ -106,7 +103,23 @@ func OpenConfirmation(sealed []byte, ek *ecdh.PrivateKey) (*Confirmation, error)
 	return ParseConfirmation(plain)
 }
 
-// ParseConfirmation parses a decrypted confirmation.
+// marshal is the confirmation's plaintext: "KEY " key LF body, the body
+// in strictjson's canonical form.
+func (c *Confirmation) marshal() ([]byte, error) {
+	k, err := smp.NewKey(c.SenderKey)
+	if err != nil {
+		return nil, err
+	}
+	body, err := strictjson.Marshal(c.Body)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte("KEY "+k.String()+"\n"), body...), nil
+}
+
+// ParseConfirmation parses a decrypted confirmation: only what marshal
+// writes, so that one confirmation has one encoding. The sender key is
+// checked as every SMP key is (no weak keys).
 func ParseConfirmation(plain []byte) (*Confirmation, error) {
 	line, body, ok := strings.Cut(string(plain), "\n")
 	key, isKey := strings.CutPrefix(line, "KEY ")
@@ -119,6 +132,9 @@ func ParseConfirmation(plain []byte) (*Confirmation, error) {
 	}
 	c := &Confirmation{SenderKey: k.Signer()}
 	if err := strictjson.Decode([]byte(body), &c.Body, maxConfirmation); err != nil {
+		return nil, fmt.Errorf("confirmation body: %w", err)
+	}
+	if err := strictjson.Canonical([]byte(body), &c.Body); err != nil {
 		return nil, fmt.Errorf("confirmation body: %w", err)
 	}
 	if _, err := smp.ParseDHKey(c.Body.DH); err != nil {
@@ -176,10 +192,16 @@ func openMessage(body []byte, shared *[32]byte) ([]byte, error) {
 	return unpad(padded)
 }
 
-// ParseMessage parses a decrypted message.
+// ParseMessage parses a decrypted message: only what marshalMessage
+// writes, so a message that parses re-encodes to the same bytes, within
+// the size limit (raw U+2028 in a text, say, is escaped to six bytes: a
+// text of them would parse and then not fit).
 func ParseMessage(plain []byte) (*Message, error) {
 	var m Message
-	if err := strictjson.Decode(plain, &m, messageRoom); err != nil {
+	if err := strictjson.Decode(plain, &m, maxMessage); err != nil {
+		return nil, fmt.Errorf("message: %w", err)
+	}
+	if err := strictjson.Canonical(plain, &m); err != nil {
 		return nil, fmt.Errorf("message: %w", err)
 	}
 	switch {

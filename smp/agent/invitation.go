@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
+	"ssms.dev/ssms/internal/b64"
 	"ssms.dev/ssms/smp"
 )
 
@@ -34,7 +36,7 @@ const maxInvitation = 1024
 // String is the spec's form:
 // encryptionKey SP senderConnId SP server SP serverKeyHash.
 func (inv *Invitation) String() string {
-	fp, _ := base64.RawURLEncoding.DecodeString(inv.Server.Fingerprint)
+	fp, _ := b64.RawURL(inv.Server.Fingerprint)
 	return strings.Join([]string{
 		smp.EncodeDHKey(inv.EncryptionKey), smp.Encode(inv.SenderID),
 		net.JoinHostPort(inv.Server.Host, strconv.Itoa(inv.Server.Port)), smp.Encode(fp),
@@ -50,15 +52,42 @@ func (inv *Invitation) URI() string {
 		base64.RawURLEncoding.EncodeToString(spki), base64.RawURLEncoding.EncodeToString(inv.SenderID))
 }
 
-// ParseInvitation reads either form.
+// ParseInvitation reads either form, with white space around it (it is
+// pasted), and only as String or URI writes it, the spec's form also
+// without the default port. One invitation then has one spelling per
+// form: no escapes, no other base64, no other host or port syntax.
 func ParseInvitation(s string) (*Invitation, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > maxInvitation {
 		return nil, fmt.Errorf("invitation: longer than %d bytes", maxInvitation)
 	}
+	parse := parseInvitationSpec
 	if strings.HasPrefix(s, "smp://") {
-		return parseInvitationURI(s)
+		parse = parseInvitationURI
 	}
+	inv, err := parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(inv.forms(), s) {
+		return nil, fmt.Errorf("invitation: not in canonical form")
+	}
+	return inv, nil
+}
+
+// forms are the spellings ParseInvitation accepts for inv.
+func (inv *Invitation) forms() []string {
+	forms := []string{inv.String(), inv.URI()}
+	if inv.Server.Port == smp.DefaultPort {
+		fp, _ := b64.RawURL(inv.Server.Fingerprint)
+		forms = append(forms, strings.Join([]string{
+			smp.EncodeDHKey(inv.EncryptionKey), smp.Encode(inv.SenderID), inv.Server.Host, smp.Encode(fp),
+		}, " "))
+	}
+	return forms
+}
+
+func parseInvitationSpec(s string) (*Invitation, error) {
 	f := strings.Split(s, " ")
 	if len(f) != 4 {
 		return nil, fmt.Errorf("invitation: %d fields; want encryptionKey senderConnId server serverKeyHash", len(f))
@@ -99,8 +128,8 @@ func parseInvitationURI(s string) (*Invitation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invitation: fragment: %v", err)
 	}
-	spki, err1 := base64.RawURLEncoding.DecodeString(q.Get("ek"))
-	sid, err2 := base64.RawURLEncoding.DecodeString(q.Get("sid"))
+	spki, err1 := b64.RawURL(q.Get("ek"))
+	sid, err2 := b64.RawURL(q.Get("sid"))
 	if err1 != nil || err2 != nil || len(sid) == 0 || len(q) != 2 {
 		return nil, fmt.Errorf("invitation: the fragment must be ek=…&sid=… in unpadded base64url")
 	}

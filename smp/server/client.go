@@ -16,6 +16,7 @@ type client struct {
 	srv        *Server
 	out        *outbox
 	subscribed map[id]*queue // guarded by srv.mu
+	created    int           // queues this connection created; guarded by srv.mu
 }
 
 func newClient(s *Server) *client {
@@ -46,6 +47,12 @@ func (s *Server) Serve(f Framer) {
 		return
 	}
 	c := newClient(s)
+	// A client that sends faster than it reads (repeated SUBs each answered
+	// OK and the message in flight, say) is closed once what waits for it
+	// passes the limit, rather than growing the outbox without bound.
+	// Close runs apart: post may hold the server lock, and closing TLS can
+	// wait on the peer.
+	c.out.limit(s.cfg.OutboxBytes, func() { go f.Close() })
 	done := make(chan struct{})
 	go func() {
 		if c.out.run(f.Write, done) != nil {

@@ -80,6 +80,14 @@ func (s *Server) create(c *client, cmd smp.Conn) {
 		q.box, serverDH = shared, priv.PublicKey()
 	}
 	s.mu.Lock()
+	if !s.canCreate(c) {
+		s.mu.Unlock()
+		s.counters.refused(smp.ErrAuth)
+		c.send(nil, smp.Err{Type: smp.ErrAuth})
+		return
+	}
+	c.created++
+	s.added()
 	for {
 		q.rid, q.sid = newID(), newID()
 		if _, taken := s.byRID[q.rid]; !taken && s.bySID[q.rid] == nil && s.byRID[q.sid] == nil && s.bySID[q.sid] == nil && q.rid != q.sid {
@@ -103,20 +111,26 @@ func (s *Server) create(c *client, cmd smp.Conn) {
 }
 
 // authorise finds the queue a recipient command names and checks its
-// signature; an unknown queue costs a verification against a dummy key.
+// signature. Every refusal costs one verification whose work depends only
+// on the signature's length (smp.Verify): an unknown queue, or a key of
+// another type or size, costs what a known one does.
 func (s *Server) authorise(t *smp.Transmission) *queue {
 	rid, ok := toID(t.ConnID)
 	s.mu.Lock()
 	q := s.byRID[rid]
+	if !ok {
+		q = nil
+	}
+	var key *smp.PublicKey
+	if q != nil {
+		key = q.rkey
+	}
 	repeat := q != nil && q.verified.matches(t.Signed, t.Signature)
 	s.mu.Unlock()
-	switch {
-	case !ok || q == nil:
-		smp.VerifyDummy(t.Signed, t.Signature)
-		return nil
-	case repeat:
+	if repeat {
 		return q
-	case !q.rkey.Verify(t.Signed, t.Signature):
+	}
+	if !s.verify(key, t.Signed, t.Signature) {
 		return nil
 	}
 	if len(t.Signed)+len(t.Signature) <= maxVerifiedTx {
@@ -177,6 +191,7 @@ func (s *Server) recipientLocked(c *client, t *smp.Transmission, q *queue) (smp.
 		wait := none
 		if q.delivered {
 			acked := q.msgs[0]
+			s.dropped(q, acked)
 			q.msgs, q.delivered = q.msgs[1:], false
 			if s.log != nil && s.log.messages {
 				// Named by its time: expiry drops messages without an
@@ -196,7 +211,8 @@ func (s *Server) recipientLocked(c *client, t *smp.Transmission, q *queue) (smp.
 		if q.sub != nil {
 			delete(q.sub.subscribed, q.rid)
 		}
-		q.msgs, q.sub = nil, nil
+		s.removed(q)
+		q.sub = nil
 		return smp.OK{}, s.persist("DEL", rid), false
 	}
 	return smp.Err{Type: smp.ErrInternal}, none, false
@@ -208,21 +224,23 @@ func (s *Server) send(t *smp.Transmission, cmd smp.Send) (smp.Command, *queue, f
 	sid, ok := toID(t.ConnID)
 	s.mu.Lock()
 	q := s.bySID[sid]
-	var skey = (*smp.PublicKey)(nil)
+	if !ok {
+		q = nil
+	}
+	var skey *smp.PublicKey
 	if q != nil {
 		skey = q.skey
 	}
 	s.mu.Unlock()
-	signed := len(t.Signature) > 0
-	switch {
-	case !ok || q == nil:
-		if signed {
-			smp.VerifyDummy(t.Signed, t.Signature)
+	// A signed SEND costs one verification on every path, as in
+	// authorise: against the sender key if there is one, else (unknown
+	// queue, or not secured yet) against nothing, which fails after the
+	// same work. An unsigned one costs none on every path.
+	if len(t.Signature) > 0 {
+		if !s.verify(skey, t.Signed, t.Signature) {
+			return smp.Err{Type: smp.ErrAuth}, nil, nil
 		}
-		return smp.Err{Type: smp.ErrAuth}, nil, nil
-	case skey == nil && signed, skey != nil && !signed:
-		return smp.Err{Type: smp.ErrAuth}, nil, nil
-	case skey != nil && !skey.Verify(t.Signed, t.Signature):
+	} else if q == nil || skey != nil {
 		return smp.Err{Type: smp.ErrAuth}, nil, nil
 	}
 	s.mu.Lock()
@@ -231,11 +249,11 @@ func (s *Server) send(t *smp.Transmission, cmd smp.Send) (smp.Command, *queue, f
 		return smp.Err{Type: smp.ErrAuth}, nil, nil
 	}
 	s.expire(q)
-	if len(q.msgs) >= s.cfg.QueueQuota {
+	if !s.fits(q, cmd.Body) {
 		return smp.Err{Type: smp.ErrSize}, nil, nil
 	}
 	m := message{received: s.cfg.Now(), body: cmd.Body, binary: cmd.Binary}
-	q.msgs = append(q.msgs, m)
+	s.stored(q, m)
 	s.counters.messages.Add(1)
 	wait := func() error { return nil }
 	if s.log != nil && s.log.messages {
@@ -272,7 +290,9 @@ func (s *Server) expire(q *queue) {
 	}
 	kept := q.msgs[:start]
 	for _, m := range q.msgs[start:] {
-		if !m.received.Before(cutoff) {
+		if m.received.Before(cutoff) {
+			s.dropped(q, m)
+		} else {
 			kept = append(kept, m)
 		}
 	}

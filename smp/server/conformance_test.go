@@ -212,9 +212,9 @@ func errorsSuite(t *testing.T, connect func() *party) {
 		{r, true, rid, "NOPE", rid + " ERR UNKNOWN"},
 		{r, false, "", "OK", " ERR PROHIBITED"},
 		{r, false, "", "IDS a b", " ERR PROHIBITED"},
-		{r, true, "!!!!", "SUB", " ERR SYNTAX 1"},
+		{r, true, "!!!!", "SUB", " ERR SYNTAX 2"},
 		{r, true, rid, "SUB now", rid + " ERR SYNTAX 2"},
-		{r, false, "", "CONN not-base64!", " ERR SYNTAX 1"},
+		{r, false, "", "CONN not-base64!", " ERR SYNTAX 2"},
 		{r, false, "", "CONN " + base64.StdEncoding.EncodeToString([]byte("not a key")), " ERR SYNTAX 2"},
 		{r, false, "", "CONN", " ERR SYNTAX 2"},
 		{r, false, rid, "SUB", rid + " ERR SYNTAX 3"},
@@ -240,7 +240,7 @@ func errorsSuite(t *testing.T, connect func() *party) {
 	// A binary body over the limit is read, dropped and answered ERR SIZE;
 	// the stream stays in step.
 	fmt.Fprintf(s.conn, "\n%s\nSEND %d\n%s\n", sid, smp.MaxBody+1, strings.Repeat("y", smp.MaxBody+1))
-	s.expect(" ERR SIZE")
+	s.expect(sid + " ERR SIZE")
 	s.raw(false, sid, "SEND :still in step")
 	s.expect(sid + " OK")
 	r.expect(rid + " MSG T :still in step") // delivered while r was idle

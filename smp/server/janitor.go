@@ -23,6 +23,7 @@ func (s *Server) Sweep() int {
 			if q.sub != nil {
 				delete(q.sub.subscribed, q.rid)
 			}
+			s.removed(q)
 			waits = append(waits, s.persist("DEL", smp.Encode(q.rid[:])))
 			removed++
 		}

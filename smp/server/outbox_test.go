@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"runtime"
 	"testing"
 )
 
@@ -37,4 +38,44 @@ func TestOutbox(t *testing.T) {
 	if o.run(func([][]byte) error { t.Fatal("wrote after close"); return nil }, done) != nil || o.pending != nil {
 		t.Fatal("a post after close was kept")
 	}
+}
+
+// TestOutboxLimit: past its limit the outbox closes, drops what is
+// pending, and calls overflow once; bytes written leave the count.
+func TestOutboxLimit(t *testing.T) {
+	o := newOutbox()
+	overflows := 0
+	o.limit(10, func() { overflows++ })
+	o.post([]byte("12345"))
+	o.post([]byte("12345"))
+	done := make(chan struct{})
+	wrote := make(chan struct{})
+	writes := 0
+	go o.run(func([][]byte) error {
+		if writes++; writes == 1 {
+			close(wrote)
+			return nil
+		}
+		<-done // later writes stall, as to a reader that stopped reading
+		return nil
+	}, done)
+	<-wrote
+	for o.heldBytes() != 0 { // the write's bytes leave the count after it returns
+		runtime.Gosched()
+	}
+	o.post([]byte("1234567890")) // fits again, pending or being written
+	o.post([]byte("1"))          // does not: the reader is behind
+	o.post([]byte("1"))
+	defer close(done)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if overflows != 1 || !o.closed || o.pending != nil {
+		t.Fatalf("overflows %d, closed %v, pending %q", overflows, o.closed, o.pending)
+	}
+}
+
+func (o *outbox) heldBytes() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.held
 }

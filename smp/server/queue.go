@@ -34,6 +34,7 @@ type queue struct {
 	suspended bool
 	heldAt    time.Time // when HOLD arrived
 	msgs      []message // FIFO; msgs[0] is in flight when delivered
+	bytes     int       // the bodies' total size
 	delivered bool      // msgs[0] was sent and awaits ACK
 	sub       *client   // the subscribed transport connection, if any
 	box       *[32]byte // crypto_box key shared with the recipient, if it gave a DH key

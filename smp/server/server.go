@@ -3,9 +3,16 @@
 //
 // Checks run in the specification's order: parse, party (a server message
 // from a client is ERR PROHIBITED), credentials (ERR SYNTAX 3/4/5), body
-// (ERR SIZE), authorisation (ERR AUTH). An unknown queue costs the same
-// signature verification as a known one, against a dummy key. The server
-// logs no commands, addresses or IDs.
+// (ERR SIZE), authorisation (ERR AUTH). Every refused signed transmission
+// costs one verification whose work depends only on the signature's
+// length (smp.Verify), whether the queue exists or not and whatever its
+// key. The server logs no commands, addresses or IDs.
+//
+// Creating a queue and sending to one not yet secured need no key, so
+// everything a client can make the server hold is bounded (Config): queues
+// per connection and in total (past them CONN is ERR AUTH), messages and
+// bytes per queue and in total (past them SEND is ERR SIZE), and answers
+// waiting for a connection that does not read (past them it is closed).
 package server
 
 import (
@@ -13,13 +20,21 @@ import (
 	"time"
 
 	"ssms.dev/ssms/internal/metrics"
+	"ssms.dev/ssms/smp"
 )
 
-// Config sets the server's limits.
+// Config sets the server's limits. Every one bounds memory that a client
+// could otherwise fill without any key: CONN and unsigned SEND need none.
 type Config struct {
 	MessageTTL  time.Duration // undelivered messages expire (default 21 days)
 	HoldGrace   time.Duration // suspended queues are removed after this (default 7 days)
 	QueueQuota  int           // messages a queue holds (default 128)
+	QueueBytes  int           // body bytes a queue holds (default 1 MiB)
+	MaxMessages int           // messages the server holds (default 1,000,000)
+	MaxBytes    int64         // body bytes the server holds (default 256 MiB)
+	MaxQueues   int           // queues on the server (default 100,000)
+	ConnQueues  int           // queues one transport connection may create (default 1,000)
+	OutboxBytes int           // unwritten bytes for one connection before it is closed (default 2 MiB)
 	MaxClients  int           // transport connections at once (default 10,000)
 	IdleTimeout time.Duration // a silent connection is closed (default 10 min)
 	Now         func() time.Time
@@ -28,6 +43,19 @@ type Config struct {
 	Metrics *metrics.Registry
 }
 
+// Default limits. The load benchmark (100 queue pairs, up to 100 queues
+// on a connection, 256-byte messages) stays far below each.
+const (
+	DefaultQueueQuota  = 128
+	DefaultQueueBytes  = 1 << 20
+	DefaultMaxMessages = 1_000_000
+	DefaultMaxBytes    = 256 << 20
+	DefaultMaxQueues   = 100_000
+	DefaultConnQueues  = 1_000
+	DefaultOutboxBytes = 2 << 20
+	DefaultMaxClients  = 10_000
+)
+
 func (c *Config) defaults() {
 	if c.MessageTTL <= 0 {
 		c.MessageTTL = 21 * 24 * time.Hour
@@ -35,12 +63,14 @@ func (c *Config) defaults() {
 	if c.HoldGrace <= 0 {
 		c.HoldGrace = 7 * 24 * time.Hour
 	}
-	if c.QueueQuota <= 0 {
-		c.QueueQuota = 128
-	}
-	if c.MaxClients <= 0 {
-		c.MaxClients = 10_000
-	}
+	setDefault(&c.QueueQuota, DefaultQueueQuota)
+	setDefault(&c.QueueBytes, DefaultQueueBytes)
+	setDefault(&c.MaxMessages, DefaultMaxMessages)
+	setDefault(&c.MaxBytes, DefaultMaxBytes)
+	setDefault(&c.MaxQueues, DefaultMaxQueues)
+	setDefault(&c.ConnQueues, DefaultConnQueues)
+	setDefault(&c.OutboxBytes, DefaultOutboxBytes)
+	setDefault(&c.MaxClients, DefaultMaxClients)
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 10 * time.Minute
 	}
@@ -52,6 +82,12 @@ func (c *Config) defaults() {
 	}
 }
 
+func setDefault[T int | int64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
 // Server holds the queues. Transports feed it transmissions.
 type Server struct {
 	cfg   Config
@@ -60,8 +96,11 @@ type Server struct {
 	bySID map[id]*queue
 	slots chan struct{} // one per transport connection allowed
 	log   *StoreLog     // nil: nothing survives a restart
+	held  held          // what the queues hold, against the limits
 
 	counters *counters
+	// verify is smp.Verify; tests count the verifications each path does.
+	verify func(k *smp.PublicKey, signed, sig []byte) bool
 }
 
 // persist records an event if there is a store log; the returned function
@@ -77,5 +116,5 @@ func (s *Server) persist(fields ...string) func() error {
 func New(cfg Config) *Server {
 	cfg.defaults()
 	return &Server{cfg: cfg, byRID: map[id]*queue{}, bySID: map[id]*queue{}, slots: make(chan struct{}, cfg.MaxClients),
-		counters: newCounters(cfg.Metrics)}
+		counters: newCounters(cfg.Metrics), verify: smp.Verify}
 }

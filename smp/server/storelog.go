@@ -146,11 +146,15 @@ func (s *Server) apply(f []string) error {
 		sb, err1 := smp.DecodeBase64(f[2])
 		sid, ok := toID(sb)
 		key, err2 := smp.ParseKey(f[3])
+		if errors.Is(err2, smp.ErrWeakKey) && err1 == nil && ok {
+			return nil // made before weak keys were refused: not revived
+		}
 		if err1 != nil || err2 != nil || !ok {
 			return bad
 		}
 		q := &queue{rid: rid, sid: sid, rkey: key}
 		s.byRID[rid], s.bySID[sid] = q, q
+		s.added()
 	case f[0] == "BOX" && len(f) == 3:
 		k, err := smp.DecodeBase64(f[2])
 		if err != nil || len(k) != 32 {
@@ -159,6 +163,12 @@ func (s *Server) apply(f []string) error {
 		q.box = (*[32]byte)(k)
 	case f[0] == "KEY" && len(f) == 3:
 		key, err := smp.ParseKey(f[2])
+		if errors.Is(err, smp.ErrWeakKey) { // as for NEW: the queue is dropped
+			delete(s.byRID, q.rid)
+			delete(s.bySID, q.sid)
+			s.removed(q)
+			return nil
+		}
 		if err != nil {
 			return bad
 		}
@@ -168,13 +178,14 @@ func (s *Server) apply(f []string) error {
 	case f[0] == "DEL" && len(f) == 2:
 		delete(s.byRID, q.rid)
 		delete(s.bySID, q.sid)
+		s.removed(q)
 	case f[0] == "MSG" && len(f) == 5:
 		ns, err1 := strconv.ParseInt(f[2], 10, 64)
 		body, err2 := smp.DecodeBase64(f[4])
 		if err1 != nil || err2 != nil || (f[3] != "b" && f[3] != "s") {
 			return bad
 		}
-		q.msgs = append(q.msgs, message{received: time.Unix(0, ns), body: body, binary: f[3] == "b"})
+		s.stored(q, message{received: time.Unix(0, ns), body: body, binary: f[3] == "b"})
 	case f[0] == "ACK" && len(f) == 3:
 		ns, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {
@@ -182,6 +193,7 @@ func (s *Server) apply(f []string) error {
 		}
 		for i, m := range q.msgs { // drop it and what expired before it
 			if m.received.UnixNano() == ns {
+				s.dropped(q, q.msgs[:i+1]...)
 				q.msgs = q.msgs[i+1:]
 				break
 			}
@@ -207,6 +219,7 @@ func (l *StoreLog) snapshot(s *Server) []byte {
 			fmt.Fprintf(&b, "HOLD %s\n", smp.Encode(q.rid[:]))
 		}
 		if !l.messages {
+			s.dropped(q, q.msgs...)
 			q.msgs = nil
 		}
 		for _, m := range q.msgs {
