@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/internal/metrics"
 	"ssms.dev/ssms/smp"
 	"ssms.dev/ssms/smp/server"
@@ -142,7 +142,7 @@ or SIGTERM.`,
 				if err != nil {
 					return err
 				}
-				go (&http.Server{Handler: reg.Handler(), ReadHeaderTimeout: 5 * time.Second}).Serve(ml)
+				go httpserver.New(reg.Handler()).Serve(ml)
 			}
 			<-ctx.Done()
 			return nil

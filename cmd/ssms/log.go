@@ -17,6 +17,8 @@ import (
 
 	"ssms.dev/ssms/internal/admission"
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/dirlock"
+	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/witness"
@@ -154,6 +156,7 @@ func serveLog(c *cobra.Command, dir, addr string, admit translog.Admitter, w tra
 // logServer is a log served over HTTP: `ssms log serve`, and quickstart's
 // log, which runs in-process.
 type logServer struct {
+	lock  *dirlock.Lock
 	store *translog.Store
 	seq   *translog.Sequencer
 	srv   *http.Server
@@ -161,25 +164,32 @@ type logServer struct {
 }
 
 func startLogServer(dir string, ln net.Listener, admit translog.Admitter, w translog.WitnessOptions) (*logServer, error) {
-	store, err := translog.Open(dir)
+	lock, err := ownDir(dir, "create the log with ssms log init")
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	ls := &logServer{store: store, seq: translog.NewWitnessedSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch, w), errc: make(chan error, 1)}
-	ls.srv = newHTTPServer(translog.NewServer(store, ls.seq, admit).Handler())
+	store, err := translog.Open(dir)
+	if err != nil {
+		ln.Close()
+		lock.Release()
+		return nil, err
+	}
+	ls := &logServer{lock: lock, store: store, seq: translog.NewWitnessedSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch, w), errc: make(chan error, 1)}
+	ls.srv = httpserver.New(translog.NewServer(store, ls.seq, admit).Handler())
 	go func() { ls.errc <- ls.srv.Serve(ln) }()
 	return ls, nil
 }
 
 // Close stops accepting requests, lets those in progress finish (up to
-// 10 s), then stops the sequencer and closes the store.
+// 10 s), then stops the sequencer, closes the store and gives up the
+// directory.
 func (ls *logServer) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), httpserver.ShutdownGrace)
 	defer cancel()
 	err := ls.srv.Shutdown(ctx)
 	ls.seq.Close()
-	return errors.Join(err, ls.store.Close())
+	return errors.Join(err, ls.store.Close(), ls.lock.Release())
 }
 
 func logCheckpointCmd() *cobra.Command {

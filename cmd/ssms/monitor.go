@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/internal/metrics"
 	"ssms.dev/ssms/monitor"
 )
@@ -46,6 +46,11 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 			if err != nil {
 				return err
 			}
+			lock, err := ownStateDir(stateDir)
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			m := &monitor.Monitor{Log: client, Pinned: pol, Dir: stateDir, RebuildGrace: grace}
 			reg := metrics.NewRegistry()
 			if metricsAddr != "" {
@@ -53,7 +58,7 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 				if err != nil {
 					return err
 				}
-				go http.Serve(ln, reg.Handler())
+				go httpserver.Serve(c.Context(), httpserver.New(reg.Handler()), ln)
 			}
 			for {
 				alerts, err := monitorPass(c, m, reg, asJSON)

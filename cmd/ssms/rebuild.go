@@ -229,6 +229,11 @@ func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, log
 	if err != nil {
 		return err
 	}
+	lock, err := ownStateDir(state)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	fw := &rebuild.Follower{Log: client, Policy: pol, Rebuilder: r, Dir: state, Report: c.OutOrStdout()}
 	for {
 		pass, err := fw.Run(c.Context())
