@@ -74,9 +74,13 @@ durable and covered by a signed checkpoint. Stops cleanly on SIGINT or SIGTERM.
 
 With --witness URL (C2SP tlog-witness), every checkpoint is sent to the
 witnesses before it is published, and the cosignatures that verify under a
-witness key of the served policies are attached. The log waits at most
---witness-timeout, or until --witness-quorum witnesses answered; a witness that
-is down makes checkpoints carry fewer cosignatures, it never stops the log.`,
+witness key of the served policies are attached, at most one per key (a key
+in several policies is one key). The log waits at most --witness-timeout, or
+until --witness-quorum witnesses answered; a witness that is down makes
+checkpoints carry fewer cosignatures, it never stops the log. Each error a
+witness answers is a warning line on stderr.
+
+A second server on DIR is refused: DIR is in use by process N.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var pols []*policies.Policy
@@ -127,6 +131,13 @@ func witnessOptions(c *cobra.Command, urls []string, pols []*policies.Policy, qu
 	}
 	col.Quorum, col.Timeout = quorum, timeout
 	stderr := c.ErrOrStderr()
+	// A witness that answers with an error is worth a line each time; one
+	// skipped while it is backed off is not.
+	col.OnResult = func(_ string, err error) {
+		if err != nil && !errors.Is(err, witness.ErrBackedOff) {
+			fmt.Fprintf(stderr, "ssms: warning: cosigning: %v\n", err)
+		}
+	}
 	return translog.WitnessOptions{Cosigner: col, Timeout: timeout + time.Second,
 		OnError: func(err error) { fmt.Fprintf(stderr, "ssms: warning: cosigning: %v\n", err) }}, nil
 }

@@ -70,7 +70,10 @@ func witnessServeCmd() *cobra.Command {
 verifier keys. The witness cosigns a checkpoint only if it is consistent with
 the last one it cosigned for that log, and stores it before answering. When a
 log presents a checkpoint that contradicts one it signed before, the witness
-keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence).`,
+keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence).
+Each refused checkpoint (other than a 409, which the log resolves) and each
+evidence file is a warning line on stderr. A second witness on DIR is
+refused: DIR is in use by process N.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			w, lock, err := openWitness(dir, logs)
@@ -78,6 +81,8 @@ keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence).`,
 				return err
 			}
 			defer lock.Release()
+			stderr := c.ErrOrStderr()
+			w.Warn = func(msg string) { fmt.Fprintf(stderr, "ssms: warning: %s\n", msg) }
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return err
