@@ -29,7 +29,8 @@ rebuilders that match their release, and every release reaching the policy's
 rebuild threshold within --rebuild-grace of the monitor first seeing it (the
 alert repeats on each pass until it does). Each finding is an alert line on stdout (a
 JSON object with --json). A log that rewrote its history leaves an evidence
-file in DIR/evidence (check it with ssms verify-evidence).
+file in DIR/evidence (check it with ssms verify-evidence). One monitor owns
+DIR at a time: another is refused (DIR is in use by process N).
 
 With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 --interval until interrupted. --metrics ADDR serves Prometheus counters.`,
