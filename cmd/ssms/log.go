@@ -143,16 +143,12 @@ func witnessOptions(c *cobra.Command, urls []string, pols []*policies.Policy, qu
 }
 
 func serveLog(c *cobra.Command, dir, addr string, admit translog.Admitter, w translog.WitnessOptions) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	ls, err := startLogServer(dir, ln, admit, w)
+	ls, err := startLogServer(dir, func() (net.Listener, error) { return net.Listen("tcp", addr) }, admit, w)
 	if err != nil {
 		return err
 	}
 	cp := ls.store.Checkpoint()
-	fmt.Fprintf(c.ErrOrStderr(), "ssms: log %s (size %d) listening on http://%s\nssms: vkey %s\n", ls.store.Origin(), cp.Size, ln.Addr(), ls.store.VerifierKey())
+	fmt.Fprintf(c.ErrOrStderr(), "ssms: log %s (size %d) listening on http://%s\nssms: vkey %s\n", ls.store.Origin(), cp.Size, ls.addr, ls.store.VerifierKey())
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	select {
@@ -171,13 +167,21 @@ type logServer struct {
 	store *translog.Store
 	seq   *translog.Sequencer
 	srv   *http.Server
+	addr  net.Addr
 	errc  chan error
 }
 
-func startLogServer(dir string, ln net.Listener, admit translog.Admitter, w translog.WitnessOptions) (*logServer, error) {
+// startLogServer owns dir before it listens: a second server on the same
+// directory and address is told the directory is in use, the real problem,
+// rather than that the address is.
+func startLogServer(dir string, listen func() (net.Listener, error), admit translog.Admitter, w translog.WitnessOptions) (*logServer, error) {
 	lock, err := ownDir(dir, "create the log with ssms log init")
 	if err != nil {
-		ln.Close()
+		return nil, err
+	}
+	ln, err := listen()
+	if err != nil {
+		lock.Release()
 		return nil, err
 	}
 	store, err := translog.Open(dir)
@@ -186,7 +190,7 @@ func startLogServer(dir string, ln net.Listener, admit translog.Admitter, w tran
 		lock.Release()
 		return nil, err
 	}
-	ls := &logServer{lock: lock, store: store, seq: translog.NewWitnessedSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch, w), errc: make(chan error, 1)}
+	ls := &logServer{lock: lock, store: store, addr: ln.Addr(), seq: translog.NewWitnessedSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch, w), errc: make(chan error, 1)}
 	ls.srv = httpserver.New(translog.NewServer(store, ls.seq, admit).Handler())
 	go func() { ls.errc <- ls.srv.Serve(ln) }()
 	return ls, nil
