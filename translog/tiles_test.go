@@ -2,9 +2,14 @@ package translog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -96,4 +101,45 @@ func addN(t *testing.T, c *Client, n int) {
 		}()
 	}
 	wg.Wait()
+}
+
+// tilePathGrammar is C2SP tlog-tiles' N[.p/W], written independently of
+// parseTileIndex: at most 7 groups (2^64 has 20 digits), W from 1 to 255.
+var tilePathGrammar = regexp.MustCompile(`^((x[0-9]{3}/){0,6})([0-9]{3})(\.p/([1-9][0-9]?|1[0-9][0-9]|2[0-4][0-9]|25[0-5]))?$`)
+
+// FuzzParseTileIndexReference checks parseTileIndex against the grammar and
+// math/big: a path parses if and only if it is canonical and its index fits
+// an int64, is ErrNotFound if it is canonical and does not fit, and the
+// index is the decimal number its digits spell.
+func FuzzParseTileIndexReference(f *testing.F) {
+	for _, s := range []string{"000", "x001/x234/067.p/12", "x036/x028/x797/x018/x963/968",
+		"x009/x223/x372/x036/x854/x775/808", "x000/001", "001.p/0", "x999/x999/x999/x999/x999/x999/999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		n, w, err := parseTileIndex(path)
+		m := tilePathGrammar.FindStringSubmatch(path)
+		canonical := m != nil && !strings.HasPrefix(path, "x000/")
+		if !canonical {
+			if err == nil || errors.Is(err, ErrNotFound) {
+				t.Fatalf("%q is not canonical: got %d, %d, %v", path, n, w, err)
+			}
+			return
+		}
+		digits := strings.NewReplacer("x", "", "/", "").Replace(m[1]) + m[3]
+		want, _ := new(big.Int).SetString(digits, 10)
+		if !want.IsInt64() {
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("%q is past int64: got %d, %d, %v", path, n, w, err)
+			}
+			return
+		}
+		wantW := 256
+		if m[5] != "" {
+			wantW, _ = strconv.Atoi(m[5])
+		}
+		if err != nil || n != want.Int64() || w != wantW {
+			t.Fatalf("%q: got %d, %d, %v; want %v, %d", path, n, w, err, want, wantW)
+		}
+	})
 }
