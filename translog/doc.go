@@ -30,7 +30,11 @@
 // POST /add answers once the entry is durable and covered by a signed
 // checkpoint. The same bytes twice get the same index. Errors: 400
 // malformed, 403 not admitted ([Admitter]), 413 over 65,535 bytes, 404
-// beyond the published tree, 503 with Retry-After when overloaded.
+// beyond the published tree (a tile index of any size past it, even one
+// that does not fit an int64), 503 with Retry-After when overloaded. Tile
+// paths are accepted only in their canonical C2SP tlog-tiles form: level 0
+// to 63, x-prefixed three-digit groups without a leading x000, and a
+// partial width .p/W from 1 to 255 without leading zeros.
 //
 // # Storage and its guarantees
 //

@@ -88,13 +88,15 @@ func (s *Store) Entry(i int64) ([]byte, error) {
 }
 
 // checkTile accepts a tile only if the published tree contains all of it.
+// Tile n of width w at level L holds hashes [n·256, n·256+w) of that level,
+// and the tree has size>>(8·L) of them. The test divides rather than
+// multiplies, so an index near 2^63 cannot wrap around into the tree.
 func (s *Store) checkTile(level, n int64, w int) error {
 	if level < 0 || level > 63/TileHeight || n < 0 || w < 1 || w > 1<<TileHeight {
 		return fmt.Errorf("%w: no tile %d/%d of width %d", ErrNotFound, level, n, w)
 	}
-	// The tile's last hash covers entries up to (n·256 + w)·256^level.
-	end := (n<<TileHeight + int64(w)) << (TileHeight * level)
-	if end>>(TileHeight*level) != n<<TileHeight+int64(w) || end > s.publishedSize() {
+	have := s.publishedSize() >> (TileHeight * level)
+	if have < int64(w) || n > (have-int64(w))>>TileHeight {
 		return fmt.Errorf("%w: tile %d/%d of width %d", ErrNotFound, level, n, w)
 	}
 	return nil

@@ -128,8 +128,9 @@ func (s *Server) checkpoint(*http.Request) (*response, error) {
 }
 
 func (s *Server) tile(r *http.Request) (*response, error) {
+	// C2SP tlog-tiles: L is decimal, 0 to 63, without leading zeros.
 	level, err := strconv.ParseInt(r.PathValue("level"), 10, 64)
-	if err != nil || strconv.FormatInt(level, 10) != r.PathValue("level") || level < 0 {
+	if err != nil || strconv.FormatInt(level, 10) != r.PathValue("level") || level < 0 || level > 63 {
 		return nil, fmt.Errorf("%w: tile level %q", errBadPath, r.PathValue("level"))
 	}
 	n, w, err := parseTileIndex(r.PathValue("path"))

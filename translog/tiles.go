@@ -39,7 +39,10 @@ func TilePath(level, n int64, w int) string {
 }
 
 // parseTileIndex decodes N[.p/W] as written by TileIndexPath, accepting
-// only that canonical form. W is 256 for a full tile.
+// only that canonical form (C2SP tlog-tiles: x-prefixed groups of three
+// digits, no leading x000 group; W from 1 to 255 without leading zeros).
+// W is 256 for a full tile. An index too large for an int64 is well formed
+// but lies past every tree: it is ErrNotFound, and is never computed with.
 func parseTileIndex(path string) (n int64, w int, err error) {
 	w = 1 << TileHeight
 	if base, width, ok := strings.Cut(path, ".p/"); ok {
@@ -49,10 +52,15 @@ func parseTileIndex(path string) (n int64, w int, err error) {
 		}
 		path, w = base, v
 	}
+	// 2^64 has 20 digits: no tile index needs more than 7 groups.
 	parts := strings.Split(path, "/")
 	if len(parts) > 7 {
 		return 0, 0, fmt.Errorf("%w: tile index too long", errBadPath)
 	}
+	if len(parts) > 1 && parts[0] == "x000" {
+		return 0, 0, fmt.Errorf("%w: %q is not canonical", errBadPath, path)
+	}
+	var digits strings.Builder
 	for i, p := range parts {
 		if i < len(parts)-1 {
 			if !strings.HasPrefix(p, "x") {
@@ -63,11 +71,12 @@ func parseTileIndex(path string) (n int64, w int, err error) {
 		if len(p) != 3 || strings.Trim(p, "0123456789") != "" {
 			return 0, 0, fmt.Errorf("%w: %q", errBadPath, path)
 		}
-		d, _ := strconv.Atoi(p)
-		n = n*1000 + int64(d)
+		digits.WriteString(p)
 	}
-	if TileIndexPath(n) != path {
-		return 0, 0, fmt.Errorf("%w: %q is not canonical", errBadPath, path)
+	// ParseInt checks for overflow; the digits are known to be decimal.
+	n, err = strconv.ParseInt(digits.String(), 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: tile index %s", ErrNotFound, path)
 	}
 	return n, w, nil
 }

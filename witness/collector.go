@@ -3,6 +3,8 @@ package witness
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +24,11 @@ import (
 // cosigned, to every witness, and attaches the cosignatures that verify
 // against a known witness key. A witness that fails is skipped for
 // Backoff, so a dead witness costs one timeout, not one per checkpoint.
+//
+// Whatever the witnesses answer, the checkpoint carries at most one
+// cosignature per known key (the newest), within the limits of a signed
+// note: one witness that answers with many valid lines cannot push the
+// note past what sumdb/note opens and so strip the others' cosignatures.
 type Collector struct {
 	remotes []*remote
 	known   []note.Verifier
@@ -34,6 +41,13 @@ type Collector struct {
 	OnResult func(url string, err error) // for logs and metrics; may be nil
 }
 
+// ErrBackedOff is the result for a witness skipped after a recent failure.
+var ErrBackedOff = errors.New("skipped after a recent failure")
+
+// maxCosignatures keeps a cosigned checkpoint openable: sumdb/note opens
+// at most 100 signatures, and one is the log's.
+const maxCosignatures = 99
+
 type remote struct {
 	url string
 	mu  sync.Mutex
@@ -43,17 +57,32 @@ type remote struct {
 }
 
 // NewCollector sends checkpoints to the witnesses at urls and keeps the
-// cosignatures that verify under one of witnessVKeys.
+// cosignatures that verify under one of witnessVKeys. A key listed more
+// than once (a log serving the old and the new policy during a rotation)
+// is one key: sumdb/note refuses a verifier list with the same key twice
+// as ambiguous, which would drop every cosignature.
 func NewCollector(urls, witnessVKeys []string) (*Collector, error) {
 	c := &Collector{Timeout: 5 * time.Second, Backoff: 30 * time.Second, HTTP: &http.Client{}}
 	for _, u := range urls {
 		c.remotes = append(c.remotes, &remote{url: strings.TrimSuffix(u, "/")})
 	}
+	seen := map[string]bool{}
 	for _, vk := range witnessVKeys {
 		v, err := NewVerifier(vk)
 		if err != nil {
 			return nil, err
 		}
+		// The vkey parsed, so it is name+hash+base64; compare the key bytes.
+		_, key, _ := strings.Cut(vk[len(v.Name())+1:], "+")
+		raw, err := base64.StdEncoding.DecodeString(key)
+		if err != nil {
+			return nil, fmt.Errorf("witness vkey %q: %w", vk, err)
+		}
+		id := v.Name() + "\n" + string(raw)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
 		c.known = append(c.known, v)
 	}
 	return c, nil
@@ -65,7 +94,7 @@ func (c *Collector) Cosign(ctx context.Context, cp *translog.SignedCheckpoint, p
 	// Requests run on their own deadline: returning early at the quorum must
 	// not cancel the stragglers (a cancelled witness would be backed off).
 	reqCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Timeout)
-	results := make(chan []byte, len(c.remotes))
+	results := make(chan []cosignature, len(c.remotes))
 	var wg sync.WaitGroup
 	for _, r := range c.remotes {
 		wg.Add(1)
@@ -79,35 +108,58 @@ func (c *Collector) Cosign(ctx context.Context, cp *translog.SignedCheckpoint, p
 		}()
 	}
 	go func() { wg.Wait(); cancel() }()
-	out := bytes.Clone(cp.Raw)
-	got := 0
+	got := map[int]cosignature{} // by index in c.known: the newest
 	for range c.remotes {
-		var l []byte
+		var cs []cosignature
 		select {
-		case l = <-results:
+		case cs = <-results:
 		case <-reqCtx.Done():
-			return out, nil
+			return c.attach(cp, got), nil
 		case <-ctx.Done():
-			return out, nil
+			return c.attach(cp, got), nil
 		}
-		out = append(out, l...)
-		if len(l) > 0 {
-			got++
+		for _, s := range cs {
+			if old, ok := got[s.key]; !ok || s.time.After(old.time) {
+				got[s.key] = s
+			}
 		}
-		if c.Quorum > 0 && got >= c.Quorum {
+		if c.Quorum > 0 && len(got) >= c.Quorum {
 			break
 		}
 	}
-	return out, nil
+	return c.attach(cp, got), nil
+}
+
+// cosignature is one verified line and the known key it verified under.
+type cosignature struct {
+	key  int // index in Collector.known
+	line string
+	time time.Time
+}
+
+// attach appends to cp one cosignature per known key, in the order of the
+// keys, while the note stays within sumdb/note's and translog's limits.
+func (c *Collector) attach(cp *translog.SignedCheckpoint, got map[int]cosignature) []byte {
+	out := bytes.Clone(cp.Raw)
+	n := 0
+	for i := range c.known {
+		s, ok := got[i]
+		if !ok || n == maxCosignatures || len(out)+len(s.line) > translog.MaxCheckpointSize {
+			continue
+		}
+		out = append(out, s.line...)
+		n++
+	}
+	return out
 }
 
 // ask gets one witness's cosignature, retrying once with the size a 409
 // reports.
-func (c *Collector) ask(ctx context.Context, r *remote, cp *translog.SignedCheckpoint, prove func(old int64) ([]tlog.Hash, error)) ([]byte, error) {
+func (c *Collector) ask(ctx context.Context, r *remote, cp *translog.SignedCheckpoint, prove func(old int64) ([]tlog.Hash, error)) ([]cosignature, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if time.Now().Before(r.failUntil) {
-		return nil, fmt.Errorf("witness %s: skipped after a recent failure", r.url)
+		return nil, fmt.Errorf("witness %s: %w", r.url, ErrBackedOff)
 	}
 	for attempt := 0; attempt < 2; attempt++ {
 		lines, size, err := c.post(ctx, r, cp, prove)
@@ -127,7 +179,7 @@ func (c *Collector) ask(ctx context.Context, r *remote, cp *translog.SignedCheck
 
 // post sends one add-checkpoint. On a 409 it returns the witness's size;
 // otherwise size is -1 on error.
-func (c *Collector) post(ctx context.Context, r *remote, cp *translog.SignedCheckpoint, prove func(old int64) ([]tlog.Hash, error)) ([]byte, int64, error) {
+func (c *Collector) post(ctx context.Context, r *remote, cp *translog.SignedCheckpoint, prove func(old int64) ([]tlog.Hash, error)) ([]cosignature, int64, error) {
 	old := r.size
 	if old > cp.Size {
 		return nil, -1, fmt.Errorf("witness %s has size %d, larger than the log's %d", r.url, old, cp.Size)
@@ -170,15 +222,20 @@ func (c *Collector) post(ctx context.Context, r *remote, cp *translog.SignedChec
 }
 
 // verified keeps the signature lines of resp that are valid cosignatures of
-// cp by a known witness.
-func (c *Collector) verified(cp *translog.SignedCheckpoint, resp []byte) []byte {
-	var out []byte
+// cp by a known witness. Each line is tried against each key on its own, so
+// two keys that share a name and key hash cannot make a line ambiguous; a
+// key that does not match the line's name and hash costs no signature check.
+func (c *Collector) verified(cp *translog.SignedCheckpoint, resp []byte) []cosignature {
+	var out []cosignature
 	for _, line := range strings.SplitAfter(string(resp), "\n") {
 		if !strings.HasSuffix(line, "\n") || !strings.HasPrefix(line, "— ") {
 			continue
 		}
-		if _, ok := verifyLine(cp.Note.Text, line, c.known); ok {
-			out = append(out, line...)
+		for i, v := range c.known {
+			if l, ok := verifyLine(cp.Note.Text, line, []note.Verifier{v}); ok {
+				out = append(out, cosignature{key: i, line: line, time: l.time})
+				break
+			}
 		}
 	}
 	return out

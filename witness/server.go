@@ -18,6 +18,9 @@ func (w *Witness) Handler() http.Handler {
 		}
 		sig, err := w.AddCheckpoint(body)
 		if err != nil {
+			if !errors.Is(err, ErrConflict) {
+				w.warn("refused a checkpoint: %v", err)
+			}
 			writeError(rw, err)
 			return
 		}

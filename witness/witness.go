@@ -39,6 +39,16 @@ type Witness struct {
 	cosigner *Cosigner
 	logs     map[string]logKey // by origin
 	state    *state
+	// Warn, if set, is told what the operator must see: each request
+	// refused other than with a 409 (which a log resolves by itself), and
+	// each evidence file written.
+	Warn func(msg string)
+}
+
+func (w *Witness) warn(format string, args ...any) {
+	if w.Warn != nil {
+		w.Warn(fmt.Sprintf(format, args...))
+	}
 }
 
 type logKey struct {
@@ -145,7 +155,12 @@ func (w *Witness) keepEvidence(log logKey, a, b *translog.SignedCheckpoint, hash
 	if _, err := e.Check(); err != nil {
 		return // a bad proof alone proves nothing about the log
 	}
-	w.state.evidence(e, b.Size)
+	path, err := w.state.evidence(e, b.Size)
+	if err != nil {
+		w.warn("log %s: %s, but the evidence could not be kept: %v", b.Origin, what, err)
+		return
+	}
+	w.warn("log %s: %s; evidence in %s", b.Origin, what, path)
 }
 
 // parseRequest splits "old N\n" proof lines "\n" checkpoint.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/dirlock"
+	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/internal/metrics"
 	"ssms.dev/ssms/smp"
 	"ssms.dev/ssms/smp/server"
@@ -160,7 +160,7 @@ read its answers is closed once --outbox-bytes of them wait.`,
 				if err != nil {
 					return err
 				}
-				go (&http.Server{Handler: reg.Handler(), ReadHeaderTimeout: 5 * time.Second}).Serve(ml)
+				go httpserver.New(reg.Handler()).Serve(ml)
 			}
 			<-ctx.Done()
 			return nil

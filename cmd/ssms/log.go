@@ -17,6 +17,8 @@ import (
 
 	"ssms.dev/ssms/internal/admission"
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/dirlock"
+	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/witness"
@@ -72,9 +74,13 @@ durable and covered by a signed checkpoint. Stops cleanly on SIGINT or SIGTERM.
 
 With --witness URL (C2SP tlog-witness), every checkpoint is sent to the
 witnesses before it is published, and the cosignatures that verify under a
-witness key of the served policies are attached. The log waits at most
---witness-timeout, or until --witness-quorum witnesses answered; a witness that
-is down makes checkpoints carry fewer cosignatures, it never stops the log.`,
+witness key of the served policies are attached, at most one per key (a key
+in several policies is one key). The log waits at most --witness-timeout, or
+until --witness-quorum witnesses answered; a witness that is down makes
+checkpoints carry fewer cosignatures, it never stops the log. Each error a
+witness answers is a warning line on stderr.
+
+A second server on DIR is refused: DIR is in use by process N.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var pols []*policies.Policy
@@ -125,21 +131,24 @@ func witnessOptions(c *cobra.Command, urls []string, pols []*policies.Policy, qu
 	}
 	col.Quorum, col.Timeout = quorum, timeout
 	stderr := c.ErrOrStderr()
+	// A witness that answers with an error is worth a line each time; one
+	// skipped while it is backed off is not.
+	col.OnResult = func(_ string, err error) {
+		if err != nil && !errors.Is(err, witness.ErrBackedOff) {
+			fmt.Fprintf(stderr, "ssms: warning: cosigning: %v\n", err)
+		}
+	}
 	return translog.WitnessOptions{Cosigner: col, Timeout: timeout + time.Second,
 		OnError: func(err error) { fmt.Fprintf(stderr, "ssms: warning: cosigning: %v\n", err) }}, nil
 }
 
 func serveLog(c *cobra.Command, dir, addr string, admit translog.Admitter, w translog.WitnessOptions) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	ls, err := startLogServer(dir, ln, admit, w)
+	ls, err := startLogServer(dir, func() (net.Listener, error) { return net.Listen("tcp", addr) }, admit, w)
 	if err != nil {
 		return err
 	}
 	cp := ls.store.Checkpoint()
-	fmt.Fprintf(c.ErrOrStderr(), "ssms: log %s (size %d) listening on http://%s\nssms: vkey %s\n", ls.store.Origin(), cp.Size, ln.Addr(), ls.store.VerifierKey())
+	fmt.Fprintf(c.ErrOrStderr(), "ssms: log %s (size %d) listening on http://%s\nssms: vkey %s\n", ls.store.Origin(), cp.Size, ls.addr, ls.store.VerifierKey())
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	select {
@@ -154,32 +163,48 @@ func serveLog(c *cobra.Command, dir, addr string, admit translog.Admitter, w tra
 // logServer is a log served over HTTP: `ssms log serve`, and quickstart's
 // log, which runs in-process.
 type logServer struct {
+	lock  *dirlock.Lock
 	store *translog.Store
 	seq   *translog.Sequencer
 	srv   *http.Server
+	addr  net.Addr
 	errc  chan error
 }
 
-func startLogServer(dir string, ln net.Listener, admit translog.Admitter, w translog.WitnessOptions) (*logServer, error) {
+// startLogServer owns dir before it listens: a second server on the same
+// directory and address is told the directory is in use, the real problem,
+// rather than that the address is.
+func startLogServer(dir string, listen func() (net.Listener, error), admit translog.Admitter, w translog.WitnessOptions) (*logServer, error) {
+	lock, err := ownDir(dir, "create the log with ssms log init")
+	if err != nil {
+		return nil, err
+	}
+	ln, err := listen()
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
 	store, err := translog.Open(dir)
 	if err != nil {
 		ln.Close()
+		lock.Release()
 		return nil, err
 	}
-	ls := &logServer{store: store, seq: translog.NewWitnessedSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch, w), errc: make(chan error, 1)}
-	ls.srv = newHTTPServer(translog.NewServer(store, ls.seq, admit).Handler())
+	ls := &logServer{lock: lock, store: store, addr: ln.Addr(), seq: translog.NewWitnessedSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch, w), errc: make(chan error, 1)}
+	ls.srv = httpserver.New(translog.NewServer(store, ls.seq, admit).Handler())
 	go func() { ls.errc <- ls.srv.Serve(ln) }()
 	return ls, nil
 }
 
 // Close stops accepting requests, lets those in progress finish (up to
-// 10 s), then stops the sequencer and closes the store.
+// 10 s), then stops the sequencer, closes the store and gives up the
+// directory.
 func (ls *logServer) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), httpserver.ShutdownGrace)
 	defer cancel()
 	err := ls.srv.Shutdown(ctx)
 	ls.seq.Close()
-	return errors.Join(err, ls.store.Close())
+	return errors.Join(err, ls.store.Close(), ls.lock.Release())
 }
 
 func logCheckpointCmd() *cobra.Command {

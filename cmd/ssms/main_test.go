@@ -59,6 +59,8 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 	cmds["envfile"] = envFileCmd
 	cmds["waitfor"] = waitForCmd
 	cmds["waitglob"] = waitGlobCmd
+	cmds["halfopen"] = halfOpenCmd
+	cmds["lockdir"] = lockDirCmd
 	return cmds
 }
 

@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/internal/metrics"
 	"ssms.dev/ssms/monitor"
 )
@@ -29,7 +29,8 @@ rebuilders that match their release, and every release reaching the policy's
 rebuild threshold within --rebuild-grace of the monitor first seeing it (the
 alert repeats on each pass until it does). Each finding is an alert line on stdout (a
 JSON object with --json). A log that rewrote its history leaves an evidence
-file in DIR/evidence (check it with ssms verify-evidence).
+file in DIR/evidence (check it with ssms verify-evidence). One monitor owns
+DIR at a time: another is refused (DIR is in use by process N).
 
 With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 --interval until interrupted. --metrics ADDR serves Prometheus counters.`,
@@ -46,6 +47,11 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 			if err != nil {
 				return err
 			}
+			lock, err := ownStateDir(stateDir)
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			m := &monitor.Monitor{Log: client, Pinned: pol, Dir: stateDir, RebuildGrace: grace}
 			reg := metrics.NewRegistry()
 			if metricsAddr != "" {
@@ -53,7 +59,7 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 				if err != nil {
 					return err
 				}
-				go http.Serve(ln, reg.Handler())
+				go httpserver.Serve(c.Context(), httpserver.New(reg.Handler()), ln)
 			}
 			for {
 				alerts, err := monitorPass(c, m, reg, asJSON)

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
+	"ssms.dev/ssms/witness"
 )
 
 func releasePublishCmd() *cobra.Command {
@@ -20,7 +22,9 @@ func releasePublishCmd() *cobra.Command {
 		Long: `Check that the release carries the policy's threshold, send the file's bytes,
 unchanged, to the log, and verify the log's answer: a C2SP tlog-proof whose
 checkpoint is signed by the log and includes exactly those bytes. The proof is
-written to --out, or printed.
+written to --out, or printed. Then the checkpoint must carry the policy's
+witness quorum, as clients will demand: without it the command fails (the
+entry is in the log all the same; the proof is still written).
 
 The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 		Example: `  ssms release publish release.json --log https://log.example.org --policy policy.json --out release.proof`,
@@ -60,10 +64,10 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 				}
 				fmt.Fprintf(c.OutOrStdout(), "published %s %s %s as entry %d of %s (checkpoint size %d); proof in %s\n",
 					st.Predicate.Type, st.Predicate.Product, st.Predicate.Version, proof.Index, cp.Origin, cp.Size, out)
-				return nil
+			} else if _, err := c.OutOrStdout().Write(proof.Marshal()); err != nil {
+				return err
 			}
-			_, err = c.OutOrStdout().Write(proof.Marshal())
-			return err
+			return checkPublishedQuorum(pol, proof, cp.Size)
 		},
 	}
 	c.Flags().StringVar(&logURL, "log", "", "the log's URL (required)")
@@ -72,6 +76,18 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 	c.Flags().StringVar(&policyPath, "policy", "", "the policy (default: the project's embedded policy)")
 	c.MarkFlagRequired("log")
 	return c
+}
+
+// checkPublishedQuorum demands of the checkpoint the log answered with the
+// witness quorum of the policy: a release published without it cannot be
+// installed, and the log's operator must hear of it now, not from users.
+func checkPublishedQuorum(pol *policies.Policy, proof *translog.Proof, size int64) error {
+	_, err := witness.CheckQuorum(proof.Checkpoint, pol.Witnesses.VKeys, pol.Witnesses.Quorum, time.Now(), pol.MaxAge())
+	if err != nil {
+		return withHint(fmt.Errorf("entry %d is in the log, but its checkpoint (size %d) lacks the policy's witnesses: %w", proof.Index, size, err),
+			"check the log's --witness flags and warnings, and that its witnesses are up")
+	}
+	return nil
 }
 
 // logClient is a verifying client for the log at url, whose key is vkey

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ssms.dev/ssms/internal/admission"
+	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/witness"
@@ -44,15 +45,16 @@ func (s *script) startServers(ln net.Listener, logURL, logKey string, witnessKey
 	var urls []string
 	for i := range witnessKeys {
 		dir := fmt.Sprintf("witness-%d", i+1)
-		w, err := openWitness(dir, []string{logKey})
+		w, lock, err := openWitness(dir, []string{logKey})
 		if err != nil {
 			return fail(err)
 		}
+		stops = append(stops, func() { lock.Release() })
 		wl, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return fail(err)
 		}
-		srv := newHTTPServer(w.Handler())
+		srv := httpserver.New(w.Handler())
 		go srv.Serve(wl)
 		stops = append(stops, func() { srv.Close() })
 		urls = append(urls, "http://"+wl.Addr().String())
@@ -68,7 +70,7 @@ func (s *script) startServers(ln net.Listener, logURL, logKey string, witnessKey
 	if err != nil {
 		return fail(err)
 	}
-	ls, err := startLogServer("log", ln, admission.New([]*policies.Policy{pol}), translog.WitnessOptions{Cosigner: col, Timeout: 6 * time.Second})
+	ls, err := startLogServer("log", func() (net.Listener, error) { return ln, nil }, admission.New([]*policies.Policy{pol}), translog.WitnessOptions{Cosigner: col, Timeout: 6 * time.Second})
 	if err != nil {
 		return fail(err)
 	}

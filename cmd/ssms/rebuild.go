@@ -117,7 +117,8 @@ local repository must be clean. Only the recorded commit is built.
 With --follow URL instead of a release file, follow that log: verify each new
 checkpoint's consistency with the last, and rebuild every new release of the
 policy's products that meets its threshold, logging each attestation there.
-Progress is kept in --state DIR (attestations in DIR/attestations). A
+Progress is kept in --state DIR (attestations in DIR/attestations), which
+one follower owns at a time (another is refused: DIR is in use by process N). A
 mismatch is reported and passed over; any other failure stops the pass at
 that release, to be retried. --once makes one pass (exit 1 if any release
 did not rebuild); otherwise a pass every --interval.`,
@@ -229,6 +230,11 @@ func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, log
 	if err != nil {
 		return err
 	}
+	lock, err := ownStateDir(state)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	fw := &rebuild.Follower{Log: client, Policy: pol, Rebuilder: r, Dir: state, Report: c.OutOrStdout()}
 	for {
 		pass, err := fw.Run(c.Context())

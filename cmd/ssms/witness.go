@@ -10,11 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/dirlock"
+	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/witness"
 )
@@ -69,13 +70,19 @@ func witnessServeCmd() *cobra.Command {
 verifier keys. The witness cosigns a checkpoint only if it is consistent with
 the last one it cosigned for that log, and stores it before answering. When a
 log presents a checkpoint that contradicts one it signed before, the witness
-keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence).`,
+keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence).
+Each refused checkpoint (other than a 409, which the log resolves) and each
+evidence file is a warning line on stderr. A second witness on DIR is
+refused: DIR is in use by process N.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			w, err := openWitness(dir, logs)
+			w, lock, err := openWitness(dir, logs)
 			if err != nil {
 				return err
 			}
+			defer lock.Release()
+			stderr := c.ErrOrStderr()
+			w.Warn = func(msg string) { fmt.Fprintf(stderr, "ssms: warning: %s\n", msg) }
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return err
@@ -92,38 +99,34 @@ keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence).`,
 	return c
 }
 
-func openWitness(dir string, logs []string) (*witness.Witness, error) {
+// openWitness opens the witness in dir, which this process then owns until
+// it releases the lock.
+func openWitness(dir string, logs []string) (*witness.Witness, *dirlock.Lock, error) {
 	skey, err := os.ReadFile(filepath.Join(dir, "witness.key"))
 	if err != nil {
-		return nil, withHint(fmt.Errorf("%s is not a witness directory: %w", dir, err), "create one with ssms witness init")
+		return nil, nil, withHint(fmt.Errorf("%s is not a witness directory: %w", dir, err), "create one with ssms witness init")
 	}
 	cosigner, err := witness.NewCosigner(strings.TrimSpace(string(skey)))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "witness.key"), err)
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, "witness.key"), err)
 	}
-	return witness.New(dir, cosigner, logs)
-}
-
-// newHTTPServer is how every ssms server is configured: bounded headers,
-// timeouts on every phase, so a slow or hostile client holds nothing long.
-func newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+	lock, err := ownDir(dir, "create one with ssms witness init")
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := witness.New(dir, cosigner, logs)
+	if err != nil {
+		lock.Release()
+		return nil, nil, err
+	}
+	return w, lock, nil
 }
 
 // serveUntilSignal serves h on ln until SIGINT or SIGTERM, then shuts down.
 func serveUntilSignal(c *cobra.Command, ln net.Listener, h http.Handler) error {
-	srv := newHTTPServer(h)
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	return srv.Close()
+	return httpserver.Serve(ctx, httpserver.New(h), ln)
 }
 
 func verifyEvidenceCmd() *cobra.Command {

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"ssms.dev/ssms/internal/dirlock"
+)
+
+// ownDir makes this process the only server of dir (log, witness, monitor
+// or rebuild-follower state) until the lock is released or the process
+// exits. Two servers on one directory would each write the same state: two
+// logs on one directory fork the log. A second one fails with
+// "DIR is in use by process N".
+func ownDir(dir, hint string) (*dirlock.Lock, error) {
+	l, err := dirlock.Acquire(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, withHint(fmt.Errorf("%s: no such directory", dir), hint)
+	}
+	return l, err
+}
+
+// ownStateDir is ownDir for a state directory, created if missing.
+func ownStateDir(dir string) (*dirlock.Lock, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return dirlock.Acquire(dir)
+}

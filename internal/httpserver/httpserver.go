@@ -1,0 +1,75 @@
+// Package httpserver is the one way this project builds an HTTP server.
+//
+// A net/http server without timeouts keeps a connection for as long as the
+// client holds it open: fifty half-open connections to a metrics port stay
+// forever, and a few thousand exhaust the process's file descriptors. Every
+// server that ssms and smp-server start (log, witness, monitor and SMP
+// metrics, quickstart's servers) is built by [New], so that each phase of a
+// request is bounded and no listener can be forgotten.
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Limits bound each phase of a connection.
+type Limits struct {
+	ReadHeader     time.Duration // from accepting (or the previous response) to the end of the headers
+	Read           time.Duration // the whole request, body included
+	Write          time.Duration // from the end of the headers to the end of the response
+	Idle           time.Duration // a kept-alive connection between requests
+	MaxHeaderBytes int
+}
+
+// Default is what every server uses. Write must cover the slowest
+// legitimate handler: POST /add on a log waits for its witnesses (5 s by
+// default) before it answers.
+var Default = Limits{
+	ReadHeader:     5 * time.Second,
+	Read:           30 * time.Second,
+	Write:          60 * time.Second,
+	Idle:           2 * time.Minute,
+	MaxHeaderBytes: 16 << 10,
+}
+
+// New returns a server for h with the Default limits.
+func New(h http.Handler) *http.Server { return Default.New(h) }
+
+// New returns a server for h with the limits l.
+func (l Limits) New(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.ReadHeader,
+		ReadTimeout:       l.Read,
+		WriteTimeout:      l.Write,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+	}
+}
+
+// ShutdownGrace is how long Serve lets requests in progress finish.
+const ShutdownGrace = 10 * time.Second
+
+// Serve serves srv on ln until ctx is done, then shuts it down, letting
+// requests in progress finish for up to ShutdownGrace. It returns nil after
+// a shutdown, and the error that stopped the server otherwise.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
