@@ -61,9 +61,6 @@ func (c *Client) open(signed []byte) (*SignedCheckpoint, error) {
 	return cp, nil
 }
 
-// maxResponse bounds what the client reads from a log.
-const maxResponse = 1 << 20
-
 // HTTPError is a non-200 answer, with the log's message.
 type HTTPError struct {
 	Status     int
@@ -75,7 +72,9 @@ func (e *HTTPError) Error() string {
 	return fmt.Sprintf("log answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
+// do sends a request and returns the body of a 200 answer of at most limit
+// bytes (see limits.go), retrying while the log answers 429 or 503.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, limit int64) ([]byte, error) {
 	for {
 		req, err := http.NewRequestWithContext(ctx, method, c.URL+path, bytes.NewReader(body))
 		if err != nil {
@@ -85,14 +84,21 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 		if err != nil {
 			return nil, err
 		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		if resp.StatusCode != http.StatusOK {
+			limit = maxErrorSize
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		resp.Body.Close()
 		if err != nil {
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusOK {
+			if int64(len(b)) > limit {
+				return nil, fmt.Errorf("%w: %s %s: over %d bytes", ErrResponseTooLarge, method, path, limit)
+			}
 			return b, nil
 		}
+		b = b[:min(int64(len(b)), limit)]
 		herr := &HTTPError{Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
 			herr.RetryAfter = time.Duration(s) * time.Second
@@ -111,7 +117,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 // Add submits entry and returns the log's tlog-proof for it, after
 // checking that the proof is signed by the log and includes entry.
 func (c *Client) Add(ctx context.Context, entry []byte) (*Proof, *SignedCheckpoint, error) {
-	b, err := c.do(ctx, http.MethodPost, "/add", entry)
+	b, err := c.do(ctx, http.MethodPost, "/add", entry, MaxProofSize)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -131,7 +137,7 @@ func (c *Client) Add(ctx context.Context, entry []byte) (*Proof, *SignedCheckpoi
 
 // Checkpoint fetches and verifies the latest checkpoint.
 func (c *Client) Checkpoint(ctx context.Context) (*SignedCheckpoint, error) {
-	b, err := c.do(ctx, http.MethodGet, "/checkpoint", nil)
+	b, err := c.do(ctx, http.MethodGet, "/checkpoint", nil, MaxCheckpointSize)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +163,7 @@ func (c *Client) Update(ctx context.Context, old *SignedCheckpoint) (*SignedChec
 func (c *Client) CheckConsistency(ctx context.Context, old, new Checkpoint) error {
 	var hashes []tlog.Hash
 	if old.Size > 0 && old.Size < new.Size {
-		b, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/proof/consistency?old=%d&new=%d", old.Size, new.Size), nil)
+		b, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/proof/consistency?old=%d&new=%d", old.Size, new.Size), nil, MaxHashLinesSize)
 		if err != nil {
 			return err
 		}
@@ -171,7 +177,7 @@ func (c *Client) CheckConsistency(ctx context.Context, old, new Checkpoint) erro
 // InclusionProof fetches and checks the proof that the entry with leaf hash
 // leaf is at index in the tree of cp.
 func (c *Client) InclusionProof(ctx context.Context, index int64, leaf tlog.Hash, cp Checkpoint) ([]tlog.Hash, error) {
-	b, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/proof/inclusion?index=%d&size=%d", index, cp.Size), nil)
+	b, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/proof/inclusion?index=%d&size=%d", index, cp.Size), nil, MaxHashLinesSize)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +199,7 @@ func (c *Client) Entries(ctx context.Context, from, to int64, cp Checkpoint) ([]
 	var out [][]byte
 	for n := from >> TileHeight; n<<TileHeight < to; n++ {
 		w := int(min(cp.Size-n<<TileHeight, 1<<TileHeight))
-		bundle, err := c.do(ctx, http.MethodGet, "/"+TilePath(-1, n, w), nil)
+		bundle, err := c.do(ctx, http.MethodGet, "/"+TilePath(-1, n, w), nil, MaxEntryBundleSize)
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +271,7 @@ func (r *tileReader) Height() int { return TileHeight }
 func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(tiles))
 	for i, t := range tiles {
-		b, err := r.c.do(r.ctx, http.MethodGet, "/"+TilePath(int64(t.L), t.N, t.W), nil)
+		b, err := r.c.do(r.ctx, http.MethodGet, "/"+TilePath(int64(t.L), t.N, t.W), nil, MaxTileSize)
 		if err != nil {
 			return nil, err
 		}

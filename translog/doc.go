@@ -32,6 +32,12 @@
 // malformed, 403 not admitted ([Admitter]), 413 over 65,535 bytes, 404
 // beyond the published tree, 503 with Retry-After when overloaded.
 //
+// Every answer has a stated maximum, which [Client] accepts in full and
+// never exceeds: an entry bundle [MaxEntryBundleSize] (256 entries of
+// 65,535 bytes with their lengths, 16,777,472 bytes), a hash tile
+// [MaxTileSize], a checkpoint [MaxCheckpointSize], the answer to /add
+// [MaxProofSize], a proof [MaxHashLinesSize].
+//
 // # Storage and its guarantees
 //
 // A log is one directory: log.key (the note key), log.vkey, entries (each
