@@ -19,6 +19,17 @@
 // 64 signatures. A threshold counts distinct keys: a key that signs twice
 // counts once ([Envelope.Verify]).
 //
+// The canonical encoding of an envelope is the one [Envelope.Marshal]
+// writes, byte for byte: the three fields in the order above, indented by
+// two spaces as encoding/json's MarshalIndent does (so "<", ">" and "&" in
+// strings are escaped as \u003c, \u003e, \u0026), "keyid" omitted when
+// empty, standard base64 with padding, and one final newline. `ssms release
+// draft` and `ssms release sign` write this form and `ssms release publish`
+// sends the file unchanged. [ParseEnvelope] accepts any JSON white space
+// (envelopes may come from other DSSE tools); the log admits only the
+// canonical encoding ([ParseCanonicalEnvelope]), so that one signed
+// document cannot be logged again under another spelling.
+//
 // # Release statement
 //
 // The payload of a release is an in-toto Statement v1 whose predicate type
