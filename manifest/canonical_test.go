@@ -81,3 +81,37 @@ func FuzzParseCanonicalEnvelope(f *testing.F) {
 		}
 	})
 }
+
+func TestCovers(t *testing.T) {
+	ctx := context.Background()
+	a, b := newSigner(t, signer.ECDSAP256), newSigner(t, signer.Ed25519)
+	keys := []*signer.PublicKey{a.Public(), b.Public()}
+	env := func(payload string, signers ...signer.Signer) *Envelope {
+		e := &Envelope{PayloadType: "application/x-test", Payload: []byte(payload)}
+		for _, s := range signers {
+			if err := e.Sign(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return e
+	}
+	both := env("x", a, b)
+	for name, tt := range map[string]struct {
+		d    *Envelope
+		want bool
+	}{
+		"re-signed":      {env("x", b, a), true},
+		"fewer signers":  {env("x", a), true},
+		"unsigned":       {env("x"), true},
+		"other payload":  {env("y", a), false},
+		"other type":     {&Envelope{PayloadType: "application/x-other", Payload: []byte("x")}, false},
+		"another signer": {env("x", a, newSigner(t, signer.Ed25519)), true}, // not a key of keys: not vouched for
+	} {
+		if got := both.Covers(tt.d, keys); got != tt.want {
+			t.Errorf("%s: Covers = %v, want %v", name, got, tt.want)
+		}
+	}
+	if env("x", a).Covers(both, keys) {
+		t.Error("an entry with fewer signers covers one with more")
+	}
+}
