@@ -72,6 +72,10 @@ func (e *HTTPError) Error() string {
 	return fmt.Sprintf("log answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
 
+// maxRetryWait is the longest Retry-After the client waits out by itself;
+// a longer one (a key over its hourly limit) is the caller's to report.
+const maxRetryWait = 10 * time.Second
+
 // do sends a request and returns the body of a 200 answer of at most limit
 // bytes (see limits.go), retrying while the log answers 429 or 503.
 func (c *Client) do(ctx context.Context, method, path string, body []byte, limit int64) ([]byte, error) {
@@ -103,7 +107,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, limit
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
 			herr.RetryAfter = time.Duration(s) * time.Second
 		}
-		if resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusTooManyRequests {
+		if resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusTooManyRequests || herr.RetryAfter > maxRetryWait {
 			return nil, herr
 		}
 		select {
@@ -116,6 +120,12 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, limit
 
 // Add submits entry and returns the log's tlog-proof for it, after
 // checking that the proof is signed by the log and includes entry.
+//
+// A log may hold an entry that says what entry says with other bytes (the
+// same claim, see [Claim]) and answer with that entry's proof: then Add
+// returns a *LoggedAsError with the logged bytes, verified to be in the
+// log. Whether they say the same is for the caller to check; this package
+// does not know what entries mean.
 func (c *Client) Add(ctx context.Context, entry []byte) (*Proof, *SignedCheckpoint, error) {
 	b, err := c.do(ctx, http.MethodPost, "/add", entry, MaxProofSize)
 	if err != nil {
@@ -130,9 +140,25 @@ func (c *Client) Add(ctx context.Context, entry []byte) (*Proof, *SignedCheckpoi
 		return nil, nil, fmt.Errorf("log's answer to add: %w", err)
 	}
 	if err := VerifyInclusion(p.Index, cp.Size, LeafHash(entry), p.Hashes, cp.Hash); err != nil {
-		return nil, nil, fmt.Errorf("log's answer to add: %w", err)
+		logged, ferr := c.Entries(ctx, p.Index, p.Index+1, cp.Checkpoint)
+		if ferr != nil || VerifyInclusion(p.Index, cp.Size, LeafHash(logged[0]), p.Hashes, cp.Hash) != nil {
+			return nil, nil, fmt.Errorf("log's answer to add: %w", err)
+		}
+		return nil, nil, &LoggedAsError{Proof: p, Checkpoint: cp, Entry: logged[0]}
 	}
 	return p, cp, nil
+}
+
+// LoggedAsError is the log's answer to an addition when it holds an entry
+// with the same claim: the proof is for Entry, the logged bytes.
+type LoggedAsError struct {
+	Proof      *Proof
+	Checkpoint *SignedCheckpoint
+	Entry      []byte
+}
+
+func (e *LoggedAsError) Error() string {
+	return fmt.Sprintf("the log answered with entry %d, which has other bytes (it holds an entry it considers the same)", e.Proof.Index)
 }
 
 // Checkpoint fetches and verifies the latest checkpoint.

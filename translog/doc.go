@@ -28,9 +28,18 @@
 //	GET  /proof/consistency?old=M&new=N      base64 hashes, one per line
 //
 // POST /add answers once the entry is durable and covered by a signed
-// checkpoint. The same bytes twice get the same index. Errors: 400
-// malformed, 403 not admitted ([Admitter]), 413 over 65,535 bytes, 404
-// beyond the published tree, 503 with Retry-After when overloaded.
+// checkpoint. The [Admitter] decides what is admitted and what an entry
+// claims ([Claim]: for SSMS, a canonical DSSE envelope whose every
+// signature verifies under a distinct key of a served policy). An entry
+// whose claim a logged entry covers (the same subject, signed by the same
+// keys or fewer) is not added again: the answer is the logged entry's
+// proof, whose bytes may differ from those submitted ([LoggedAsError]).
+// Each new entry is charged to one of its keys, and a key adds at most
+// [Server.KeyLimit] entries per [Server.KeyWindow] (default 60 per hour;
+// copies are free). Errors: 400 malformed, 403 not admitted, 413 over
+// 65,535 bytes, 429 with Retry-After (seconds) when every key of the
+// entry is over its limit, 404 beyond the published tree, 503 with
+// Retry-After when overloaded.
 //
 // Every answer has a stated maximum, which [Client] accepts in full and
 // never exceeds: an entry bundle [MaxEntryBundleSize] (256 entries of
