@@ -164,3 +164,35 @@ func manifestDigest(t *testing.T, path string) string {
 	}
 	return d.SHA256
 }
+
+// TestAttackReplayedReleaseRebuiltOnce logs one signed release three times
+// under other bytes (as a later co-signer, or anyone re-logging a public
+// envelope with other signature bytes, would): the follower rebuilds it
+// once. The old follower rebuilt every copy, minutes of work each. The
+// release does not reproduce (one build less for the test); a mismatch
+// counts as rebuilt too.
+func TestAttackReplayedReleaseRebuiltOnce(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir()) // a mismatch keeps its work directory
+	f := newFollowFixture(t)
+	source, commit := demoModule(t, "hello")
+	rel := f.release("demo", "1.0.0", commit, source, strings.Repeat("0", 64), demoRecipe("-buildid="), true)
+	hinted := *rel
+	hinted.Signatures = []manifest.Signature{{KeyID: "another hint", Sig: rel.Signatures[0].Sig}}
+	f.log(rel, &hinted) // the log here dedups only exact bytes
+	var report strings.Builder
+	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report,
+		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard}}
+	pass, err := fw.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pass.To != 2 || pass.Mismatched != 1 || !strings.Contains(report.String(), "entry 1: skipped: demo 1.0.0 was rebuilt already (entry 0)") {
+		t.Fatalf("pass %+v\n%s", pass, report.String())
+	}
+	// The state remembers across passes.
+	junk := &manifest.Envelope{PayloadType: rel.PayloadType, Payload: rel.Payload, Signatures: append([]manifest.Signature{{KeyID: "x", Sig: []byte{1}}}, rel.Signatures...)}
+	f.log(junk)
+	if pass, err = fw.Run(context.Background()); err != nil || pass.To != 3 || pass.Mismatched != 0 {
+		t.Fatalf("next pass: %+v %v\n%s", pass, err, report.String())
+	}
+}
