@@ -3,6 +3,7 @@ package translog
 import (
 	"context"
 	"crypto/sha256"
+	"runtime"
 	"slices"
 	"sync"
 )
@@ -61,14 +62,18 @@ func (f AdmitFunc) Admit(entry []byte) (Claim, error) {
 }
 
 // claims indexes the claims of the published entries and of the additions
-// in flight. It is not stored: the log is the record, and the first
-// addition after a start reads and re-admits the whole log to rebuild it
-// (a signature check per signature: about 20,000 entries per second).
+// in flight. It is not stored: the log is the record, and the server
+// rebuilds it as it starts by re-admitting every entry, a signature check
+// per signature; additions wait until it is done. Measured on the shared
+// 2-core machine: 20,000 entries with two Ed25519 signatures in about 6 s,
+// about 200 bytes of memory per entry (BenchmarkAdmit in
+// internal/admission times one entry).
 type claims struct {
 	mu      sync.Mutex
 	scanned int64 // entries [0, scanned) are indexed
 	logged  map[[32]byte][]loggedClaim
 	flights map[[32]byte][]*flight
+	names   map[string]string // one copy of each key ID, however many entries it signed
 }
 
 type loggedClaim struct {
@@ -89,7 +94,7 @@ type flight struct {
 // catchUp indexes the entries published since the last call. c.mu is held.
 func (c *claims) catchUp(store *Store, admit Admitter) error {
 	if c.logged == nil {
-		c.logged, c.flights = map[[32]byte][]loggedClaim{}, map[[32]byte][]*flight{}
+		c.logged, c.flights, c.names = map[[32]byte][]loggedClaim{}, map[[32]byte][]*flight{}, map[string]string{}
 	}
 	size := store.publishedSize()
 	for c.scanned < size {
@@ -102,14 +107,50 @@ func (c *claims) catchUp(store *Store, admit Admitter) error {
 		if err != nil {
 			return err
 		}
-		for i, e := range entries {
-			if cl, err := admit.Admit(e); err == nil {
-				c.logged[cl.Subject] = append(c.logged[cl.Subject], loggedClaim{cl, c.scanned + int64(i)})
+		for i, cl := range admitAll(admit, entries) {
+			if cl != nil {
+				for j, k := range cl.Keys {
+					if n, ok := c.names[k]; ok {
+						cl.Keys[j] = n
+					} else {
+						c.names[k] = k
+					}
+				}
+				c.logged[cl.Subject] = append(c.logged[cl.Subject], loggedClaim{*cl, c.scanned + int64(i)})
 			}
 		}
 		c.scanned = to
 	}
 	return nil
+}
+
+// admitAll admits entries on every core (the work is signature checks) and
+// returns their claims, nil for an entry not admitted.
+func admitAll(admit Admitter, entries [][]byte) []*Claim {
+	out := make([]*Claim, len(entries))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(entries); i += workers {
+				if cl, err := admit.Admit(entries[i]); err == nil {
+					out[i] = &cl
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// prime indexes the log as the server starts, so that the first addition
+// rarely waits for it. An error is left for that addition to report.
+func (s *Server) prime() {
+	s.claims.mu.Lock()
+	defer s.claims.mu.Unlock()
+	s.claims.catchUp(s.store, s.admit)
 }
 
 // addClaimed adds entry, whose claim is cl, unless the log holds or is

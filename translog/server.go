@@ -39,8 +39,10 @@ type Server struct {
 
 // NewServer serves store, appending through seq, admitting with admit.
 func NewServer(store *Store, seq *Sequencer, admit Admitter) *Server {
-	return &Server{store: store, seq: seq, admit: admit, AddTimeout: 30 * time.Second,
+	s := &Server{store: store, seq: seq, admit: admit, AddTimeout: 30 * time.Second,
 		KeyLimit: DefaultKeyLimit, KeyWindow: time.Hour, now: time.Now}
+	go s.prime()
+	return s
 }
 
 // Handler returns the HTTP handler.

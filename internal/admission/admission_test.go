@@ -14,7 +14,7 @@ import (
 	"ssms.dev/ssms/translog"
 )
 
-func gen(t *testing.T, alg signer.Algorithm) signer.Signer {
+func gen(t testing.TB, alg signer.Algorithm) signer.Signer {
 	t.Helper()
 	priv, err := signer.Generate(alg)
 	if err != nil {
@@ -27,7 +27,7 @@ func gen(t *testing.T, alg signer.Algorithm) signer.Signer {
 	return s
 }
 
-func testPolicy(t *testing.T, maint, rebuilder signer.Signer) *policies.Policy {
+func testPolicy(t testing.TB, maint, rebuilder signer.Signer) *policies.Policy {
 	p := &policies.Policy{
 		Version: 1, Expires: manifest.FormatTime(time.Now().Add(time.Hour)), Products: []string{"demo"},
 		Maintainers: policies.Maintainers{Keys: []policies.Key{policies.NewKey("m", maint.Public())}, Thresholds: policies.Thresholds{Release: 1, Rollback: 1, Policy: 1}},
@@ -138,3 +138,22 @@ func TestClaim(t *testing.T) {
 }
 
 func equal(a, b []string) bool { return slices.Equal(a, b) }
+
+// BenchmarkAdmit admits a release-sized envelope with two signatures: the
+// cost of every POST /add, and per entry of the index a log rebuilds as it
+// starts.
+func BenchmarkAdmit(b *testing.B) {
+	ctx := context.Background()
+	m, r := gen(b, signer.Ed25519), gen(b, signer.Ed25519)
+	a := New([]*policies.Policy{testPolicy(b, m, r)})
+	env := &manifest.Envelope{PayloadType: manifest.PayloadType, Payload: bytes.Repeat([]byte("x"), 700)}
+	env.Sign(ctx, m)
+	env.Sign(ctx, r)
+	entry, _ := env.Marshal()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := a.Admit(entry); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
