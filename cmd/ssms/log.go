@@ -73,7 +73,8 @@ fewer) is the same entry: the log answers with the logged one. Each key adds at
 most --max-adds-per-hour entries per hour (429 with Retry-After beyond it;
 copies are free; the count restarts with the server). POST /add answers with a
 C2SP tlog-proof once the entry is durable and covered by a signed checkpoint.
-Stops cleanly on SIGINT or SIGTERM.
+To log a policy rotation that adds keys, serve the new policy too. Stops
+cleanly on SIGINT or SIGTERM.
 
 With --witness URL (C2SP tlog-witness), every checkpoint is sent to the
 witnesses before it is published, and the cosignatures that verify under a
