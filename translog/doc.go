@@ -36,17 +36,19 @@
 // proof, whose bytes may differ from those submitted ([LoggedAsError]).
 // Each new entry is charged to one of its keys, and a key adds at most
 // [Server.KeyLimit] entries per [Server.KeyWindow] (default 60 per hour;
-// copies are free; the counts are kept in memory, so a restart, which is
-// the operator's, resets them). Errors: 400 malformed, 403 not admitted, 413 over
-// 65,535 bytes, 429 with Retry-After (seconds) when every key of the
-// entry is over its limit, 404 beyond the published tree, 503 with
-// Retry-After when overloaded.
+// copies are free). The counts are kept in memory: a restart, which is the
+// operator's, resets them.
+//
+// Errors: 400 malformed, 403 not admitted, 413 over 65,535 bytes, 429 with
+// Retry-After (seconds) when every key of the entry is over its limit, 404
+// beyond the published tree, 503 with Retry-After when overloaded.
 //
 // Every answer has a stated maximum, which [Client] accepts in full and
-// refuses beyond (an honest log never exceeds it): an entry bundle [MaxEntryBundleSize] (256 entries of
-// 65,535 bytes with their lengths, 16,777,472 bytes), a hash tile
-// [MaxTileSize], a checkpoint [MaxCheckpointSize], the answer to /add
-// [MaxProofSize], a proof [MaxHashLinesSize].
+// refuses beyond (an honest log never exceeds it): an entry bundle
+// [MaxEntryBundleSize] (256 entries of 65,535 bytes with their lengths,
+// 16,777,472 bytes), a hash tile [MaxTileSize], a checkpoint
+// [MaxCheckpointSize], the answer to /add [MaxProofSize], a proof
+// [MaxHashLinesSize].
 //
 // # Storage and its guarantees
 //
