@@ -110,45 +110,71 @@ func (f *Follower) handle(ctx context.Context, st *followState, index int64, ent
 		return nil
 	}
 	ref := policies.ReleaseRef(env.Payload)
+	name := filepath.Join(f.Dir, "attestations", fmt.Sprintf("%s-%s.rebuild-%s.json", p.Product, p.Version, f.Rebuilder.Builder))
 	if first, ok := st.Rebuilt[ref]; ok {
+		if first == index {
+			// Rebuilt, but the pass stopped before the attestation was
+			// logged: submit the one kept (none after a mismatch).
+			raw, err := os.ReadFile(name)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			return f.submit(ctx, index, rel, name, raw, pass)
+		}
 		fmt.Fprintf(f.Report, "entry %d: skipped: %s %s was rebuilt already (entry %d)\n", index, p.Product, p.Version, first)
 		return nil
 	}
 	res, err := f.Rebuilder.Rebuild(ctx, env, rel, "", nil)
-	if err == nil || errors.Is(err, ErrMismatch) {
-		if st.Rebuilt == nil {
-			st.Rebuilt = map[string]int64{}
-		}
-		st.Rebuilt[ref] = index // saved with Next, after this entry
+	if err != nil && !errors.Is(err, ErrMismatch) {
+		return err
 	}
-	if errors.Is(err, ErrMismatch) {
+	var raw []byte
+	if err == nil {
+		if raw, err = res.Attestation.Marshal(); err != nil {
+			return err
+		}
+		if err := atomicfile.Write(name, raw, 0o644); err != nil {
+			return err
+		}
+	}
+	// Recorded before anything else can fail, so the release is never
+	// rebuilt again, whatever happens to the submission.
+	if st.Rebuilt == nil {
+		st.Rebuilt = map[string]int64{}
+	}
+	st.Rebuilt[ref] = index
+	if err := f.save(st); err != nil {
+		return err
+	}
+	if raw == nil {
 		pass.Mismatched++
 		fmt.Fprintf(f.Report, "entry %d: %s %s: MISMATCH, nothing attested; evidence in %s\n%s", index, p.Product, p.Version, res.Work, Report(res.Artifacts))
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	raw, err := res.Attestation.Marshal()
-	if err != nil {
-		return err
-	}
-	name := fmt.Sprintf("%s-%s.rebuild-%s.json", p.Product, p.Version, f.Rebuilder.Builder)
-	if err := atomicfile.Write(filepath.Join(f.Dir, "attestations", name), raw, 0o644); err != nil {
-		return err
-	}
+	return f.submit(ctx, index, rel, name, raw, pass)
+}
+
+// submit logs the attestation kept in file name.
+func (f *Follower) submit(ctx context.Context, index int64, rel *manifest.ReleaseStatement, name string, raw []byte, pass *FollowPass) error {
 	proof, _, err := f.Log.Add(ctx, raw)
 	var logged *translog.LoggedAsError
 	if errors.As(err, &logged) {
-		if got, perr := manifest.ParseEnvelope(logged.Entry); perr == nil && got.Covers(res.Attestation, []*signer.PublicKey{f.Rebuilder.Signer.Public()}) {
+		// The log holds the same attestation under other bytes; accept it
+		// once the logged bytes show it.
+		att, perr := manifest.ParseEnvelope(raw)
+		got, gerr := manifest.ParseEnvelope(logged.Entry)
+		if perr == nil && gerr == nil && got.Covers(att, []*signer.PublicKey{f.Rebuilder.Signer.Public()}) {
 			proof, err = logged.Proof, nil
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("submitting the attestation (kept in %s): %w", filepath.Join(f.Dir, "attestations", name), err)
+		return fmt.Errorf("submitting the attestation (kept in %s): %w", name, err)
 	}
 	pass.Attested++
-	fmt.Fprintf(f.Report, "entry %d: %s %s reproduced; attestation logged as entry %d\n", index, p.Product, p.Version, proof.Index)
+	fmt.Fprintf(f.Report, "entry %d: %s %s reproduced; attestation logged as entry %d\n", index, rel.Predicate.Product, rel.Predicate.Version, proof.Index)
 	return nil
 }
 
