@@ -9,7 +9,10 @@
 //	  "payload": "<standard base64, padded>",
 //	  "payloadType": "application/vnd.in-toto+json",
 //	  "signatures": [
-//	    {"keyid": "<hex SHA-256 of the signer's DER SubjectPublicKeyInfo>", "sig": "<base64>"}
+//	    {
+//	      "keyid": "<hex SHA-256 of the signer's DER SubjectPublicKeyInfo>",
+//	      "sig": "<base64>"
+//	    }
 //	  ]
 //	}
 //
@@ -18,6 +21,18 @@
 // decimal. An envelope is at most 65,535 bytes (the log's leaf limit) with at most
 // 64 signatures. A threshold counts distinct keys: a key that signs twice
 // counts once ([Envelope.Verify]).
+//
+// The canonical encoding of an envelope is the one [Envelope.Marshal]
+// writes, byte for byte: laid out exactly as above (the fields in that
+// order, two spaces per level as encoding/json's MarshalIndent writes, so
+// "<", ">" and "&" in strings are escaped as \u003c, \u003e, \u0026),
+// "keyid" omitted when empty, standard base64 with padding, and one final
+// newline. `ssms release
+// draft` and `ssms release sign` write this form and `ssms release publish`
+// sends the file unchanged. [ParseEnvelope] accepts any JSON white space
+// (envelopes may come from other DSSE tools); the log admits only the
+// canonical encoding ([ParseCanonicalEnvelope]), so that one signed
+// document cannot be logged again under another spelling.
 //
 // # Release statement
 //

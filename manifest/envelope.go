@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -104,6 +105,26 @@ func ParseEnvelope(data []byte) (*Envelope, error) {
 	return e, nil
 }
 
+// ErrNotCanonical refuses an envelope that is not in canonical encoding.
+var ErrNotCanonical = errors.New("envelope is not in canonical encoding (the exact bytes ssms writes)")
+
+// ParseCanonicalEnvelope parses an envelope and accepts it only in its
+// canonical encoding: exactly the bytes [Envelope.Marshal] writes for it.
+// The log admits only this form, so that the white space, key order or
+// escaping of an envelope cannot be varied to log one signed document
+// again and again.
+func ParseCanonicalEnvelope(data []byte) (*Envelope, error) {
+	e, err := ParseEnvelope(data)
+	if err != nil {
+		return nil, err
+	}
+	b, err := e.Marshal()
+	if err != nil || !bytes.Equal(b, data) {
+		return nil, ErrNotCanonical
+	}
+	return e, nil
+}
+
 func decodeBase64(s string) ([]byte, error) {
 	b, err := b64.Std(s)
 	if err != nil {
@@ -112,8 +133,9 @@ func decodeBase64(s string) ([]byte, error) {
 	return b, nil
 }
 
-// Marshal encodes e as indented JSON with a final newline, the form SSMS
-// writes to files. Adding a signature changes only the signatures array.
+// Marshal encodes e in canonical encoding (see the package doc): the form
+// SSMS writes to files and the only one its log admits. Adding a signature
+// changes only the signatures array.
 func (e *Envelope) Marshal() ([]byte, error) {
 	payload := base64.StdEncoding.EncodeToString(e.Payload)
 	w := wireEnvelope{Payload: &payload, PayloadType: &e.PayloadType, Signatures: []wireSignature{}}

@@ -1,11 +1,17 @@
 package rebuild
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,4 +169,70 @@ func manifestDigest(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return d.SHA256
+}
+
+// TestAttackReplayedReleaseRebuiltOnce logs one signed release three times
+// under other bytes (as a later co-signer, or anyone re-logging a public
+// envelope with other signature bytes, would): the follower rebuilds it
+// once. The old follower rebuilt every copy, minutes of work each. The log
+// also refuses the first attestation, and the next pass submits the kept
+// one rather than rebuilding.
+func TestAttackReplayedReleaseRebuiltOnce(t *testing.T) {
+	f := newFollowFixture(t)
+	source, commit := demoModule(t, "hello")
+	r := demoRecipe("-buildid=")
+	good := manifestDigest(t, filepath.Join(rebuildDemo(t, source, commit, r), "demo"))
+	rel := f.release("demo", "1.0.0", commit, source, good, r, true)
+	hinted := *rel
+	hinted.Signatures = []manifest.Signature{{KeyID: "another hint", Sig: rel.Signatures[0].Sig}}
+	f.log(rel, &hinted) // the log here dedups only exact bytes
+
+	var refused atomic.Bool
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && refused.CompareAndSwap(false, true) {
+			http.Error(w, "down for a moment", http.StatusInternalServerError)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(must(url.Parse(f.client.URL))).ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	client, err := translog.NewClient(proxy.URL, f.client.VKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report strings.Builder
+	fw := &Follower{Log: client, Policy: f.pol, Dir: t.TempDir(), Report: &report,
+		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard}}
+	if _, err := fw.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "down for a moment") {
+		t.Fatalf("first pass: %v", err)
+	}
+	kept, err := os.ReadFile(filepath.Join(fw.Dir, "attestations", "demo-1.0.0.rebuild-r1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, err := fw.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second rebuild would have made another attestation (its times).
+	cp, _ := f.client.Checkpoint(context.Background())
+	if logged, err := f.client.Entries(context.Background(), 2, 3, cp.Checkpoint); err != nil || !bytes.Equal(logged[0], kept) {
+		t.Fatalf("entry 2 is not the attestation kept by the first pass (%v)", err)
+	}
+	if pass.From != 0 || pass.To != 2 || pass.Attested != 1 || !strings.Contains(report.String(), "entry 1: skipped: demo 1.0.0 was rebuilt already (entry 0)") {
+		t.Fatalf("pass %+v\n%s", pass, report.String())
+	}
+	// The state remembers across passes.
+	junk := &manifest.Envelope{PayloadType: rel.PayloadType, Payload: rel.Payload, Signatures: append([]manifest.Signature{{KeyID: "x", Sig: []byte{1}}}, rel.Signatures...)}
+	f.log(junk)
+	if pass, err = fw.Run(context.Background()); err != nil || pass.To != 4 || pass.Attested != 0 || pass.Mismatched != 0 {
+		t.Fatalf("next pass: %+v %v\n%s", pass, err, report.String())
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -61,9 +61,6 @@ func (c *Client) open(signed []byte) (*SignedCheckpoint, error) {
 	return cp, nil
 }
 
-// maxResponse bounds what the client reads from a log.
-const maxResponse = 1 << 20
-
 // HTTPError is a non-200 answer, with the log's message.
 type HTTPError struct {
 	Status     int
@@ -75,7 +72,13 @@ func (e *HTTPError) Error() string {
 	return fmt.Sprintf("log answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
+// maxRetryWait is the longest Retry-After the client waits out by itself;
+// a longer one (a key over its hourly limit) is the caller's to report.
+const maxRetryWait = 10 * time.Second
+
+// do sends a request and returns the body of a 200 answer of at most limit
+// bytes (see limits.go), retrying while the log answers 429 or 503.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, limit int64) ([]byte, error) {
 	for {
 		req, err := http.NewRequestWithContext(ctx, method, c.URL+path, bytes.NewReader(body))
 		if err != nil {
@@ -85,19 +88,26 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 		if err != nil {
 			return nil, err
 		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		if resp.StatusCode != http.StatusOK {
+			limit = maxErrorSize
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		resp.Body.Close()
 		if err != nil {
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusOK {
+			if int64(len(b)) > limit {
+				return nil, fmt.Errorf("%w: %s %s: over %d bytes", ErrResponseTooLarge, method, path, limit)
+			}
 			return b, nil
 		}
+		b = b[:min(int64(len(b)), limit)]
 		herr := &HTTPError{Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
 			herr.RetryAfter = time.Duration(s) * time.Second
 		}
-		if resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusTooManyRequests {
+		if resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusTooManyRequests || herr.RetryAfter > maxRetryWait {
 			return nil, herr
 		}
 		select {
@@ -110,8 +120,14 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 
 // Add submits entry and returns the log's tlog-proof for it, after
 // checking that the proof is signed by the log and includes entry.
+//
+// A log may hold an entry that says what entry says with other bytes (the
+// same claim, see [Claim]) and answer with that entry's proof: then Add
+// returns a *LoggedAsError with the logged bytes, verified to be in the
+// log. Whether they say the same is for the caller to check; this package
+// does not know what entries mean.
 func (c *Client) Add(ctx context.Context, entry []byte) (*Proof, *SignedCheckpoint, error) {
-	b, err := c.do(ctx, http.MethodPost, "/add", entry)
+	b, err := c.do(ctx, http.MethodPost, "/add", entry, MaxProofSize)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,14 +140,30 @@ func (c *Client) Add(ctx context.Context, entry []byte) (*Proof, *SignedCheckpoi
 		return nil, nil, fmt.Errorf("log's answer to add: %w", err)
 	}
 	if err := VerifyInclusion(p.Index, cp.Size, LeafHash(entry), p.Hashes, cp.Hash); err != nil {
-		return nil, nil, fmt.Errorf("log's answer to add: %w", err)
+		logged, ferr := c.Entries(ctx, p.Index, p.Index+1, cp.Checkpoint)
+		if ferr != nil || VerifyInclusion(p.Index, cp.Size, LeafHash(logged[0]), p.Hashes, cp.Hash) != nil {
+			return nil, nil, fmt.Errorf("log's answer to add: %w", err)
+		}
+		return nil, nil, &LoggedAsError{Proof: p, Checkpoint: cp, Entry: logged[0]}
 	}
 	return p, cp, nil
 }
 
+// LoggedAsError is the log's answer to an addition when it holds an entry
+// with the same claim: the proof is for Entry, the logged bytes.
+type LoggedAsError struct {
+	Proof      *Proof
+	Checkpoint *SignedCheckpoint
+	Entry      []byte
+}
+
+func (e *LoggedAsError) Error() string {
+	return fmt.Sprintf("the log answered with entry %d, which has other bytes (it holds an entry it considers the same)", e.Proof.Index)
+}
+
 // Checkpoint fetches and verifies the latest checkpoint.
 func (c *Client) Checkpoint(ctx context.Context) (*SignedCheckpoint, error) {
-	b, err := c.do(ctx, http.MethodGet, "/checkpoint", nil)
+	b, err := c.do(ctx, http.MethodGet, "/checkpoint", nil, MaxCheckpointSize)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +189,7 @@ func (c *Client) Update(ctx context.Context, old *SignedCheckpoint) (*SignedChec
 func (c *Client) CheckConsistency(ctx context.Context, old, new Checkpoint) error {
 	var hashes []tlog.Hash
 	if old.Size > 0 && old.Size < new.Size {
-		b, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/proof/consistency?old=%d&new=%d", old.Size, new.Size), nil)
+		b, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/proof/consistency?old=%d&new=%d", old.Size, new.Size), nil, MaxHashLinesSize)
 		if err != nil {
 			return err
 		}
@@ -171,7 +203,7 @@ func (c *Client) CheckConsistency(ctx context.Context, old, new Checkpoint) erro
 // InclusionProof fetches and checks the proof that the entry with leaf hash
 // leaf is at index in the tree of cp.
 func (c *Client) InclusionProof(ctx context.Context, index int64, leaf tlog.Hash, cp Checkpoint) ([]tlog.Hash, error) {
-	b, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/proof/inclusion?index=%d&size=%d", index, cp.Size), nil)
+	b, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/proof/inclusion?index=%d&size=%d", index, cp.Size), nil, MaxHashLinesSize)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +225,7 @@ func (c *Client) Entries(ctx context.Context, from, to int64, cp Checkpoint) ([]
 	var out [][]byte
 	for n := from >> TileHeight; n<<TileHeight < to; n++ {
 		w := int(min(cp.Size-n<<TileHeight, 1<<TileHeight))
-		bundle, err := c.do(ctx, http.MethodGet, "/"+TilePath(-1, n, w), nil)
+		bundle, err := c.do(ctx, http.MethodGet, "/"+TilePath(-1, n, w), nil, MaxEntryBundleSize)
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +297,7 @@ func (r *tileReader) Height() int { return TileHeight }
 func (r *tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(tiles))
 	for i, t := range tiles {
-		b, err := r.c.do(r.ctx, http.MethodGet, "/"+TilePath(int64(t.L), t.N, t.W), nil)
+		b, err := r.c.do(r.ctx, http.MethodGet, "/"+TilePath(int64(t.L), t.N, t.W), nil, MaxTileSize)
 		if err != nil {
 			return nil, err
 		}

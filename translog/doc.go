@@ -28,13 +28,31 @@
 //	GET  /proof/consistency?old=M&new=N      base64 hashes, one per line
 //
 // POST /add answers once the entry is durable and covered by a signed
-// checkpoint. The same bytes twice get the same index. Errors: 400
-// malformed, 403 not admitted ([Admitter]), 413 over 65,535 bytes, 404
+// checkpoint. The [Admitter] decides what is admitted and what an entry
+// claims ([Claim]: for SSMS, a canonical DSSE envelope whose every
+// signature verifies under a distinct key of a served policy). An entry
+// whose claim a logged entry covers (the same subject, signed by the same
+// keys or fewer) is not added again: the answer is the logged entry's
+// proof, whose bytes may differ from those submitted ([LoggedAsError]).
+// Each new entry is charged to one of its keys, and a key adds at most
+// [Server.KeyLimit] entries per [Server.KeyWindow] (default 60 per hour;
+// copies are free). The counts are kept in memory: a restart, which is the
+// operator's, resets them.
+//
+// Errors: 400 malformed, 403 not admitted, 413 over 65,535 bytes, 429 with
+// Retry-After (seconds) when every key of the entry is over its limit, 404
 // beyond the published tree (a tile index of any size past it, even one
 // that does not fit an int64), 503 with Retry-After when overloaded. Tile
 // paths are accepted only in their canonical C2SP tlog-tiles form: level 0
 // to 63, x-prefixed three-digit groups without a leading x000, and a
 // partial width .p/W from 1 to 255 without leading zeros.
+//
+// Every answer has a stated maximum, which [Client] accepts in full and
+// refuses beyond (an honest log never exceeds it): an entry bundle
+// [MaxEntryBundleSize] (256 entries of 65,535 bytes with their lengths,
+// 16,777,472 bytes), a hash tile [MaxTileSize], a checkpoint
+// [MaxCheckpointSize], the answer to /add [MaxProofSize], a proof
+// [MaxHashLinesSize].
 //
 // # Storage and its guarantees
 //

@@ -19,13 +19,6 @@ var ErrNotAdmitted = errors.New("entry not admitted")
 // ErrBadRequest marks a request that is malformed.
 var ErrBadRequest = errors.New("bad request")
 
-// Admitter decides which entries the log accepts (spam control). It returns
-// an error wrapping ErrNotAdmitted to refuse, and any other error for a
-// malformed entry; the message is shown to the client.
-type Admitter interface {
-	Admit(entry []byte) error
-}
-
 // Server serves a log over HTTP: POST /add, GET /checkpoint, the C2SP
 // tlog-tiles resources, and inclusion and consistency proofs.
 type Server struct {
@@ -34,11 +27,22 @@ type Server struct {
 	admit Admitter
 	// AddTimeout bounds how long POST /add waits for integration.
 	AddTimeout time.Duration
+	// KeyLimit is how many entries one key may add per KeyWindow (0: no
+	// limit); beyond it POST /add answers 429. See [Claim].
+	KeyLimit  int
+	KeyWindow time.Duration
+
+	claims claims
+	limits keyLimits
+	now    func() time.Time
 }
 
 // NewServer serves store, appending through seq, admitting with admit.
 func NewServer(store *Store, seq *Sequencer, admit Admitter) *Server {
-	return &Server{store: store, seq: seq, admit: admit, AddTimeout: 30 * time.Second}
+	s := &Server{store: store, seq: seq, admit: admit, AddTimeout: 30 * time.Second,
+		KeyLimit: DefaultKeyLimit, KeyWindow: time.Hour, now: time.Now}
+	go s.prime()
+	return s
 }
 
 // Handler returns the HTTP handler.
@@ -77,11 +81,15 @@ func (s *Server) handle(f func(r *http.Request) (*response, error)) http.Handler
 // writeError is the one place that maps errors to HTTP statuses.
 func writeError(w http.ResponseWriter, err error) {
 	var maxErr *http.MaxBytesError
+	var rateErr *RateLimitError
 	status := http.StatusInternalServerError
 	msg := "internal error"
 	switch {
 	case errors.Is(err, ErrTooLarge), errors.As(err, &maxErr):
 		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("entry larger than %d bytes", MaxEntrySize)
+	case errors.As(err, &rateErr):
+		status, msg = http.StatusTooManyRequests, err.Error()
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((rateErr.RetryAfter+time.Second-1)/time.Second), 10))
 	case errors.Is(err, ErrNotAdmitted):
 		status, msg = http.StatusForbidden, err.Error()
 	case errors.Is(err, ErrBadRequest), errors.Is(err, errBadPath):
@@ -103,7 +111,8 @@ func (s *Server) add(r *http.Request) (*response, error) {
 	if len(entry) == 0 {
 		return nil, fmt.Errorf("%w: empty body; POST the entry's bytes", ErrBadRequest)
 	}
-	if err := s.admit.Admit(entry); err != nil {
+	claim, err := s.admit.Admit(entry)
+	if err != nil {
 		if !errors.Is(err, ErrNotAdmitted) {
 			err = fmt.Errorf("%w: %v", ErrBadRequest, err)
 		}
@@ -111,7 +120,7 @@ func (s *Server) add(r *http.Request) (*response, error) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.AddTimeout)
 	defer cancel()
-	index, cp, err := s.seq.Add(ctx, entry)
+	index, cp, err := s.addClaimed(ctx, entry, claim)
 	if err != nil {
 		return nil, err
 	}
@@ -208,9 +217,3 @@ func marshalHashes(hashes []tlog.Hash) []byte {
 	}
 	return []byte(b.String())
 }
-
-// AdmitFunc adapts a function to Admitter.
-type AdmitFunc func(entry []byte) error
-
-// Admit calls f.
-func (f AdmitFunc) Admit(entry []byte) error { return f(entry) }

@@ -60,7 +60,7 @@ every checkpoint; by convention it is the log's URL without the scheme.`,
 func logServeCmd() *cobra.Command {
 	var dir, addr string
 	var policyFiles, witnesses []string
-	var quorum int
+	var quorum, keyLimit int
 	var timeout time.Duration
 	c := &cobra.Command{
 		Use:   "serve --dir DIR --addr 127.0.0.1:8080 --policy policy.json... [--witness URL...]",
@@ -68,9 +68,15 @@ func logServeCmd() *cobra.Command {
 		Long: `Serve the log in DIR: POST /add, GET /checkpoint, the C2SP tlog-tiles resources
 (GET /tile/L/N, /tile/entries/N) and GET /proof/inclusion?index=I&size=N and
 /proof/consistency?old=M&new=N. An entry is admitted only if it is a DSSE
-envelope of at most 65,535 bytes signed by at least one maintainer or rebuilder
-key of a --policy. POST /add answers with a C2SP tlog-proof once the entry is
-durable and covered by a signed checkpoint. Stops cleanly on SIGINT or SIGTERM.
+envelope of at most 65,535 bytes in canonical encoding (the bytes ssms writes)
+whose every signature verifies under a distinct maintainer or rebuilder key of
+a --policy, named by its key ID. The same payload signed by the same keys (or
+fewer) is the same entry: the log answers with the logged one. Each key adds at
+most --max-adds-per-hour entries per hour (429 with Retry-After beyond it;
+copies are free; the count restarts with the server). POST /add answers with a
+C2SP tlog-proof once the entry is durable and covered by a signed checkpoint.
+To log a policy rotation that adds keys, serve the new policy too. Stops
+cleanly on SIGINT or SIGTERM.
 
 With --witness URL (C2SP tlog-witness), every checkpoint is sent to the
 witnesses before it is published, and the cosignatures that verify under a
@@ -98,12 +104,16 @@ A second server on DIR is refused: DIR is in use by process N.`,
 			if err != nil {
 				return err
 			}
-			return serveLog(c, dir, addr, admission.New(pols), opts)
+			if keyLimit < 0 {
+				return errors.New("--max-adds-per-hour must be 0 (no limit) or more")
+			}
+			return serveLog(c, dir, addr, admission.New(pols), keyLimit, opts)
 		},
 	}
 	c.Flags().StringArrayVar(&witnesses, "witness", nil, "URL of a witness to cosign checkpoints (repeat)")
 	c.Flags().IntVar(&quorum, "witness-quorum", 0, "stop waiting once this many witnesses cosigned (default: all)")
 	c.Flags().DurationVar(&timeout, "witness-timeout", 5*time.Second, "longest wait for witnesses per checkpoint")
+	c.Flags().IntVar(&keyLimit, "max-adds-per-hour", translog.DefaultKeyLimit, "entries each signing key may add per hour (0: no limit)")
 	c.Flags().StringVar(&dir, "dir", "", "the log's directory (required)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
 	c.Flags().StringArrayVar(&policyFiles, "policy", nil, "policy whose keys may add entries (repeat)")
@@ -142,8 +152,8 @@ func witnessOptions(c *cobra.Command, urls []string, pols []*policies.Policy, qu
 		OnError: func(err error) { fmt.Fprintf(stderr, "ssms: warning: cosigning: %v\n", err) }}, nil
 }
 
-func serveLog(c *cobra.Command, dir, addr string, admit translog.Admitter, w translog.WitnessOptions) error {
-	ls, err := startLogServer(dir, func() (net.Listener, error) { return net.Listen("tcp", addr) }, admit, w)
+func serveLog(c *cobra.Command, dir, addr string, admit translog.Admitter, keyLimit int, w translog.WitnessOptions) error {
+	ls, err := startLogServer(dir, func() (net.Listener, error) { return net.Listen("tcp", addr) }, admit, keyLimit, w)
 	if err != nil {
 		return err
 	}
@@ -174,7 +184,7 @@ type logServer struct {
 // startLogServer owns dir before it listens: a second server on the same
 // directory and address is told the directory is in use, the real problem,
 // rather than that the address is.
-func startLogServer(dir string, listen func() (net.Listener, error), admit translog.Admitter, w translog.WitnessOptions) (*logServer, error) {
+func startLogServer(dir string, listen func() (net.Listener, error), admit translog.Admitter, keyLimit int, w translog.WitnessOptions) (*logServer, error) {
 	lock, err := ownDir(dir, "create the log with ssms log init")
 	if err != nil {
 		return nil, err
@@ -191,7 +201,9 @@ func startLogServer(dir string, listen func() (net.Listener, error), admit trans
 		return nil, err
 	}
 	ls := &logServer{lock: lock, store: store, addr: ln.Addr(), seq: translog.NewWitnessedSequencer(store, translog.DefaultMaxPending, translog.DefaultMaxBatch, w), errc: make(chan error, 1)}
-	ls.srv = httpserver.New(translog.NewServer(store, ls.seq, admit).Handler())
+	srv := translog.NewServer(store, ls.seq, admit)
+	srv.KeyLimit = keyLimit
+	ls.srv = httpserver.New(srv.Handler())
 	go func() { ls.errc <- ls.srv.Serve(ln) }()
 	return ls, nil
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/witness"
 )
@@ -55,6 +57,16 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 			if errors.As(err, &herr) && herr.Status == 403 {
 				return withHint(err, "the log admits envelopes signed by keys of the policies it serves (ssms log serve --policy)")
 			}
+			if errors.As(err, &herr) && herr.Status == 429 {
+				return withHint(err, "each key may add a limited number of entries per hour (ssms log serve --max-adds-per-hour)")
+			}
+			var logged *translog.LoggedAsError
+			if errors.As(err, &logged) {
+				if proof, cp, err = loggedAs(logged, env, pol.MaintainerKeys()); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.ErrOrStderr(), "ssms: the log holds this release already as entry %d, signed by the same keys or more with other signature bytes; the proof is for the logged envelope\n", proof.Index)
+			}
 			if err != nil {
 				return err
 			}
@@ -88,6 +100,17 @@ func checkPublishedQuorum(pol *policies.Policy, proof *translog.Proof, size int6
 			"check the log's --witness flags and warnings, and that its witnesses are up")
 	}
 	return nil
+}
+
+// loggedAs accepts the log's answer that it holds an envelope equivalent to
+// env, once the logged bytes show it: the same payload, signed by every key
+// of keys that signed env. A log cannot pass off another entry as ours.
+func loggedAs(l *translog.LoggedAsError, env *manifest.Envelope, keys []*signer.PublicKey) (*translog.Proof, *translog.SignedCheckpoint, error) {
+	got, err := manifest.ParseEnvelope(l.Entry)
+	if err != nil || !got.Covers(env, keys) {
+		return nil, nil, fmt.Errorf("%w; the logged envelope does not say the same", l)
+	}
+	return l.Proof, l.Checkpoint, nil
 }
 
 // logClient is a verifying client for the log at url, whose key is vkey

@@ -70,7 +70,7 @@ func (s *script) startServers(ln net.Listener, logURL, logKey string, witnessKey
 	if err != nil {
 		return fail(err)
 	}
-	ls, err := startLogServer("log", func() (net.Listener, error) { return ln, nil }, admission.New([]*policies.Policy{pol}), translog.WitnessOptions{Cosigner: col, Timeout: 6 * time.Second})
+	ls, err := startLogServer("log", func() (net.Listener, error) { return ln, nil }, admission.New([]*policies.Policy{pol}), translog.DefaultKeyLimit, translog.WitnessOptions{Cosigner: col, Timeout: 6 * time.Second})
 	if err != nil {
 		return fail(err)
 	}

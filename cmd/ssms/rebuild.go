@@ -16,6 +16,7 @@ import (
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/rebuild"
+	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/translog"
 )
 
@@ -200,7 +201,7 @@ did not rebuild); otherwise a pass every --interval.`,
 			if logc == nil {
 				return nil
 			}
-			return publishAttestation(c, logc, res.Attestation)
+			return publishAttestation(c, logc, res.Attestation, r.Signer.Public())
 		},
 	}
 	fl := c.Flags()
@@ -257,12 +258,16 @@ func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, log
 }
 
 // publishAttestation submits the attestation, exactly as written to its file.
-func publishAttestation(c *cobra.Command, client *translog.Client, att *manifest.Envelope) error {
+func publishAttestation(c *cobra.Command, client *translog.Client, att *manifest.Envelope, key *signer.PublicKey) error {
 	raw, err := att.Marshal()
 	if err != nil {
 		return err
 	}
 	proof, cp, err := client.Add(c.Context(), raw)
+	var logged *translog.LoggedAsError
+	if errors.As(err, &logged) {
+		proof, cp, err = loggedAs(logged, att, []*signer.PublicKey{key})
+	}
 	if err != nil {
 		return err
 	}

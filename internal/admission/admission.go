@@ -1,11 +1,17 @@
-// Package admission decides which entries a log accepts: a DSSE envelope,
-// within the size limit, with at least one valid signature by a maintainer
-// or rebuilder key of a policy the log serves. This is spam control, not
-// trust: verifiers check thresholds themselves.
+// Package admission decides which entries a log accepts: a DSSE envelope
+// in canonical encoding whose every signature verifies under a distinct
+// maintainer or rebuilder key of a policy the log serves, named by its key
+// ID. This is spam control, not trust: verifiers check thresholds
+// themselves. The rules leave an outsider nothing to add: a copy of a
+// public envelope in another spelling is not canonical, a junk or unknown
+// signature is refused, and a logged envelope with signatures reordered,
+// re-made or dropped is the same entry (see translog.Claim).
 package admission
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"slices"
 
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
@@ -13,35 +19,57 @@ import (
 	"ssms.dev/ssms/translog"
 )
 
-// Policy admits envelopes signed by a key of any of its policies.
+// Policy admits envelopes signed by keys of its policies.
 type Policy struct {
-	keys []*signer.PublicKey
+	keys map[string]*signer.PublicKey // by key ID
 }
 
 // New admits for the given policies.
 func New(pols []*policies.Policy) *Policy {
-	a := &Policy{}
-	seen := map[string]bool{}
+	a := &Policy{keys: map[string]*signer.PublicKey{}}
 	for _, p := range pols {
 		for _, k := range append(append([]*signer.PublicKey{}, p.MaintainerKeys()...), p.RebuilderKeys()...) {
-			if !seen[k.ID()] {
-				seen[k.ID()] = true
-				a.keys = append(a.keys, k)
-			}
+			a.keys[k.ID()] = k
 		}
 	}
 	return a
 }
 
-// Admit implements translog.Admitter.
-func (a *Policy) Admit(entry []byte) error {
-	env, err := manifest.ParseEnvelope(entry)
+// Admit implements translog.Admitter. The claim's subject is the SHA-256 of
+// PAE(payloadType, payload), its keys the signers' key IDs.
+func (a *Policy) Admit(entry []byte) (translog.Claim, error) {
+	env, err := manifest.ParseCanonicalEnvelope(entry)
 	if err != nil {
-		return err
+		return translog.Claim{}, err
 	}
-	v := env.Verify(a.keys)
-	if len(v.Signers) == 0 {
-		return fmt.Errorf("%w: no signature by a maintainer or rebuilder key of a policy this log serves", translog.ErrNotAdmitted)
+	if len(env.Signatures) == 0 {
+		return translog.Claim{}, fmt.Errorf("%w: the envelope has no signature", translog.ErrNotAdmitted)
 	}
-	return nil
+	// Names and distinctness first: they cost nothing, and an outsider
+	// then cannot make the log verify anything.
+	ids := make([]string, 0, len(env.Signatures))
+	for i, sig := range env.Signatures {
+		if a.keys[sig.KeyID] == nil {
+			return translog.Claim{}, fmt.Errorf("%w: signature %d: key ID %q is not a maintainer or rebuilder key of a policy this log serves", translog.ErrNotAdmitted, i, short(sig.KeyID))
+		}
+		if slices.Contains(ids, sig.KeyID) {
+			return translog.Claim{}, fmt.Errorf("%w: signature %d: key %s signed twice", translog.ErrNotAdmitted, i, short(sig.KeyID))
+		}
+		ids = append(ids, sig.KeyID)
+	}
+	pae := manifest.PAE(env.PayloadType, env.Payload)
+	for i, sig := range env.Signatures {
+		if err := a.keys[sig.KeyID].Verify(pae, sig.Sig); err != nil {
+			return translog.Claim{}, fmt.Errorf("%w: signature %d does not verify under key %s", translog.ErrNotAdmitted, i, short(sig.KeyID))
+		}
+	}
+	slices.Sort(ids)
+	return translog.Claim{Subject: sha256.Sum256(pae), Keys: ids}, nil
+}
+
+func short(id string) string {
+	if len(id) > 16 {
+		id = id[:16]
+	}
+	return id
 }

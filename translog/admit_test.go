@@ -1,0 +1,155 @@
+package translog
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// keyedAdmitter admits "ok SUBJECT NONCE KEY...": the claim is SUBJECT,
+// signed by the KEYs; NONCE makes other bytes with the same claim.
+type keyedAdmitter struct{}
+
+func (keyedAdmitter) Admit(e []byte) (Claim, error) {
+	f := strings.Fields(string(e))
+	if len(f) < 3 || f[0] != "ok" {
+		return Claim{}, fmt.Errorf("%w: not ok", ErrNotAdmitted)
+	}
+	keys := slices.Compact(slices.Sorted(slices.Values(f[3:])))
+	return Claim{Subject: sha256.Sum256([]byte(f[1])), Keys: keys}, nil
+}
+
+type keyedLog struct {
+	store *Store
+	srv   *Server
+	url   string
+	now   time.Time
+}
+
+func newKeyedLog(t *testing.T, store *Store, limit int) *keyedLog {
+	t.Helper()
+	seq := NewSequencer(store, DefaultMaxPending, DefaultMaxBatch)
+	t.Cleanup(seq.Close)
+	l := &keyedLog{store: store, now: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)}
+	l.srv = NewServer(store, seq, keyedAdmitter{})
+	l.srv.KeyLimit, l.srv.now = limit, func() time.Time { return l.now }
+	hs := httptest.NewServer(l.srv.Handler())
+	t.Cleanup(hs.Close)
+	l.url = hs.URL
+	return l
+}
+
+// add posts entry and returns the status, the proof's index and Retry-After.
+func (l *keyedLog) add(t *testing.T, entry string) (status int, index int64, retry string) {
+	t.Helper()
+	resp, err := http.Post(l.url+"/add", "text/plain", strings.NewReader(entry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, -1, resp.Header.Get("Retry-After")
+	}
+	p, err := ParseProof(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, p.Index, ""
+}
+
+func TestSameClaimSameIndex(t *testing.T) {
+	s, _ := newStore(t)
+	l := newKeyedLog(t, s, 0)
+	for _, tt := range []struct {
+		entry string
+		want  int64
+	}{
+		{"ok rel 1 a b", 0},
+		{"ok rel 1 a b", 0},   // the same bytes
+		{"ok rel 2 b a", 0},   // other bytes, same signers
+		{"ok rel 3 a", 0},     // fewer signers: the logged entry says more
+		{"ok rel 4 a b c", 1}, // a new signer: a new entry
+		{"ok rel 5 c", 1},
+		{"ok other 6 a", 2},
+	} {
+		if status, got, _ := l.add(t, tt.entry); status != 200 || got != tt.want {
+			t.Errorf("%q: %d, index %d; want index %d", tt.entry, status, got, tt.want)
+		}
+	}
+	// Concurrent copies are one entry too.
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if status, got, _ := l.add(t, fmt.Sprintf("ok burst %d k", i)); status != 200 || got != 3 {
+				t.Errorf("copy %d: %d, index %d; want index 3", i, status, got)
+			}
+		}()
+	}
+	wg.Wait()
+	if size := s.Checkpoint().Size; size != 4 {
+		t.Fatalf("log size %d, want 4", size)
+	}
+	// A restarted server rebuilds the index from the log.
+	l2 := newKeyedLog(t, s, 0)
+	if status, got, _ := l2.add(t, "ok rel 7 c b"); status != 200 || got != 1 {
+		t.Errorf("after a restart: %d, index %d; want index 1", status, got)
+	}
+	// The client hands back the logged bytes, verified, when they differ.
+	c, err := NewClient(l.url, s.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var le *LoggedAsError
+	if _, _, err := c.Add(context.Background(), []byte("ok rel 8 a")); !errors.As(err, &le) || le.Proof.Index != 0 || string(le.Entry) != "ok rel 1 a b" {
+		t.Fatalf("Add of a copy: %v", err)
+	}
+}
+
+func TestKeyLimit(t *testing.T) {
+	s, _ := newStore(t)
+	l := newKeyedLog(t, s, 3)
+	for i := range 3 {
+		if status, _, _ := l.add(t, fmt.Sprintf("ok r%d 0 a", i)); status != 200 {
+			t.Fatalf("entry %d of key a: %d", i, status)
+		}
+	}
+	l.now = l.now.Add(10 * time.Minute)
+	if status, _, retry := l.add(t, "ok r3 0 a"); status != 429 || retry != "3000" {
+		t.Errorf("4th entry of key a: %d, Retry-After %q; want 429 after 3000 s", status, retry)
+	}
+	if status, index, _ := l.add(t, "ok r1 1 a"); status != 200 || index != 1 {
+		t.Errorf("a copy of a logged entry: %d, index %d; want it answered, not charged", status, index)
+	}
+	if status, _, _ := l.add(t, "ok r3 0 a b"); status != 200 {
+		t.Errorf("co-signed by key b, which has room: %d", status)
+	}
+	for i := range 2 {
+		l.add(t, fmt.Sprintf("ok s%d 0 b", i))
+	}
+	if status, _, _ := l.add(t, "ok r4 0 a b"); status != 429 {
+		t.Errorf("both keys at the limit: %d", status)
+	}
+	if status, _, _ := l.add(t, "ok r5 0"); status != 200 {
+		t.Errorf("no keys, not limited: %d", status)
+	}
+	l.now = l.now.Add(50 * time.Minute)
+	if status, _, _ := l.add(t, "ok r4 0 a"); status != 200 {
+		t.Errorf("an hour later: %d", status)
+	}
+	if size := s.Checkpoint().Size; size != 3+1+2+1+1 {
+		t.Errorf("log size %d, want 8", size)
+	}
+}
