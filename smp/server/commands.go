@@ -204,7 +204,8 @@ func (s *Server) recipientLocked(c *client, t *smp.Transmission, q *queue) (smp.
 		if !q.suspended {
 			q.suspended, q.heldAt = true, s.cfg.Now()
 		}
-		return smp.OK{}, s.persist("HOLD", rid), false
+		// The time is logged so the grace period survives restarts.
+		return smp.OK{}, s.persist("HOLD", rid, strconv.FormatInt(q.heldAt.UnixNano(), 10)), false
 	case smp.Del:
 		delete(s.byRID, q.rid)
 		delete(s.bySID, q.sid)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,14 +17,10 @@ import (
 )
 
 // StoreLog makes queues (and, if enabled, undelivered messages) survive
-// restarts and crashes. It is an append-only file of events, one a line:
-//
-//	NEW rid sid rkey      BOX rid sharedkey      KEY rid skey      HOLD rid      DEL rid
-//	MSG rid unixnano b|s body             ACK rid unixnano
-//
-// IDs, keys and bodies in base64. Events are written by one goroutine in
-// batches (group commit) and fsync'd before the server answers the command
-// that caused them. At start the log is replayed, a torn last line
+// restarts and crashes. It is an append-only file of events, one a line
+// (the grammar is in storeevent.go). Events are written by one goroutine
+// in batches (group commit) and fsync'd before the server answers the
+// command that caused them. At start the log is replayed, a torn last line
 // ignored, and rewritten to hold only the live state.
 type StoreLog struct {
 	path     string
@@ -66,8 +61,7 @@ func OpenStoreLog(dir string, s *Server, messages bool) (*StoreLog, error) {
 func (l *StoreLog) record(fields ...string) func() error {
 	ch := make(chan error, 1)
 	l.mu.Lock()
-	l.pending = append(l.pending, strings.Join(fields, " ")...)
-	l.pending = append(l.pending, '\n')
+	l.pending = append(l.pending, marshalEvent(fields)...)
 	l.waiters = append(l.waiters, ch)
 	l.mu.Unlock()
 	select {
@@ -119,30 +113,28 @@ func (l *StoreLog) replay(s *Server) error {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		if err := s.apply(strings.Fields(sc.Text())); err != nil {
+		f, err := parseEvent(sc.Text())
+		if err == nil {
+			err = s.apply(f)
+		}
+		if err != nil {
 			return fmt.Errorf("%s line %d: %w", l.path, n, err)
 		}
 	}
 	return sc.Err()
 }
 
-// apply replays one event.
+// apply replays one event that parseEvent accepted.
 func (s *Server) apply(f []string) error {
-	bad := errors.New("malformed event")
-	if len(f) < 2 {
-		return bad
-	}
-	rb, err := smp.DecodeBase64(f[1])
-	rid, ok := toID(rb)
-	if err != nil || !ok {
-		return bad
-	}
+	bad := errEvent
+	rb, _ := smp.DecodeBase64(f[1])
+	rid, _ := toID(rb)
 	q := s.byRID[rid]
 	if f[0] != "NEW" && q == nil {
 		return nil // an event for a queue deleted later in the log
 	}
 	switch {
-	case f[0] == "NEW" && len(f) == 4:
+	case f[0] == "NEW":
 		sb, err1 := smp.DecodeBase64(f[2])
 		sid, ok := toID(sb)
 		key, err2 := smp.ParseKey(f[3])
@@ -155,13 +147,13 @@ func (s *Server) apply(f []string) error {
 		q := &queue{rid: rid, sid: sid, rkey: key}
 		s.byRID[rid], s.bySID[sid] = q, q
 		s.added()
-	case f[0] == "BOX" && len(f) == 3:
+	case f[0] == "BOX":
 		k, err := smp.DecodeBase64(f[2])
 		if err != nil || len(k) != 32 {
 			return bad
 		}
 		q.box = (*[32]byte)(k)
-	case f[0] == "KEY" && len(f) == 3:
+	case f[0] == "KEY":
 		key, err := smp.ParseKey(f[2])
 		if errors.Is(err, smp.ErrWeakKey) { // as for NEW: the queue is dropped
 			delete(s.byRID, q.rid)
@@ -173,20 +165,24 @@ func (s *Server) apply(f []string) error {
 			return bad
 		}
 		q.skey = key
-	case f[0] == "HOLD" && len(f) == 2:
-		q.suspended, q.heldAt = true, s.cfg.Now() // the grace period restarts: the log keeps no times
-	case f[0] == "DEL" && len(f) == 2:
+	case f[0] == "HOLD":
+		q.suspended, q.heldAt = true, s.cfg.Now() // a legacy HOLD has no time: the grace period starts now
+		if len(f) == 3 {
+			ns, _ := strconv.ParseInt(f[2], 10, 64)
+			q.heldAt = time.Unix(0, ns)
+		}
+	case f[0] == "DEL":
 		delete(s.byRID, q.rid)
 		delete(s.bySID, q.sid)
 		s.removed(q)
-	case f[0] == "MSG" && len(f) == 5:
+	case f[0] == "MSG":
 		ns, err1 := strconv.ParseInt(f[2], 10, 64)
 		body, err2 := smp.DecodeBase64(f[4])
 		if err1 != nil || err2 != nil || (f[3] != "b" && f[3] != "s") {
 			return bad
 		}
 		s.stored(q, message{received: time.Unix(0, ns), body: body, binary: f[3] == "b"})
-	case f[0] == "ACK" && len(f) == 3:
+	case f[0] == "ACK":
 		ns, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {
 			return bad
@@ -216,7 +212,7 @@ func (l *StoreLog) snapshot(s *Server) []byte {
 			fmt.Fprintf(&b, "KEY %s %s\n", smp.Encode(q.rid[:]), q.skey)
 		}
 		if q.suspended {
-			fmt.Fprintf(&b, "HOLD %s\n", smp.Encode(q.rid[:]))
+			fmt.Fprintf(&b, "HOLD %s %d\n", smp.Encode(q.rid[:]), q.heldAt.UnixNano())
 		}
 		if !l.messages {
 			s.dropped(q, q.msgs...)
