@@ -21,11 +21,8 @@ import (
 //
 // IDs, keys and bodies are canonical base64, times canonical decimal.
 // A field may be empty only where its value is: the body of an empty
-// message encodes to "", so
-//
-//	MSG AAAAAAAAAAAAAAAAAAAAAA== 1700000000000000000 s 
-//
-// ends in a space and has five fields. (The log was first read with
+// message encodes to "", so its line, "MSG rid ns s " with the quotes
+// left out, ends in a space and has five fields. (The log was first read with
 // strings.Fields, which saw four there and refused to start: such lines,
 // written by the server itself, are exactly this grammar.) HOLD without a
 // time was written before hold times were kept; its grace period starts
@@ -39,12 +36,12 @@ var errEvent = errors.New("malformed event")
 type fieldKind int
 
 const (
-	fID    fieldKind = iota // a 16-byte queue ID
-	fKey                    // a public key, base64 DER; checked on replay
-	fBox                    // a 32-byte crypto_box key
-	fTime                   // Unix nanoseconds
-	fKind                   // b or s
-	fBody                   // a message body, possibly empty
+	fID   fieldKind = iota // a 16-byte queue ID
+	fKey                   // a public key, base64 DER; checked on replay
+	fBox                   // a 32-byte crypto_box key
+	fTime                  // Unix nanoseconds
+	fKind                  // b or s
+	fBody                  // a message body, possibly empty
 )
 
 // eventFields is the grammar: the fields after the operation.
