@@ -142,7 +142,11 @@ read its answers is closed once --outbox-bytes of them wait.`,
 			if err != nil {
 				return err
 			}
-			go srv.ServeTLS(ln, cfg)
+			// The accept loops retry what passes (EMFILE and the like); an
+			// error they return is one they cannot: stop rather than live on
+			// accepting nothing.
+			serveErr := make(chan error, 2)
+			go func() { serveErr <- srv.ServeTLS(ln, cfg) }()
 			fmt.Fprintf(c.ErrOrStderr(), "smp-server: %s listening on %s (TLS)\n", address, ln.Addr())
 			if textAddr != "" {
 				if err := loopbackOnly(textAddr, insecureText); err != nil {
@@ -152,7 +156,7 @@ read its answers is closed once --outbox-bytes of them wait.`,
 				if err != nil {
 					return err
 				}
-				go srv.ServeText(tl)
+				go func() { serveErr <- srv.ServeText(tl) }()
 				fmt.Fprintf(c.ErrOrStderr(), "smp-server: plain text on %s\n", tl.Addr())
 			}
 			if metricsAddr != "" {
@@ -162,8 +166,12 @@ read its answers is closed once --outbox-bytes of them wait.`,
 				}
 				go httpserver.New(reg.Handler()).Serve(ml)
 			}
-			<-ctx.Done()
-			return nil
+			select {
+			case <-ctx.Done():
+				return nil
+			case err := <-serveErr:
+				return err
+			}
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", "", "the server's directory (required)")

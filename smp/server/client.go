@@ -1,9 +1,9 @@
 package server
 
 import (
-	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"time"
 
 	"ssms.dev/ssms/smp"
@@ -37,15 +37,19 @@ type Framer interface {
 	Close() error
 }
 
-// Serve runs one transport connection until it closes.
+// Serve runs one transport connection until it closes. It counts against
+// MaxClients; ServeText and ServeTLS also count connections by source.
 func (s *Server) Serve(f Framer) {
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	default:
+	if !s.gate.admit(netip.Addr{}) {
 		f.Close() // too many connections
 		return
 	}
+	defer s.gate.leave(netip.Addr{})
+	s.serve(f)
+}
+
+// serve runs a connection the gate admitted.
+func (s *Server) serve(f Framer) {
 	c := newClient(s)
 	// A client that sends faster than it reads (repeated SUBs each answered
 	// OK and the message in flight, say) is closed once what waits for it
@@ -99,20 +103,5 @@ func (t textFramer) Write(tx [][]byte) error {
 
 // ServeText accepts plain-text connections on ln until it is closed.
 func (s *Server) ServeText(ln net.Listener) error {
-	return accept(ln, func(conn net.Conn) { s.Serve(textFramer{conn}) })
-}
-
-// accept runs serve on each connection ln accepts, each in its own
-// goroutine, until ln is closed.
-func accept(ln net.Listener, serve func(net.Conn)) error {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return err
-		}
-		go serve(conn)
-	}
+	return s.accept(ln, func(conn net.Conn) { s.serve(textFramer{conn}) })
 }

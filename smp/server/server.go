@@ -94,9 +94,9 @@ type Server struct {
 	mu    sync.Mutex
 	byRID map[id]*queue
 	bySID map[id]*queue
-	slots chan struct{} // one per transport connection allowed
-	log   *StoreLog     // nil: nothing survives a restart
-	held  held          // what the queues hold, against the limits
+	gate  *gate     // admits transport connections
+	log   *StoreLog // nil: nothing survives a restart
+	held  held      // what the queues hold, against the limits
 
 	counters *counters
 	// verify is smp.Verify; tests count the verifications each path does.
@@ -115,6 +115,6 @@ func (s *Server) persist(fields ...string) func() error {
 // New returns a server with cfg's limits.
 func New(cfg Config) *Server {
 	cfg.defaults()
-	return &Server{cfg: cfg, byRID: map[id]*queue{}, bySID: map[id]*queue{}, slots: make(chan struct{}, cfg.MaxClients),
+	return &Server{cfg: cfg, byRID: map[id]*queue{}, bySID: map[id]*queue{}, gate: newGate(cfg.MaxClients, cfg.MaxClients),
 		counters: newCounters(cfg.Metrics), verify: smp.Verify}
 }

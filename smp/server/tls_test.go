@@ -12,7 +12,9 @@ import (
 	"ssms.dev/ssms/smp"
 )
 
-func startTLS(t testing.TB) smp.Address {
+func startTLS(t testing.TB) smp.Address { return startTLSConfig(t, Config{}) }
+
+func startTLSConfig(t testing.TB, c Config) smp.Address {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -31,7 +33,7 @@ func startTLS(t testing.TB) smp.Address {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go New(Config{}).ServeTLS(ln, cfg)
+	go New(c).ServeTLS(ln, cfg)
 	return addr
 }
 
