@@ -68,11 +68,11 @@ func (o *outbox) run(write func([][]byte) error, done <-chan struct{}) error {
 		if len(batch) == 0 {
 			continue
 		}
-		err := write(batch)
 		n := 0
-		for _, tx := range batch {
+		for _, tx := range batch { // before write: net.Buffers.WriteTo sets the written slices to nil
 			n += len(tx)
 		}
+		err := write(batch)
 		o.mu.Lock()
 		o.held -= n // written, or gone with the connection
 		o.mu.Unlock()

@@ -79,3 +79,17 @@ func (o *outbox) heldBytes() int {
 	defer o.mu.Unlock()
 	return o.held
 }
+
+// TestAttackTextOutboxCount: on the text transport every written answer
+// left the outbox's count (net.Buffers.WriteTo clears the slices it
+// wrote, and they were counted after), so a connection was closed once it
+// had been sent OutboxBytes in all.
+func TestAttackTextOutboxCount(t *testing.T) {
+	_, addr := startText(t, Config{OutboxBytes: 1024})
+	p := dial(t, addr)
+	rid, _ := p.create()
+	for range 100 { // about 40 bytes each: 4 KB in all
+		p.raw(true, rid, "SUB")
+		p.expect(rid + " OK")
+	}
+}
