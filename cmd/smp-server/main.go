@@ -91,7 +91,8 @@ or SIGTERM. One server owns DIR: a second one on it is refused.
 The limits bound what clients can make the server hold, since creating a
 queue and sending to a new one need no key: past a queue or server limit a
 SEND gets ERR SIZE and a CONN gets ERR AUTH, and a connection that does not
-read its answers is closed once --outbox-bytes of them wait.`,
+read its answers is closed once --outbox-bytes of them wait (or once the
+answers waiting on all connections would pass --outbox-total).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkLimits(lim); err != nil {
@@ -189,6 +190,7 @@ read its answers is closed once --outbox-bytes of them wait.`,
 	f.IntVar(&lim.MaxQueues, "max-queues", server.DefaultMaxQueues, "queues on the server")
 	f.IntVar(&lim.ConnQueues, "conn-queues", server.DefaultConnQueues, "queues one connection may create")
 	f.IntVar(&lim.OutboxBytes, "outbox-bytes", server.DefaultOutboxBytes, "unread answer bytes before a connection is closed")
+	f.Int64Var(&lim.OutboxTotal, "outbox-total", server.DefaultOutboxTotal, "unread answer bytes of all connections; past it the connection answered is closed")
 	c.MarkFlagRequired("dir")
 	return c
 }
@@ -202,7 +204,7 @@ func checkLimits(l server.Config) error {
 	}{
 		{"queue-messages", int64(l.QueueQuota)}, {"queue-bytes", int64(l.QueueBytes)},
 		{"max-messages", int64(l.MaxMessages)}, {"max-bytes", l.MaxBytes}, {"max-queues", int64(l.MaxQueues)},
-		{"conn-queues", int64(l.ConnQueues)}, {"outbox-bytes", int64(l.OutboxBytes)},
+		{"conn-queues", int64(l.ConnQueues)}, {"outbox-bytes", int64(l.OutboxBytes)}, {"outbox-total", l.OutboxTotal},
 	} {
 		if f.v <= 0 {
 			return fmt.Errorf("--%s %d: must be positive", f.name, f.v)

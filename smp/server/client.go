@@ -53,10 +53,11 @@ func (s *Server) serve(f Framer) {
 	c := newClient(s)
 	// A client that sends faster than it reads (repeated SUBs each answered
 	// OK and the message in flight, say) is closed once what waits for it
-	// passes the limit, rather than growing the outbox without bound.
+	// passes the limit, rather than growing the outbox without bound; so is
+	// the one whose answer would take all outboxes past OutboxTotal.
 	// Close runs apart: post may hold the server lock, and closing TLS can
 	// wait on the peer.
-	c.out.limit(s.cfg.OutboxBytes, func() { go f.Close() })
+	c.out.limit(s.cfg.OutboxBytes, &s.outboxes, func() { go f.Close() })
 	done := make(chan struct{})
 	go func() {
 		if c.out.run(f.Write, done) != nil {

@@ -12,7 +12,8 @@
 // everything a client can make the server hold is bounded (Config): queues
 // per connection and in total (past them CONN is ERR AUTH), messages and
 // bytes per queue and in total (past them SEND is ERR SIZE), and answers
-// waiting for a connection that does not read (past them it is closed).
+// waiting for a connection that does not read, per connection and in
+// total (past them the connection answered is closed).
 package server
 
 import (
@@ -35,6 +36,7 @@ type Config struct {
 	MaxQueues   int           // queues on the server (default 100,000)
 	ConnQueues  int           // queues one transport connection may create (default 1,000)
 	OutboxBytes int           // unwritten bytes for one connection before it is closed (default 2 MiB)
+	OutboxTotal int64         // unwritten bytes for all connections: past it, the connection answered is closed (default 512 MiB)
 	MaxClients  int           // transport connections at once (default 10,000)
 	IdleTimeout time.Duration // a silent connection is closed (default 10 min)
 	Now         func() time.Time
@@ -53,6 +55,7 @@ const (
 	DefaultMaxQueues   = 100_000
 	DefaultConnQueues  = 1_000
 	DefaultOutboxBytes = 2 << 20
+	DefaultOutboxTotal = 512 << 20
 	DefaultMaxClients  = 10_000
 )
 
@@ -70,6 +73,7 @@ func (c *Config) defaults() {
 	setDefault(&c.MaxQueues, DefaultMaxQueues)
 	setDefault(&c.ConnQueues, DefaultConnQueues)
 	setDefault(&c.OutboxBytes, DefaultOutboxBytes)
+	setDefault(&c.OutboxTotal, DefaultOutboxTotal)
 	setDefault(&c.MaxClients, DefaultMaxClients)
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 10 * time.Minute
@@ -97,6 +101,8 @@ type Server struct {
 	gate  *gate     // admits transport connections
 	log   *StoreLog // nil: nothing survives a restart
 	held  held      // what the queues hold, against the limits
+	// outboxes is what all connections' outboxes hold, against OutboxTotal.
+	outboxes budget
 
 	counters *counters
 	// verify is smp.Verify; tests count the verifications each path does.
@@ -116,5 +122,5 @@ func (s *Server) persist(fields ...string) func() error {
 func New(cfg Config) *Server {
 	cfg.defaults()
 	return &Server{cfg: cfg, byRID: map[id]*queue{}, bySID: map[id]*queue{}, gate: newGate(cfg.MaxClients, cfg.MaxClients),
-		counters: newCounters(cfg.Metrics), verify: smp.Verify}
+		counters: newCounters(cfg.Metrics), verify: smp.Verify, outboxes: budget{max: cfg.OutboxTotal}}
 }
