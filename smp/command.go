@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -134,6 +136,11 @@ func parseSendBody(line string, at int) (Command, int, error) {
 		return Send{Body: []byte(s)}, 0, nil
 	}
 	n, err := strconv.Atoi(rest)
+	if errors.Is(err, strconv.ErrRange) && rest[0] != '-' && rest[0] != '+' && rest[0] != '0' {
+		// A number, just too large for an int: a size too large (the
+		// reader's caller answers ERR SIZE and cannot skip it).
+		return Send{Binary: true}, math.MaxInt, nil
+	}
 	if err != nil || n < 0 || strconv.Itoa(n) != rest {
 		return nil, 0, fail(Syntax(SyntaxBadBody))
 	}

@@ -35,8 +35,15 @@
 //	SYNTAX 2 bad parameters (bad base64, a weak key, a line with a CR),
 //	       3 missing credentials, 4 credentials not allowed,
 //	       5 missing connId, 6 bad message body (neither a size nor ":")
-//	SIZE     a body over the limit, a binary body of another size than
-//	         declared, or a message that does not fit the queue or the server
+//	SIZE     a body over the limit (a string SEND's line over 16 KiB
+//	         included), a size too large for a number, a binary body of
+//	         another size than declared, or a message that does not fit the
+//	         queue or the server
+//
+// A body or line too large is skipped, never held, so the connection
+// stays usable; past 1 MiB skipping would let one transmission occupy the
+// connection for ever, so a larger declared size is answered ERR SIZE and
+// the connection closed, and a line with no LF within 1 MiB closes it.
 //	AUTH     bad signature, unknown or suspended queue, the wrong party's ID;
 //	         also CONN beyond the queues allowed per connection or in total
 //

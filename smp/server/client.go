@@ -73,6 +73,10 @@ func (s *Server) serve(f Framer) {
 		}
 		s.handle(c, t)
 	}
+	// The last answers may be what the client needs most (ERR SIZE for a
+	// body too large to skip, answers to a client that half-closed):
+	// give them a moment before the connection goes.
+	c.out.flush(time.Second)
 	s.disconnect(c)
 	close(done)
 	f.Close()

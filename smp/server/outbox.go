@@ -3,6 +3,7 @@ package server
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // outbox holds the transmissions for one connection's writer, which sends
@@ -22,10 +23,11 @@ type outbox struct {
 	closed  bool
 	wake    chan struct{}
 
-	max      int     // bytes held (pending or being written) before overflow; 0: no limit
-	total    *budget // the bytes all outboxes hold, if limited
-	held     int     // guarded by mu
-	overflow func()  // called once, without mu, when held would pass max
+	max      int           // bytes held (pending or being written) before overflow; 0: no limit
+	total    *budget       // the bytes all outboxes hold, if limited
+	held     int           // guarded by mu
+	drained  chan struct{} // closed when held is 0 or the outbox closes; guarded by mu
+	overflow func()        // called once, without mu, when held would pass max
 }
 
 // budget is what all connections' outboxes hold, against one limit.
@@ -95,12 +97,43 @@ func (o *outbox) close() {
 	o.mu.Unlock()
 }
 
+// flush waits, at most d, until what was posted is written or the
+// outbox closes.
+func (o *outbox) flush(d time.Duration) {
+	o.mu.Lock()
+	if o.held == 0 || o.closed {
+		o.mu.Unlock()
+		return
+	}
+	if o.drained == nil {
+		o.drained = make(chan struct{})
+	}
+	ch := o.drained
+	o.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+}
+
+// wakeFlushLocked ends a flush once there is nothing left to wait for.
+// o.mu is held.
+func (o *outbox) wakeFlushLocked() {
+	if o.drained != nil && (o.held == 0 || o.closed) {
+		close(o.drained)
+		o.drained = nil
+	}
+}
+
 // dropLocked closes the outbox and uncounts what is pending; a batch
 // being written is uncounted by run. o.mu is held.
 func (o *outbox) dropLocked() {
 	o.held -= len(o.pending)
 	o.total.give(len(o.pending))
 	o.closed, o.pending, o.spare = true, nil, nil
+	o.wakeFlushLocked()
 }
 
 // run writes what is posted until done is closed or a write fails.
@@ -125,6 +158,10 @@ func (o *outbox) run(write func([][]byte) error, done <-chan struct{}) error {
 		if !o.closed && cap(batch) <= maxSpare {
 			o.spare = batch[:0]
 		}
+		if err != nil {
+			o.dropLocked()
+		}
+		o.wakeFlushLocked()
 		o.mu.Unlock()
 		if err != nil {
 			return err
