@@ -44,6 +44,7 @@
 // stays usable; past 1 MiB skipping would let one transmission occupy the
 // connection for ever, so a larger declared size is answered ERR SIZE and
 // the connection closed, and a line with no LF within 1 MiB closes it.
+//
 //	AUTH     bad signature, unknown or suspended queue, the wrong party's ID;
 //	         also CONN beyond the queues allowed per connection or in total
 //
