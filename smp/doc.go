@@ -39,14 +39,13 @@
 //	         included), a size too large for a number, a binary body of
 //	         another size than declared, or a message that does not fit the
 //	         queue or the server
+//	AUTH     bad signature, unknown or suspended queue, the wrong party's ID;
+//	         also CONN beyond the queues allowed per connection or in total
 //
 // A body or line too large is skipped, never held, so the connection
 // stays usable; past 1 MiB skipping would let one transmission occupy the
 // connection for ever, so a larger declared size is answered ERR SIZE and
 // the connection closed, and a line with no LF within 1 MiB closes it.
-//
-//	AUTH     bad signature, unknown or suspended queue, the wrong party's ID;
-//	         also CONN beyond the queues allowed per connection or in total
 //
 // Keys are base64 DER SubjectPublicKeyInfo: Ed25519 (canonical, not of
 // small order), or RSA of 2048, 3072 or 4096 bits with exponent 65537,
