@@ -92,7 +92,12 @@ The limits bound what clients can make the server hold, since creating a
 queue and sending to a new one need no key: past a queue or server limit a
 SEND gets ERR SIZE and a CONN gets ERR AUTH, and a connection that does not
 read its answers is closed once --outbox-bytes of them wait (or once the
-answers waiting on all connections would pass --outbox-total).`,
+answers waiting on all connections would pass --outbox-total).
+
+Connections are bounded by --max-clients and, from one IP address, by
+--max-per-source, TLS handshakes included. A connection is closed after
+--idle-timeout of silence, or when a transmission is not whole within
+--tx-timeout of its first byte, so trickling bytes does not hold a place.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkLimits(lim); err != nil {
@@ -190,6 +195,10 @@ answers waiting on all connections would pass --outbox-total).`,
 	f.IntVar(&lim.MaxQueues, "max-queues", server.DefaultMaxQueues, "queues on the server")
 	f.IntVar(&lim.ConnQueues, "conn-queues", server.DefaultConnQueues, "queues one connection may create")
 	f.IntVar(&lim.OutboxBytes, "outbox-bytes", server.DefaultOutboxBytes, "unread answer bytes before a connection is closed")
+	f.IntVar(&lim.MaxClients, "max-clients", server.DefaultMaxClients, "connections at once, TLS handshakes included")
+	f.IntVar(&lim.MaxPerSource, "max-per-source", server.DefaultMaxPerSource, "connections at once from one IP address (counted in memory only, never logged)")
+	f.DurationVar(&lim.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "a connection that sends nothing for this long is closed")
+	f.DurationVar(&lim.TxTimeout, "tx-timeout", server.DefaultTxTimeout, "a transmission must arrive whole within this of its first byte")
 	f.Int64Var(&lim.OutboxTotal, "outbox-total", server.DefaultOutboxTotal, "unread answer bytes of all connections; past it the connection answered is closed")
 	c.MarkFlagRequired("dir")
 	return c
@@ -205,9 +214,15 @@ func checkLimits(l server.Config) error {
 		{"queue-messages", int64(l.QueueQuota)}, {"queue-bytes", int64(l.QueueBytes)},
 		{"max-messages", int64(l.MaxMessages)}, {"max-bytes", l.MaxBytes}, {"max-queues", int64(l.MaxQueues)},
 		{"conn-queues", int64(l.ConnQueues)}, {"outbox-bytes", int64(l.OutboxBytes)}, {"outbox-total", l.OutboxTotal},
+		{"max-clients", int64(l.MaxClients)}, {"max-per-source", int64(l.MaxPerSource)},
 	} {
 		if f.v <= 0 {
 			return fmt.Errorf("--%s %d: must be positive", f.name, f.v)
+		}
+	}
+	for name, d := range map[string]time.Duration{"idle-timeout": l.IdleTimeout, "tx-timeout": l.TxTimeout} {
+		if d <= 0 {
+			return fmt.Errorf("--%s %v: must be positive", name, d)
 		}
 	}
 	return nil

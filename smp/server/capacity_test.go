@@ -63,7 +63,7 @@ func TestIdleConnections(t *testing.T) {
 	}
 	raiseFileLimit()
 	const n = 10_000
-	srv := New(Config{MaxClients: n + 1})
+	srv := New(Config{MaxClients: n + 1, MaxPerSource: n + 1})
 	dir := filepath.Join(t.TempDir(), "server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

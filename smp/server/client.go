@@ -45,11 +45,12 @@ func (s *Server) Serve(f Framer) {
 		return
 	}
 	defer s.gate.leave(netip.Addr{})
-	s.serve(f)
+	s.serve(f, nil)
 }
 
-// serve runs a connection the gate admitted.
-func (s *Server) serve(f Framer) {
+// serve runs a connection the gate admitted; in, if not nil, is its
+// transport connection, which starts the transmission deadline.
+func (s *Server) serve(f Framer, in *arrival) {
 	c := newClient(s)
 	// A client that sends faster than it reads (repeated SUBs each answered
 	// OK and the message in flight, say) is closed once what waits for it
@@ -66,7 +67,7 @@ func (s *Server) serve(f Framer) {
 	}()
 	r := smp.NewReader(f.Reader())
 	for {
-		f.SetDeadline(s.cfg.Now().Add(s.cfg.IdleTimeout))
+		s.wait(f, in, r.Buffered() > 0)
 		t, err := r.Read()
 		if err != nil {
 			break
@@ -108,5 +109,8 @@ func (t textFramer) Write(tx [][]byte) error {
 
 // ServeText accepts plain-text connections on ln until it is closed.
 func (s *Server) ServeText(ln net.Listener) error {
-	return s.accept(ln, func(conn net.Conn) { s.serve(textFramer{conn}) })
+	return s.accept(ln, func(conn net.Conn) {
+		in := s.arrival(conn)
+		s.serve(textFramer{in}, in)
+	})
 }

@@ -22,12 +22,13 @@ func (f blockFramer) Close() error                  { return f.b.Close() }
 // their handshake (10 s at most) are bounded too.
 func (s *Server) ServeTLS(ln net.Listener, cfg *tls.Config) error {
 	return s.accept(ln, func(conn net.Conn) {
-		tc := tls.Server(conn, cfg)
+		in := s.arrival(conn)
+		tc := tls.Server(in, cfg)
 		tc.SetDeadline(time.Now().Add(10 * time.Second))
 		if err := tc.Handshake(); err != nil {
 			conn.Close()
 			return
 		}
-		s.serve(blockFramer{smp.NewBlockConn(tc)})
+		s.serve(blockFramer{smp.NewBlockConn(tc)}, in)
 	})
 }
