@@ -16,11 +16,11 @@ type client struct {
 	srv        *Server
 	out        *outbox
 	subscribed map[id]*queue // guarded by srv.mu
-	created    int           // queues this connection created; guarded by srv.mu
+	created    *owned        // live queues this connection created
 }
 
 func newClient(s *Server) *client {
-	return &client{srv: s, out: newOutbox(), subscribed: map[id]*queue{}}
+	return &client{srv: s, out: newOutbox(), subscribed: map[id]*queue{}, created: &owned{}}
 }
 
 // send queues a server transmission, in order.
