@@ -83,7 +83,8 @@ func startCmd() *cobra.Command {
 plain-text transport of the specification (for telnet and nc), on a loopback
 address only unless --insecure-text. The server keeps no logs of commands,
 addresses or queue IDs; --metrics serves aggregate Prometheus counters.
-Queues survive restarts and crashes in DIR/queues.log (compacted at start);
+Queues survive restarts and crashes in DIR/queues.log (compacted at start,
+and while serving once it is twice its last compacted size and over 4 MiB);
 with --persist-messages undelivered messages do too. Every change is on disk
 before the server answers the command that made it. Stops cleanly on SIGINT
 or SIGTERM. One server owns DIR: a second one on it is refused.
