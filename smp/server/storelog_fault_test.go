@@ -144,3 +144,54 @@ func mustID(t *testing.T, s string) id {
 	}
 	return i
 }
+
+// memLog is a log file in memory whose writes and truncations can fail.
+type memLog struct {
+	b                    []byte
+	failWrite, failTrunc bool
+}
+
+func (m *memLog) Write(p []byte) (int, error) {
+	if m.failWrite {
+		m.b = append(m.b, p[:len(p)/2]...)
+		return len(p) / 2, syscall.ENOSPC
+	}
+	m.b = append(m.b, p...)
+	return len(p), nil
+}
+
+func (m *memLog) Truncate(n int64) error {
+	if m.failTrunc {
+		return syscall.EIO
+	}
+	m.b = m.b[:n]
+	return nil
+}
+
+func (m *memLog) Sync() error  { return nil }
+func (m *memLog) Close() error { return nil }
+
+// TestStoreLogRefusesUntilCut: when a failed append cannot be cut off,
+// later appends fail too rather than glue onto it, until the cut works.
+func TestStoreLogRefusesUntilCut(t *testing.T) {
+	m := &memLog{}
+	l := &StoreLog{f: m}
+	steps := []struct {
+		line                 string
+		failWrite, failTrunc bool
+		ok                   bool
+		want                 string
+	}{
+		{"A\n", false, false, true, "A\n"},
+		{"BBBB\n", true, true, false, "A\nBB"},
+		{"C\n", false, true, false, "A\nBB"},
+		{"D\n", false, false, true, "A\nD\n"},
+	}
+	for i, s := range steps {
+		m.failWrite, m.failTrunc = s.failWrite, s.failTrunc
+		err := l.append([]byte(s.line))
+		if (err == nil) != s.ok || string(m.b) != s.want {
+			t.Fatalf("step %d: %v, log %q, want %q", i, err, m.b, s.want)
+		}
+	}
+}
