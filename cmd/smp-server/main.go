@@ -53,7 +53,8 @@ func initCmd() *cobra.Command {
 		Long: `Create the server's long-lived CA (Ed25519) and an online certificate it signs,
 and print the server's address, smp://<CA fingerprint>@host:port, which clients
 use to reach it and to recognise it. Move DIR/ca.key offline: the server does
-not need it to run, only to make a new online certificate.`,
+not need it to run, only to make a new online certificate. The online
+certificate is valid for one year: clients refuse it once it has expired.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			addr, err := server.Init(dir, host, port)

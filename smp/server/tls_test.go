@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"ssms.dev/ssms/smp"
 )
@@ -105,4 +106,24 @@ type countingConn struct {
 func (c *countingConn) Write(b []byte) (int, error) {
 	c.written += len(b)
 	return c.Conn.Write(b)
+}
+
+// TestInitCertificateVerifies: what Init issues passes the client's
+// check, until the online certificate expires after a year.
+func TestInitCertificateVerifies(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "server")
+	if _, err := Init(dir, "127.0.0.1", 5223); err != nil {
+		t.Fatal(err)
+	}
+	cfg, a, err := LoadTLS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := cfg.Certificates[0].Certificate
+	if err := smp.VerifyChain(a.Fingerprint, chain, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := smp.VerifyChain(a.Fingerprint, chain, time.Now().AddDate(1, 1, 0)); err == nil {
+		t.Fatal("the online certificate is still accepted after it expired")
+	}
 }
