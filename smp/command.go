@@ -200,7 +200,31 @@ func ParseDHKey(s string) (*ecdh.PublicKey, error) {
 	if _, err := lowOrderProbe.ECDH(pub); err != nil { // crypto/ecdh refuses the all-zero result
 		return nil, fail(Syntax(SyntaxBadParameters))
 	}
+	if !canonicalX25519(pub.Bytes()) {
+		return nil, fail(Syntax(SyntaxBadParameters))
+	}
 	return pub, nil
+}
+
+// canonicalX25519 says whether u (little-endian) is below 2^255 - 19 with
+// its top bit clear. X25519 ignores the top bit and reduces u mod p, so
+// u, u with bit 255 set, and u + p are one key: only the smallest is
+// accepted, so that one key has one encoding (in invitations, in CONN).
+func canonicalX25519(u []byte) bool {
+	if len(u) != 32 || u[31]&0x80 != 0 {
+		return false
+	}
+	// u >= p = 2^255 - 19 only if u[31] is 0x7f, u[30..1] are 0xff and
+	// u[0] >= 0xed.
+	if u[31] != 0x7f || u[0] < 0xed {
+		return true
+	}
+	for _, b := range u[1:31] {
+		if b != 0xff {
+			return true
+		}
+	}
+	return false
 }
 
 // lowOrderProbe is any X25519 key: a point of small order gives the

@@ -50,7 +50,9 @@
 // Keys are base64 DER SubjectPublicKeyInfo: Ed25519 (canonical, not of
 // small order), or RSA of 2048, 3072 or 4096 bits with exponent 65537,
 // whose signatures are RSA-PSS with SHA-256 (salt length 32), as the
-// specification requires. X25519 keys of small order are refused. Every
-// base64 field and MSG time is accepted only in the one form this package
-// writes.
+// specification requires. X25519 keys of small order are refused, and so
+// are those not in canonical form (u at least 2^255 - 19, or bit 255
+// set): X25519 reads them as another u, so one key would have two
+// encodings. Every base64 field and MSG time is accepted only in the one
+// form this package writes.
 package smp
