@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -125,5 +126,32 @@ func TestInitCertificateVerifies(t *testing.T) {
 	}
 	if err := smp.VerifyChain(a.Fingerprint, chain, time.Now().AddDate(1, 1, 0)); err == nil {
 		t.Fatal("the online certificate is still accepted after it expired")
+	}
+}
+
+// TestRenew: a renewed online certificate has a new key, keeps the
+// address, and passes the client's check.
+func TestRenew(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "server")
+	if _, err := Init(dir, "127.0.0.1", 5223); err != nil {
+		t.Fatal(err)
+	}
+	old, a, err := LoadTLS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Renew(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, b, err := LoadTLS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := cfg.Certificates[0].Certificate
+	if a != b || bytes.Equal(chain[0], old.Certificates[0].Certificate[0]) {
+		t.Fatal("renew kept the certificate or changed the address")
+	}
+	if err := smp.VerifyChain(b.Fingerprint, chain, time.Now()); err != nil {
+		t.Fatal(err)
 	}
 }
