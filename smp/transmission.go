@@ -101,7 +101,9 @@ func (r *Reader) Read() (*Transmission, error) {
 		return nil, err
 	}
 	conn, connRaw, clean2, err := r.readLine()
-	if err != nil && !errors.Is(err, errLongLine) {
+	if errors.Is(err, errLongLine) {
+		conn = "" // not an ID: the answer does not echo 16 KiB of it
+	} else if err != nil {
 		return nil, unexpected(err)
 	}
 	cmd, cmdRaw, clean3, err := r.readLine()

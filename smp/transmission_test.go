@@ -41,6 +41,9 @@ func TestReadLimits(t *testing.T) {
 			t.Errorf("%s: %v %v, want %v", tt.name, tx, err, tt.want)
 			continue
 		}
+		if len(tx.ConnID) > 16 {
+			t.Errorf("%s: answered with a connection ID of %d bytes", tt.name, len(tx.ConnID))
+		}
 		tx, err = r.Read()
 		if tt.next != nil && !errors.Is(err, tt.next) || tt.next == nil && (err != nil || tx.Err != "") {
 			t.Errorf("%s: then %v %v, want %v", tt.name, tx, err, tt.next)
