@@ -12,10 +12,10 @@ import (
 // a reader that falls too far behind is cut off instead.
 //
 // Pending transmissions are appended to one buffer, not kept one slice
-// each: a slice per 14-byte answer cost five times its bytes in headers
-// and allocation rounding, so the limit bounded a fifth of the memory.
-// Now what an outbox holds is at most twice what it counts (the append
-// slack), plus one batch being written.
+// each: a slice per 14-byte answer cost three times its bytes in headers
+// and allocation rounding (13 MB held for a 4 MiB limit), more than the
+// limit said. Now what an outbox holds is at most twice what it counts
+// (the append slack), plus one batch being written.
 type outbox struct {
 	mu      sync.Mutex
 	pending []byte
