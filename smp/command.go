@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -134,6 +136,11 @@ func parseSendBody(line string, at int) (Command, int, error) {
 		return Send{Body: []byte(s)}, 0, nil
 	}
 	n, err := strconv.Atoi(rest)
+	if errors.Is(err, strconv.ErrRange) && rest[0] != '-' && rest[0] != '+' && rest[0] != '0' {
+		// A number, just too large for an int: a size too large (the
+		// reader's caller answers ERR SIZE and cannot skip it).
+		return Send{Binary: true}, math.MaxInt, nil
+	}
 	if err != nil || n < 0 || strconv.Itoa(n) != rest {
 		return nil, 0, fail(Syntax(SyntaxBadBody))
 	}
@@ -193,7 +200,31 @@ func ParseDHKey(s string) (*ecdh.PublicKey, error) {
 	if _, err := lowOrderProbe.ECDH(pub); err != nil { // crypto/ecdh refuses the all-zero result
 		return nil, fail(Syntax(SyntaxBadParameters))
 	}
+	if !canonicalX25519(pub.Bytes()) {
+		return nil, fail(Syntax(SyntaxBadParameters))
+	}
 	return pub, nil
+}
+
+// canonicalX25519 says whether u (little-endian) is below 2^255 - 19 with
+// its top bit clear. X25519 ignores the top bit and reduces u mod p, so
+// u, u with bit 255 set, and u + p are one key: only the smallest is
+// accepted, so that one key has one encoding (in invitations, in CONN).
+func canonicalX25519(u []byte) bool {
+	if len(u) != 32 || u[31]&0x80 != 0 {
+		return false
+	}
+	// u >= p = 2^255 - 19 only if u[31] is 0x7f, u[30..1] are 0xff and
+	// u[0] >= 0xed.
+	if u[31] != 0x7f || u[0] < 0xed {
+		return true
+	}
+	for _, b := range u[1:31] {
+		if b != 0xff {
+			return true
+		}
+	}
+	return false
 }
 
 // lowOrderProbe is any X25519 key: a point of small order gives the

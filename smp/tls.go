@@ -1,7 +1,6 @@
 package smp
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,8 +9,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"ssms.dev/ssms/internal/b64"
 )
@@ -59,9 +60,8 @@ func ParseAddress(s string) (Address, error) {
 var ErrFingerprint = errors.New("smp: server identity does not match the address")
 
 // ClientTLS is the TLS configuration that accepts exactly the server whose
-// CA certificate has the given fingerprint: the chain must be [online
-// certificate, CA], the CA's hash must match, and the CA must have signed
-// the online certificate. No system roots are involved.
+// CA certificate has the given fingerprint (see VerifyChain). No system
+// roots are involved.
 func ClientTLS(fingerprint string) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS13,
@@ -70,26 +70,41 @@ func ClientTLS(fingerprint string) *tls.Config {
 		// connection's age: record sizes say nothing.
 		DynamicRecordSizingDisabled: true,
 		VerifyPeerCertificate: func(chain [][]byte, _ [][]*x509.Certificate) error {
-			if len(chain) != 2 {
-				return fmt.Errorf("%w: %d certificates, want the online certificate and its CA", ErrFingerprint, len(chain))
-			}
-			if Fingerprint(chain[1]) != fingerprint {
-				return ErrFingerprint
-			}
-			leaf, err1 := x509.ParseCertificate(chain[0])
-			ca, err2 := x509.ParseCertificate(chain[1])
-			if err1 != nil || err2 != nil {
-				return fmt.Errorf("%w: unreadable certificates", ErrFingerprint)
-			}
-			if err := leaf.CheckSignatureFrom(ca); err != nil {
-				return fmt.Errorf("%w: the online certificate is not signed by the CA: %v", ErrFingerprint, err)
-			}
-			if !bytes.Equal(leaf.RawIssuer, ca.RawSubject) {
-				return fmt.Errorf("%w: issuer mismatch", ErrFingerprint)
-			}
-			return nil
+			return VerifyChain(fingerprint, chain, time.Now())
 		},
 	}
+}
+
+// VerifyChain checks that chain, as a server sent it, is [online
+// certificate, CA], that the CA's fingerprint is fingerprint, and that the
+// online certificate is one the CA issued for a TLS server and valid at
+// now: x509 verification with the CA as the only root (validity periods,
+// the CA's basic constraints and key usage, the signature), and an online
+// certificate that is not a CA and names serverAuth explicitly (x509 lets
+// a certificate with no extended key usage pass for any). No host name is
+// checked: the fingerprint in the address is the server's identity.
+func VerifyChain(fingerprint string, chain [][]byte, now time.Time) error {
+	if len(chain) != 2 {
+		return fmt.Errorf("%w: %d certificates, want the online certificate and its CA", ErrFingerprint, len(chain))
+	}
+	if Fingerprint(chain[1]) != fingerprint {
+		return ErrFingerprint
+	}
+	leaf, err1 := x509.ParseCertificate(chain[0])
+	ca, err2 := x509.ParseCertificate(chain[1])
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("%w: unreadable certificates", ErrFingerprint)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	opts := x509.VerifyOptions{Roots: roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	if _, err := leaf.Verify(opts); err != nil {
+		return fmt.Errorf("%w: the online certificate: %v", ErrFingerprint, err)
+	}
+	if leaf.IsCA || leaf.KeyUsage&x509.KeyUsageCertSign != 0 || !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageServerAuth) {
+		return fmt.Errorf("%w: the online certificate is not for a TLS server", ErrFingerprint)
+	}
+	return nil
 }
 
 // CleanHost strips brackets from an IPv6 host.

@@ -16,14 +16,22 @@ const (
 	// MaxBody is the largest message body, so that a delivered MSG fits a
 	// 16 KiB transport block with room for its header lines.
 	MaxBody = 15 << 10
-	// maxDrain is the largest oversized body the server reads and discards
-	// to stay in step with the stream; a larger one closes the connection.
+	// maxDrain is the largest oversized body or line the server reads and
+	// discards, never holding it, to stay in step with the stream and
+	// answer ERR SIZE. Past it, skipping would let one transmission keep a
+	// connection busy for ever: a larger declared body is answered
+	// ERR SIZE and then the connection is closed, and a line with no LF
+	// within maxDrain bytes closes it.
 	maxDrain = 1 << 20
 )
 
 // ErrStream means the stream cannot be read as transmissions any more: a
-// line too long, or a declared body too large to skip.
+// line longer than maxDrain, or a declared body too large to skip.
 var ErrStream = errors.New("smp: stream out of step")
+
+// errLongLine is a line longer than MaxLine that was skipped to its LF:
+// the stream is in step, but the line is lost but for its start.
+var errLongLine = fmt.Errorf("%w: line too long", ErrStream)
 
 // Transmission is one parsed client transmission. If Err is set, the
 // transmission was read whole but is invalid, and Err is the answer.
@@ -36,7 +44,14 @@ type Transmission struct {
 }
 
 // Reader reads transmissions from a client stream.
-type Reader struct{ r *bufio.Reader }
+type Reader struct {
+	r      *bufio.Reader
+	broken error // once set, every Read returns it
+}
+
+// Buffered is how many bytes were received and not yet read: the start
+// of the next transmission, if not 0.
+func (r *Reader) Buffered() int { return r.r.Buffered() }
 
 // NewReader reads transmissions from r.
 func NewReader(r io.Reader) *Reader { return &Reader{r: bufio.NewReaderSize(r, MaxLine+2)} }
@@ -45,11 +60,24 @@ func NewReader(r io.Reader) *Reader { return &Reader{r: bufio.NewReaderSize(r, M
 // line with it. clean is false if the line holds a CR anywhere else: the
 // specification's lines hold none, and a line whose CRs were stripped
 // would re-encode to other bytes than were signed. Such a line is still
-// consumed whole, so the stream stays in step.
+// consumed whole, so the stream stays in step. A line longer than MaxLine
+// is skipped to its LF, up to maxDrain bytes, without being held; then
+// line is its first MaxLine bytes and err is errLongLine.
 func (r *Reader) readLine() (line string, raw []byte, clean bool, err error) {
 	raw, err = r.r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
-		return "", nil, false, ErrStream
+		start, skipped := string(raw), len(raw)
+		for errors.Is(err, bufio.ErrBufferFull) && skipped <= maxDrain {
+			raw, err = r.r.ReadSlice('\n')
+			skipped += len(raw)
+		}
+		if skipped > maxDrain {
+			return "", nil, false, ErrStream
+		}
+		if err != nil {
+			return "", nil, false, unexpected(err)
+		}
+		return start, nil, false, errLongLine
 	}
 	if err != nil {
 		return "", nil, false, err
@@ -65,21 +93,42 @@ func (r *Reader) readLine() (line string, raw []byte, clean bool, err error) {
 // line, bad base64, a bad command), then the body's size. ConnID is set
 // whenever it decodes, so that the answer names it.
 func (r *Reader) Read() (*Transmission, error) {
+	if r.broken != nil {
+		return nil, r.broken
+	}
 	sig, _, clean1, err := r.readLine()
-	if err != nil {
+	if err != nil && !errors.Is(err, errLongLine) {
 		return nil, err
 	}
 	conn, connRaw, clean2, err := r.readLine()
-	if err != nil {
+	if errors.Is(err, errLongLine) {
+		conn = "" // not an ID: the answer does not echo 16 KiB of it
+	} else if err != nil {
 		return nil, unexpected(err)
 	}
 	cmd, cmdRaw, clean3, err := r.readLine()
-	if err != nil {
+	long := errors.Is(err, errLongLine)
+	if err != nil && !long {
 		return nil, unexpected(err)
 	}
 	t := &Transmission{}
-	signed := append(connRaw, cmdRaw[:len(cmdRaw)-len(lineEnd(cmdRaw))]...)
 	c, n, perr := parseClientCommand(cmd)
+	if long {
+		// Only the line's start was kept: a string SEND that long is
+		// ERR SIZE (its first MaxLine bytes already pass MaxBody), and any
+		// other command that long cannot be valid.
+		// A binary SEND's size that long is a number too large: ERR SIZE,
+		// and its body cannot be skipped.
+		clean3, cmdRaw = true, []byte("\n")
+		if send, ok := c.(Send); ok && send.Binary {
+			perr, r.broken = fail(ErrSize), ErrStream
+		}
+		if perr == nil {
+			perr = fail(Syntax(SyntaxBadParameters))
+		}
+		c = nil
+	}
+	signed := append(connRaw, cmdRaw[:len(cmdRaw)-len(lineEnd(cmdRaw))]...)
 	var berr error
 	if send, ok := c.(Send); ok && send.Binary {
 		body, err := r.readBody(n, MaxBody)
@@ -126,10 +175,12 @@ var errBodySize = errors.New("body size")
 
 // readBody reads n bytes and the line terminator after them. A body over
 // limit is read and dropped (errBodySize) if it is at most maxDrain, and so
-// is one with more bytes than n before the next line end.
+// is one with more bytes than n before the next line end. A larger one is
+// errBodySize too, but unread: the stream is broken after it.
 func (r *Reader) readBody(n, limit int) ([]byte, error) {
 	if n > maxDrain {
-		return nil, ErrStream
+		r.broken = ErrStream
+		return nil, errBodySize
 	}
 	var body []byte
 	if n > limit { // skipped, not held: no buffer of maxDrain per connection
@@ -143,7 +194,7 @@ func (r *Reader) readBody(n, limit int) ([]byte, error) {
 		}
 	}
 	rest, _, _, err := r.readLine()
-	if err != nil {
+	if err != nil && !errors.Is(err, errLongLine) {
 		return nil, err
 	}
 	if rest != "" || n > limit {

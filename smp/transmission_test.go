@@ -13,12 +13,44 @@ func read(t *testing.T, in string) (*Transmission, error) {
 	return NewReader(strings.NewReader(in)).Read()
 }
 
+// TestReadLimits: what is too large is answered (Transmission.Err) and
+// the stream stays in step where the framing allows; past maxDrain the
+// answer is ERR SIZE and the next Read fails, or the line never ends and
+// Read fails at once.
 func TestReadLimits(t *testing.T) {
-	if _, err := read(t, "\n\n"+strings.Repeat("A", MaxLine+10)+"\n"); !errors.Is(err, ErrStream) {
-		t.Errorf("over-long line: %v", err)
+	long := strings.Repeat("A", MaxLine+10)
+	for _, tt := range []struct {
+		name, in string
+		want     ErrorType // the first transmission's answer
+		next     error     // the second Read's error: nil if it reads "SUB"
+	}{
+		{"long string SEND", "\nAAAA\nSEND :" + long + "\n" + sub, ErrSize, nil},
+		{"long binary size", "\nAAAA\nSEND " + strings.Repeat("9", MaxLine+10) + "\n" + sub, ErrSize, ErrStream},
+		{"long other command", "\n\n" + long + "\n" + sub, ErrUnknown, nil},
+		{"long CONN", "\n\nCONN " + long + "\n" + sub, Syntax(SyntaxBadParameters), nil},
+		{"long signature", long + "\nAAAA\nSUB\n" + sub, Syntax(SyntaxBadParameters), nil},
+		{"long connection ID", "\n" + long + "\nSUB\n" + sub, Syntax(SyntaxBadParameters), nil},
+		{"body over MaxBody", "\nAAAA\nSEND 20000\n" + strings.Repeat("x", 20000) + "\n" + sub, ErrSize, nil},
+		{"body over maxDrain", "\nAAAA\nSEND 2000000\n" + sub, ErrSize, ErrStream},
+		{"size over an int", "\nAAAA\nSEND 12345678901234567890\n" + sub, ErrSize, ErrStream},
+		{"size with a sign", "\nAAAA\nSEND +12345678901234567890\n" + sub, Syntax(SyntaxBadBody), nil},
+	} {
+		r := NewReader(strings.NewReader(tt.in))
+		tx, err := r.Read()
+		if err != nil || tx.Err != tt.want {
+			t.Errorf("%s: %v %v, want %v", tt.name, tx, err, tt.want)
+			continue
+		}
+		if len(tx.ConnID) > 16 {
+			t.Errorf("%s: answered with a connection ID of %d bytes", tt.name, len(tx.ConnID))
+		}
+		tx, err = r.Read()
+		if tt.next != nil && !errors.Is(err, tt.next) || tt.next == nil && (err != nil || tx.Err != "") {
+			t.Errorf("%s: then %v %v, want %v", tt.name, tx, err, tt.next)
+		}
 	}
-	if _, err := read(t, "\nAAAA\nSEND 2000000\n"); !errors.Is(err, ErrStream) {
-		t.Errorf("undrainable body: %v", err)
+	if _, err := read(t, "\n\nSEND :"+strings.Repeat("A", maxDrain+10)+"\n"); !errors.Is(err, ErrStream) {
+		t.Errorf("a line past maxDrain: %v", err)
 	}
 	if _, err := read(t, "\nAAAA\n"); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("truncated transmission: %v", err)
@@ -31,6 +63,8 @@ func TestReadLimits(t *testing.T) {
 		t.Errorf("CRLF transmission: %+v, %v", tx, err)
 	}
 }
+
+const sub = "c2ln\nAAAA\nSUB\n"
 
 func TestClientTransmissionRoundTrip(t *testing.T) {
 	cmds := []Command{Sub{}, Ack{}, Hold{}, Del{}, Send{Body: []byte("text")}, Send{Body: []byte("a\nb\x00c"), Binary: true}}

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"math/big"
+	"slices"
 	"testing"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
@@ -150,5 +151,52 @@ func TestWeakKeysRefused(t *testing.T) {
 	}
 	if _, err := ParseKey(base64.StdEncoding.EncodeToString(rsaDER(3072, 65537))); err != nil {
 		t.Errorf("an RSA-3072 key: %v", err)
+	}
+}
+
+// TestAttackNonCanonicalX25519: X25519 ignores bit 255 and reduces u mod
+// p, so a key with the top bit set, or u + p, is the same key as u; it
+// was accepted, giving one key (and so one invitation) two encodings.
+func TestAttackNonCanonicalX25519(t *testing.T) {
+	le := func(n *big.Int) []byte { // 32 bytes, little-endian
+		b := n.FillBytes(make([]byte, 32))
+		slices.Reverse(b)
+		return b
+	}
+	p := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	priv, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	good := priv.PublicKey().Bytes()
+	top := slices.Clone(good)
+	top[31] |= 0x80
+	plusP := le(new(big.Int).Add(big.NewInt(9), p)) // the base point, u = 9, plus p
+	for _, tt := range []struct {
+		name string
+		u    []byte
+		ok   bool
+	}{
+		{"generated", good, true},
+		{"u = 9", le(big.NewInt(9)), true},
+		{"top bit set", top, false},
+		{"9 + p", plusP, false},
+	} {
+		pub, err := ecdh.X25519().NewPublicKey(tt.u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, _ := x509.MarshalPKIXPublicKey(pub)
+		if _, err := ParseDHKey(base64.StdEncoding.EncodeToString(der)); (err == nil) != tt.ok {
+			t.Errorf("%s: ParseDHKey gave %v", tt.name, err)
+		}
+	}
+	for _, tt := range []struct {
+		u    *big.Int
+		want bool
+	}{
+		{new(big.Int).Sub(p, big.NewInt(1)), true}, {p, false}, {new(big.Int).Add(p, big.NewInt(1)), false},
+		{new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(1)), false},
+	} {
+		if got := canonicalX25519(le(tt.u)); got != tt.want {
+			t.Errorf("canonicalX25519(%v) = %v", tt.u, got)
+		}
 	}
 }

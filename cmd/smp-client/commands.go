@@ -74,7 +74,7 @@ conversation is ready once they have answered: run "smp-client listen" or chat.`
 		Example: `  smp-client join alice 'smp://47DEQ…@smp.example.org:5223/invitation#ek=…&sid=…'`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
-			inv, err := agent.ParseInvitation(args[1])
+			inv, err := agent.ParseInvitation(strings.TrimSpace(args[1])) // pasted: white space around it is not part of it
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 // Command smp-server runs an SMP (Simplex Messaging Protocol) server.
 //
 //	smp-server init --dir D [--host H] [--port 5223]   # prints the address
+//	smp-server renew --dir D                           # a new online certificate
 //	smp-server start --dir D [--addr :5223] [--text-addr 127.0.0.1:5224] [--metrics ADDR] [limits]
 package main
 
@@ -36,7 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
-	root.AddCommand(initCmd(), startCmd())
+	root.AddCommand(initCmd(), renewCmd(), startCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(stderr, "smp-server: error: %v\n", err)
 		return 1
@@ -53,7 +54,9 @@ func initCmd() *cobra.Command {
 		Long: `Create the server's long-lived CA (Ed25519) and an online certificate it signs,
 and print the server's address, smp://<CA fingerprint>@host:port, which clients
 use to reach it and to recognise it. Move DIR/ca.key offline: the server does
-not need it to run, only to make a new online certificate.`,
+not need it to run, only to make a new online certificate. The online
+certificate is valid for one year: clients refuse it once it has expired
+(smp-server renew makes a new one).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			addr, err := server.Init(dir, host, port)
@@ -72,6 +75,29 @@ not need it to run, only to make a new online certificate.`,
 	return c
 }
 
+func renewCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "renew --dir DIR",
+		Short: "Replace the online certificate before it expires",
+		Long: `Make a new online certificate and key, valid for one year and signed by the
+CA in DIR/ca.key, which must be back from offline storage for this. The
+address does not change. Clients refuse an expired online certificate;
+restart the server to serve the new one.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := server.Renew(dir); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "smp-server: hint: restart the server, and move %s/ca.key to offline storage again\n", dir)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "dir", "", "the server's directory (required)")
+	c.MarkFlagRequired("dir")
+	return c
+}
+
 func startCmd() *cobra.Command {
 	var dir, addr, textAddr, metricsAddr, storeLog string
 	var insecureText, persistMessages bool
@@ -83,7 +109,8 @@ func startCmd() *cobra.Command {
 plain-text transport of the specification (for telnet and nc), on a loopback
 address only unless --insecure-text. The server keeps no logs of commands,
 addresses or queue IDs; --metrics serves aggregate Prometheus counters.
-Queues survive restarts and crashes in DIR/queues.log (compacted at start);
+Queues survive restarts and crashes in DIR/queues.log (compacted at start,
+and while serving once it is twice its last compacted size and over 4 MiB);
 with --persist-messages undelivered messages do too. Every change is on disk
 before the server answers the command that made it. Stops cleanly on SIGINT
 or SIGTERM. One server owns DIR: a second one on it is refused.
@@ -91,7 +118,13 @@ or SIGTERM. One server owns DIR: a second one on it is refused.
 The limits bound what clients can make the server hold, since creating a
 queue and sending to a new one need no key: past a queue or server limit a
 SEND gets ERR SIZE and a CONN gets ERR AUTH, and a connection that does not
-read its answers is closed once --outbox-bytes of them wait.`,
+read its answers is closed once --outbox-bytes of them wait (or once the
+answers waiting on all connections would pass --outbox-total).
+
+Connections are bounded by --max-clients and, from one IP address, by
+--max-per-source, TLS handshakes included. A connection is closed after
+--idle-timeout of silence, or when a transmission is not whole within
+--tx-timeout of its first byte, so trickling bytes does not hold a place.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkLimits(lim); err != nil {
@@ -142,7 +175,11 @@ read its answers is closed once --outbox-bytes of them wait.`,
 			if err != nil {
 				return err
 			}
-			go srv.ServeTLS(ln, cfg)
+			// The accept loops retry what passes (EMFILE and the like); an
+			// error they return is one they cannot: stop rather than live on
+			// accepting nothing.
+			serveErr := make(chan error, 2)
+			go func() { serveErr <- srv.ServeTLS(ln, cfg) }()
 			fmt.Fprintf(c.ErrOrStderr(), "smp-server: %s listening on %s (TLS)\n", address, ln.Addr())
 			if textAddr != "" {
 				if err := loopbackOnly(textAddr, insecureText); err != nil {
@@ -152,7 +189,7 @@ read its answers is closed once --outbox-bytes of them wait.`,
 				if err != nil {
 					return err
 				}
-				go srv.ServeText(tl)
+				go func() { serveErr <- srv.ServeText(tl) }()
 				fmt.Fprintf(c.ErrOrStderr(), "smp-server: plain text on %s\n", tl.Addr())
 			}
 			if metricsAddr != "" {
@@ -162,8 +199,12 @@ read its answers is closed once --outbox-bytes of them wait.`,
 				}
 				go httpserver.New(reg.Handler()).Serve(ml)
 			}
-			<-ctx.Done()
-			return nil
+			select {
+			case <-ctx.Done():
+				return nil
+			case err := <-serveErr:
+				return err
+			}
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", "", "the server's directory (required)")
@@ -181,6 +222,11 @@ read its answers is closed once --outbox-bytes of them wait.`,
 	f.IntVar(&lim.MaxQueues, "max-queues", server.DefaultMaxQueues, "queues on the server")
 	f.IntVar(&lim.ConnQueues, "conn-queues", server.DefaultConnQueues, "queues one connection may create")
 	f.IntVar(&lim.OutboxBytes, "outbox-bytes", server.DefaultOutboxBytes, "unread answer bytes before a connection is closed")
+	f.IntVar(&lim.MaxClients, "max-clients", server.DefaultMaxClients, "connections at once, TLS handshakes included")
+	f.IntVar(&lim.MaxPerSource, "max-per-source", server.DefaultMaxPerSource, "connections at once from one IP address (counted in memory only, never logged)")
+	f.DurationVar(&lim.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "a connection that sends nothing for this long is closed")
+	f.DurationVar(&lim.TxTimeout, "tx-timeout", server.DefaultTxTimeout, "a transmission must arrive whole within this of its first byte")
+	f.Int64Var(&lim.OutboxTotal, "outbox-total", server.DefaultOutboxTotal, "unread answer bytes of all connections; past it the connection answered is closed")
 	c.MarkFlagRequired("dir")
 	return c
 }
@@ -194,10 +240,16 @@ func checkLimits(l server.Config) error {
 	}{
 		{"queue-messages", int64(l.QueueQuota)}, {"queue-bytes", int64(l.QueueBytes)},
 		{"max-messages", int64(l.MaxMessages)}, {"max-bytes", l.MaxBytes}, {"max-queues", int64(l.MaxQueues)},
-		{"conn-queues", int64(l.ConnQueues)}, {"outbox-bytes", int64(l.OutboxBytes)},
+		{"conn-queues", int64(l.ConnQueues)}, {"outbox-bytes", int64(l.OutboxBytes)}, {"outbox-total", l.OutboxTotal},
+		{"max-clients", int64(l.MaxClients)}, {"max-per-source", int64(l.MaxPerSource)},
 	} {
 		if f.v <= 0 {
 			return fmt.Errorf("--%s %d: must be positive", f.name, f.v)
+		}
+	}
+	for name, d := range map[string]time.Duration{"idle-timeout": l.IdleTimeout, "tx-timeout": l.TxTimeout} {
+		if d <= 0 {
+			return fmt.Errorf("--%s %v: must be positive", name, d)
 		}
 	}
 	return nil

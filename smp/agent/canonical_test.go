@@ -79,3 +79,30 @@ func encodeDH(t *testing.T, k *ecdh.PublicKey) string {
 	}
 	return base64.StdEncoding.EncodeToString(der)
 }
+
+// TestAttackInvitationSpellings: one invitation had more spellings: its
+// encryption key with bit 255 set (the same key to X25519), and white
+// space around it. Each form now has one.
+func TestAttackInvitationSpellings(t *testing.T) {
+	priv, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	raw := priv.PublicKey().Bytes()
+	raw[31] |= 0x80
+	twin, err := ecdh.X25519().NewPublicKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := &Invitation{EncryptionKey: priv.PublicKey(), SenderID: make([]byte, 16)}
+	inv.Server.Fingerprint, inv.Server.Host, inv.Server.Port = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU", "smp.example.org", 5223
+	other := *inv
+	other.EncryptionKey = twin
+	for _, s := range []string{inv.String(), inv.URI()} {
+		if _, err := ParseInvitation(s); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+	}
+	for _, s := range []string{other.String(), other.URI(), " " + inv.String(), inv.URI() + "\n"} {
+		if _, err := ParseInvitation(s); err == nil {
+			t.Errorf("%q parsed", s)
+		}
+	}
+}

@@ -10,8 +10,8 @@ import (
 	"ssms.dev/ssms/smp"
 )
 
-// FuzzParseInvitation: what parses is, white space aside, one of the
-// spellings String and URI write (the spec's form possibly without the
+// FuzzParseInvitation: what parses is one of the spellings String and
+// URI write (the spec's form possibly without the
 // default port), and each of them parses back to the same invitation.
 func FuzzParseInvitation(f *testing.F) {
 	ek, _ := ecdh.X25519().GenerateKey(rand.Reader)
@@ -27,7 +27,7 @@ func FuzzParseInvitation(f *testing.F) {
 		if err != nil {
 			return
 		}
-		in := strings.TrimSpace(s)
+		in := s
 		if in != inv.String() && in != inv.URI() && strings.Replace(inv.String(), ":5223 ", " ", 1) != in {
 			t.Fatalf("%q parsed, but writes as %q and %q", in, inv.String(), inv.URI())
 		}

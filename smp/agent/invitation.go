@@ -52,12 +52,12 @@ func (inv *Invitation) URI() string {
 		base64.RawURLEncoding.EncodeToString(spki), base64.RawURLEncoding.EncodeToString(inv.SenderID))
 }
 
-// ParseInvitation reads either form, with white space around it (it is
-// pasted), and only as String or URI writes it, the spec's form also
-// without the default port. One invitation then has one spelling per
-// form: no escapes, no other base64, no other host or port syntax.
+// ParseInvitation reads either form only as String or URI writes it, the
+// spec's form also without the default port. One invitation then has one
+// spelling per form: no escapes, no other base64, no other host or port
+// syntax, no white space around it (a user interface that takes pasted
+// text trims it first), and the encryption key in its one X25519 encoding.
 func ParseInvitation(s string) (*Invitation, error) {
-	s = strings.TrimSpace(s)
 	if len(s) > maxInvitation {
 		return nil, fmt.Errorf("invitation: longer than %d bytes", maxInvitation)
 	}

@@ -63,7 +63,7 @@ func TestIdleConnections(t *testing.T) {
 	}
 	raiseFileLimit()
 	const n = 10_000
-	srv := New(Config{MaxClients: n + 1})
+	srv := New(Config{MaxClients: n + 1, MaxPerSource: n + 1})
 	dir := filepath.Join(t.TempDir(), "server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -92,10 +92,10 @@ func TestIdleConnections(t *testing.T) {
 	}
 	// The client's handshake ends a moment before the server's goroutine
 	// takes its slot: wait for the server's own count.
-	for deadline := time.Now().Add(10 * time.Second); len(srv.slots) < n && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); srv.gate.count() < n && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := len(srv.slots); got != n {
+	if got := srv.gate.count(); got != n {
 		t.Fatalf("server holds %d connections, want %d", got, n)
 	}
 	// Still serving: one more connection works.

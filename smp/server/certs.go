@@ -49,14 +49,7 @@ func Init(dir, host string, port int) (smp.Address, error) {
 		return smp.Address{}, err
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	leaf := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: host},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames: []string{host},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, pub, caPriv)
+	leafDER, priv, err := issueOnline(caCert, caPriv, host, now)
 	if err != nil {
 		return smp.Address{}, err
 	}
@@ -79,6 +72,76 @@ func Init(dir, host string, port int) (smp.Address, error) {
 	return addr, atomicfile.Create(filepath.Join(dir, addressFile), []byte(addr.String()+"\n"), 0o644)
 }
 
+// issueOnline makes an online certificate for host, valid for one year
+// from now, and its key. Clients demand serverAuth and refuse it once it
+// has expired (smp.VerifyChain).
+func issueOnline(ca *x509.Certificate, caPriv ed25519.PrivateKey, host string, now time.Time) ([]byte, ed25519.PrivateKey, error) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	leaf := &x509.Certificate{
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: host},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames: []string{host},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, pub, caPriv)
+	return der, priv, err
+}
+
+// Renew replaces the online certificate and key in dir with new ones,
+// valid for one year, signed by the CA: DIR/ca.key must be back for it.
+// The address does not change. A running server keeps the old
+// certificate until it is restarted.
+func Renew(dir string) error {
+	caDER, err := readPEM(filepath.Join(dir, caCertFile), "CERTIFICATE")
+	if err != nil {
+		return err
+	}
+	keyDER, err := readPEM(filepath.Join(dir, caKeyFile), "PRIVATE KEY")
+	if err != nil {
+		return fmt.Errorf("%w (bring the CA key back from offline storage)", err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return fmt.Errorf("%s: %w", caCertFile, err)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(keyDER)
+	caPriv, ok := k.(ed25519.PrivateKey)
+	if err != nil || !ok || !caPriv.Public().(ed25519.PublicKey).Equal(ca.PublicKey) {
+		return fmt.Errorf("%s is not the key of %s", caKeyFile, caCertFile)
+	}
+	a, err := os.ReadFile(filepath.Join(dir, addressFile))
+	if err != nil {
+		return err
+	}
+	addr, err := smp.ParseAddress(string(trimNL(a)))
+	if err != nil {
+		return err
+	}
+	leafDER, priv, err := issueOnline(ca, caPriv, addr.Host, time.Now())
+	if err != nil {
+		return err
+	}
+	// The key first: a crash between the two leaves a certificate that
+	// does not match its key, which LoadTLS refuses, rather than an old
+	// key serving a certificate it did not sign for.
+	if err := atomicfile.Write(filepath.Join(dir, keyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: mustPKCS8(priv)}), 0o600); err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, certFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), 0o644)
+}
+
+func readPEM(path, typ string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != typ {
+		return nil, fmt.Errorf("%s: not a PEM %s", path, typ)
+	}
+	return block.Bytes, nil
+}
+
 func serial() *big.Int {
 	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	return n
@@ -97,7 +160,7 @@ func mustPKCS8(k ed25519.PrivateKey) []byte {
 func LoadTLS(dir string) (*tls.Config, smp.Address, error) {
 	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, certFile), filepath.Join(dir, keyFile))
 	if err != nil {
-		return nil, smp.Address{}, fmt.Errorf("%s: %w (run smp-server init)", dir, err)
+		return nil, smp.Address{}, fmt.Errorf("%s: %w (run smp-server init, or renew)", dir, err)
 	}
 	caPEM, err := os.ReadFile(filepath.Join(dir, caCertFile))
 	if err != nil {

@@ -1,9 +1,9 @@
 package server
 
 import (
-	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"time"
 
 	"ssms.dev/ssms/smp"
@@ -16,11 +16,11 @@ type client struct {
 	srv        *Server
 	out        *outbox
 	subscribed map[id]*queue // guarded by srv.mu
-	created    int           // queues this connection created; guarded by srv.mu
+	created    *owned        // live queues this connection created
 }
 
 func newClient(s *Server) *client {
-	return &client{srv: s, out: newOutbox(), subscribed: map[id]*queue{}}
+	return &client{srv: s, out: newOutbox(), subscribed: map[id]*queue{}, created: &owned{}}
 }
 
 // send queues a server transmission, in order.
@@ -37,22 +37,28 @@ type Framer interface {
 	Close() error
 }
 
-// Serve runs one transport connection until it closes.
+// Serve runs one transport connection until it closes. It counts against
+// MaxClients; ServeText and ServeTLS also count connections by source.
 func (s *Server) Serve(f Framer) {
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	default:
+	if !s.gate.admit(netip.Addr{}) {
 		f.Close() // too many connections
 		return
 	}
+	defer s.gate.leave(netip.Addr{})
+	s.serve(f, nil)
+}
+
+// serve runs a connection the gate admitted; in, if not nil, is its
+// transport connection, which starts the transmission deadline.
+func (s *Server) serve(f Framer, in *arrival) {
 	c := newClient(s)
 	// A client that sends faster than it reads (repeated SUBs each answered
 	// OK and the message in flight, say) is closed once what waits for it
-	// passes the limit, rather than growing the outbox without bound.
+	// passes the limit, rather than growing the outbox without bound; so is
+	// the one whose answer would take all outboxes past OutboxTotal.
 	// Close runs apart: post may hold the server lock, and closing TLS can
 	// wait on the peer.
-	c.out.limit(s.cfg.OutboxBytes, func() { go f.Close() })
+	c.out.limit(s.cfg.OutboxBytes, &s.outboxes, func() { go f.Close() })
 	done := make(chan struct{})
 	go func() {
 		if c.out.run(f.Write, done) != nil {
@@ -61,13 +67,17 @@ func (s *Server) Serve(f Framer) {
 	}()
 	r := smp.NewReader(f.Reader())
 	for {
-		f.SetDeadline(s.cfg.Now().Add(s.cfg.IdleTimeout))
+		s.wait(f, in, r.Buffered() > 0)
 		t, err := r.Read()
 		if err != nil {
 			break
 		}
 		s.handle(c, t)
 	}
+	// The last answers may be what the client needs most (ERR SIZE for a
+	// body too large to skip, answers to a client that half-closed):
+	// give them a moment before the connection goes.
+	c.out.flush(time.Second)
 	s.disconnect(c)
 	close(done)
 	f.Close()
@@ -99,20 +109,8 @@ func (t textFramer) Write(tx [][]byte) error {
 
 // ServeText accepts plain-text connections on ln until it is closed.
 func (s *Server) ServeText(ln net.Listener) error {
-	return accept(ln, func(conn net.Conn) { s.Serve(textFramer{conn}) })
-}
-
-// accept runs serve on each connection ln accepts, each in its own
-// goroutine, until ln is closed.
-func accept(ln net.Listener, serve func(net.Conn)) error {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return err
-		}
-		go serve(conn)
-	}
+	return s.accept(ln, func(conn net.Conn) {
+		in := s.arrival(conn)
+		s.serve(textFramer{in}, in)
+	})
 }

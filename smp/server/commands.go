@@ -86,7 +86,8 @@ func (s *Server) create(c *client, cmd smp.Conn) {
 		c.send(nil, smp.Err{Type: smp.ErrAuth})
 		return
 	}
-	c.created++
+	c.created.n++
+	q.owner = c.created
 	s.added()
 	for {
 		q.rid, q.sid = newID(), newID()
@@ -104,6 +105,11 @@ func (s *Server) create(c *client, cmd smp.Conn) {
 	}
 	s.mu.Unlock()
 	if err := wait(); err != nil {
+		// Not durable: undone, so that a queue nobody was told of does
+		// not count against the limits. No one else knows its IDs yet.
+		s.mu.Lock()
+		s.remove(q)
+		s.mu.Unlock()
 		c.send(nil, smp.Err{Type: smp.ErrInternal})
 		return
 	}
@@ -204,15 +210,10 @@ func (s *Server) recipientLocked(c *client, t *smp.Transmission, q *queue) (smp.
 		if !q.suspended {
 			q.suspended, q.heldAt = true, s.cfg.Now()
 		}
-		return smp.OK{}, s.persist("HOLD", rid), false
+		// The time is logged so the grace period survives restarts.
+		return smp.OK{}, s.persist("HOLD", rid, strconv.FormatInt(q.heldAt.UnixNano(), 10)), false
 	case smp.Del:
-		delete(s.byRID, q.rid)
-		delete(s.bySID, q.sid)
-		if q.sub != nil {
-			delete(q.sub.subscribed, q.rid)
-		}
-		s.removed(q)
-		q.sub = nil
+		s.remove(q)
 		return smp.OK{}, s.persist("DEL", rid), false
 	}
 	return smp.Err{Type: smp.ErrInternal}, none, false
@@ -257,7 +258,16 @@ func (s *Server) send(t *smp.Transmission, cmd smp.Send) (smp.Command, *queue, f
 	s.counters.messages.Add(1)
 	wait := func() error { return nil }
 	if s.log != nil && s.log.messages {
-		wait = s.persist("MSG", smp.Encode(q.rid[:]), strconv.FormatInt(m.received.UnixNano(), 10), kind(m.binary), smp.Encode(m.body))
+		durable := s.persist("MSG", smp.Encode(q.rid[:]), strconv.FormatInt(m.received.UnixNano(), 10), kind(m.binary), smp.Encode(m.body))
+		wait = func() error {
+			err := durable()
+			if err != nil { // answered ERR INTERNAL: not kept, as after a restart
+				s.mu.Lock()
+				s.unsend(q, m)
+				s.mu.Unlock()
+			}
+			return err
+		}
 	}
 	return smp.OK{}, q, wait
 }

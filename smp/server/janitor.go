@@ -18,12 +18,7 @@ func (s *Server) Sweep() int {
 	for _, q := range s.byRID {
 		s.expire(q)
 		if q.suspended && now.Sub(q.heldAt) > s.cfg.HoldGrace {
-			delete(s.byRID, q.rid)
-			delete(s.bySID, q.sid)
-			if q.sub != nil {
-				delete(q.sub.subscribed, q.rid)
-			}
-			s.removed(q)
+			s.remove(q)
 			waits = append(waits, s.persist("DEL", smp.Encode(q.rid[:])))
 			removed++
 		}

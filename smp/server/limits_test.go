@@ -214,3 +214,18 @@ func TestAttackSlowReader(t *testing.T) {
 	}
 	t.Fatal("40,000 SUBs written without the server closing the connection")
 }
+
+// TestAttackConnQueuesLive: ConnQueues counts the live queues a
+// connection created; it counted every CONN ever made, so DEL did not
+// give the place back.
+func TestAttackConnQueuesLive(t *testing.T) {
+	_, addr := startText(t, Config{ConnQueues: 2})
+	a := dial(t, addr)
+	rid, _ := a.create()
+	a.create()
+	a.raw(true, rid, "DEL")
+	a.expect(rid + " OK")
+	a.create()
+	a.raw(false, "", "CONN "+a.pub)
+	a.expect(" ERR AUTH")
+}

@@ -138,7 +138,7 @@ func BenchmarkTLSLoad(b *testing.B) {
 	const pairs = 100
 	for _, conns := range []int{200, 20, 2} {
 		b.Run(fmt.Sprintf("duplex/conns=%d", conns), func(b *testing.B) {
-			a := startTLS(b)
+			a := startTLSConfig(b, Config{MaxPerSource: 1 << 20}) // every connection is from loopback
 			cs := make([]*loadConn, conns)
 			for i := range cs {
 				cs[i] = dialLoad(b, a)
@@ -152,7 +152,7 @@ func BenchmarkTLSLoad(b *testing.B) {
 		})
 	}
 	b.Run("oneway/conns=200", func(b *testing.B) {
-		a := startTLS(b)
+		a := startTLSConfig(b, Config{MaxPerSource: 1 << 20}) // every connection is from loopback
 		var cs []*loadConn
 		var flows []*loadFlow
 		for range pairs {

@@ -37,6 +37,7 @@ type queue struct {
 	bytes     int       // the bodies' total size
 	delivered bool      // msgs[0] was sent and awaits ACK
 	sub       *client   // the subscribed transport connection, if any
+	owner     *owned    // the count of the connection that created it; nil if replayed
 	box       *[32]byte // crypto_box key shared with the recipient, if it gave a DH key
 	verified  *verifiedTx
 }

@@ -1,64 +1,138 @@
 package server
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
-	"time"
-
-	"ssms.dev/ssms/internal/atomicfile"
-	"ssms.dev/ssms/smp"
 )
 
 // StoreLog makes queues (and, if enabled, undelivered messages) survive
-// restarts and crashes. It is an append-only file of events, one a line:
-//
-//	NEW rid sid rkey      BOX rid sharedkey      KEY rid skey      HOLD rid      DEL rid
-//	MSG rid unixnano b|s body             ACK rid unixnano
-//
-// IDs, keys and bodies in base64. Events are written by one goroutine in
-// batches (group commit) and fsync'd before the server answers the command
-// that caused them. At start the log is replayed, a torn last line
+// restarts and crashes. It is an append-only file of events, one a line
+// (the grammar is in storeevent.go). Events are written by one goroutine
+// in batches (group commit) and fsync'd before the server answers the
+// command that caused them. At start the log is replayed, a torn last line
 // ignored, and rewritten to hold only the live state.
+//
+// An append that fails (a full disk: ENOSPC) is cut off again, so the
+// next one does not glue onto half a line and make the log unreadable;
+// until the cut succeeds, appends fail and commands are ERR INTERNAL.
+// While serving, the log is rewritten to the live state once it is more
+// than twice what it was after the last rewrite and over compactFloor:
+// churn (CONN then DEL, messages sent and acknowledged) no longer grows it
+// without bound. A rewrite is atomic: a new file, fsync, rename, fsync of
+// the directory.
 type StoreLog struct {
 	path     string
 	messages bool // also persist undelivered messages
+	srv      *Server
+	floor    int64 // compactFloor; tests make it smaller
 
 	mu      sync.Mutex
 	pending []byte
 	waiters []chan error
+	closed  bool
 	wake    chan struct{}
 	done    chan struct{}
-	f       *os.File
+	stopped chan struct{}
+
+	// Only the writer goroutine touches these once it runs.
+	f      logFile
+	size   int64 // the file's length after the last append that succeeded
+	base   int64 // its length after the last rewrite
+	broken bool  // a failed append could not be cut off yet
+}
+
+// logFile is the store log's file; tests give one that fails.
+type logFile interface {
+	Write([]byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
 }
 
 const storeLogFile = "queues.log"
 
+// compactFloor is the size below which the log is not rewritten while
+// serving: rewriting a small file costs more than it saves.
+const compactFloor = 4 << 20
+
+// wrapLog is how the writer sees the log file; tests make it fail.
+var wrapLog = func(f *os.File) logFile { return f }
+
+var errLogClosed = errors.New("store log closed")
+
 // OpenStoreLog replays DIR/queues.log into s, compacts it, and starts
 // appending to it.
 func OpenStoreLog(dir string, s *Server, messages bool) (*StoreLog, error) {
-	l := &StoreLog{path: filepath.Join(dir, storeLogFile), messages: messages, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l := &StoreLog{path: filepath.Join(dir, storeLogFile), messages: messages, srv: s, floor: compactFloor,
+		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 	if err := l.replay(s); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.Write(l.path, l.snapshot(s), 0o600); err != nil {
+	if !messages { // kept in an older log, but not to be kept any more
+		for _, q := range s.byRID {
+			s.dropped(q, q.msgs...)
+			q.msgs = nil
+		}
+	}
+	if err := l.rewrite(l.snapshot(s)); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return nil, err
-	}
-	l.f = f
 	go l.writer()
 	s.log = l
 	return l, nil
+}
+
+// rewrite replaces the log with snap, atomically, and appends to the new
+// file from then on. The file is opened before the rename, so appends
+// never go to a file that has no name any more.
+func (l *StoreLog) rewrite(snap []byte) (err error) {
+	tmp := filepath.Join(filepath.Dir(l.path), "."+storeLogFile+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil && !errors.As(err, new(errRenamed)) {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(snap); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, l.path); err != nil {
+		return err
+	}
+	// Renamed: the new file is the log now, whether or not the directory
+	// syncs (if not, the rename may not survive a power loss: say so).
+	if l.f != nil {
+		l.f.Close()
+	}
+	l.f, l.size, l.base, l.broken = wrapLog(f), int64(len(snap)), int64(len(snap)), false
+	if err := syncDir(filepath.Dir(l.path)); err != nil {
+		return errRenamed{err}
+	}
+	return nil
+}
+
+// errRenamed is a rewrite that took effect but may not be durable.
+type errRenamed struct{ error }
+
+func (e errRenamed) Unwrap() error { return e.error }
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // record queues an event line; the returned function waits until it is
@@ -66,9 +140,12 @@ func OpenStoreLog(dir string, s *Server, messages bool) (*StoreLog, error) {
 func (l *StoreLog) record(fields ...string) func() error {
 	ch := make(chan error, 1)
 	l.mu.Lock()
-	l.pending = append(l.pending, strings.Join(fields, " ")...)
-	l.pending = append(l.pending, '\n')
-	l.waiters = append(l.waiters, ch)
+	if l.closed {
+		ch <- errLogClosed
+	} else {
+		l.pending = append(l.pending, marshalEvent(fields)...)
+		l.waiters = append(l.waiters, ch)
+	}
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
@@ -77,161 +154,90 @@ func (l *StoreLog) record(fields ...string) func() error {
 	return func() error { return <-ch }
 }
 
+// take returns what is queued and empties the queue.
+func (l *StoreLog) take() ([]byte, []chan error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	buf, waiters := l.pending, l.waiters
+	l.pending, l.waiters = nil, nil
+	return buf, waiters
+}
+
 func (l *StoreLog) writer() {
+	defer close(l.stopped)
 	for {
 		select {
 		case <-l.wake:
 		case <-l.done:
+			l.mu.Lock()
+			l.closed = true
+			l.mu.Unlock()
+			l.flush(l.take()) // what was queued before Close
 			return
 		}
-		l.mu.Lock()
-		buf, waiters := l.pending, l.waiters
-		l.pending, l.waiters = nil, nil
-		l.mu.Unlock()
-		_, err := l.f.Write(buf)
-		if err == nil {
-			err = l.f.Sync()
+		if l.size > l.floor && l.size > 2*l.base {
+			l.compact()
 		}
-		for _, w := range waiters {
-			w <- err
-		}
+		l.flush(l.take())
 	}
 }
 
-// Close stops the writer after what is queued.
-func (l *StoreLog) Close() error {
-	close(l.done)
-	return l.f.Close()
+// flush appends buf and tells the waiters whether it is durable.
+func (l *StoreLog) flush(buf []byte, waiters []chan error) {
+	var err error
+	if len(buf) > 0 {
+		err = l.append(buf)
+	}
+	for _, w := range waiters {
+		w <- err
+	}
 }
 
-// replay rebuilds queues from the log.
-func (l *StoreLog) replay(s *Server) error {
-	b, err := os.ReadFile(l.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+// append writes buf at the end of the log and syncs it. If that fails,
+// the file is cut back to its last good length, so that what was partly
+// written is not the start of the next append's first line.
+func (l *StoreLog) append(buf []byte) error {
+	if l.broken {
+		if err := l.f.Truncate(l.size); err != nil {
+			return err
+		}
+		l.broken = false
+	}
+	_, err := l.f.Write(buf)
+	if err == nil {
+		err = l.f.Sync()
 	}
 	if err != nil {
+		l.broken = l.f.Truncate(l.size) != nil
 		return err
 	}
-	if i := bytes.LastIndexByte(b, '\n'); i+1 < len(b) {
-		b = b[:i+1] // a torn last line never got its fsync, nor an answer
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		if err := s.apply(strings.Fields(sc.Text())); err != nil {
-			return fmt.Errorf("%s line %d: %w", l.path, n, err)
-		}
-	}
-	return sc.Err()
-}
-
-// apply replays one event.
-func (s *Server) apply(f []string) error {
-	bad := errors.New("malformed event")
-	if len(f) < 2 {
-		return bad
-	}
-	rb, err := smp.DecodeBase64(f[1])
-	rid, ok := toID(rb)
-	if err != nil || !ok {
-		return bad
-	}
-	q := s.byRID[rid]
-	if f[0] != "NEW" && q == nil {
-		return nil // an event for a queue deleted later in the log
-	}
-	switch {
-	case f[0] == "NEW" && len(f) == 4:
-		sb, err1 := smp.DecodeBase64(f[2])
-		sid, ok := toID(sb)
-		key, err2 := smp.ParseKey(f[3])
-		if errors.Is(err2, smp.ErrWeakKey) && err1 == nil && ok {
-			return nil // made before weak keys were refused: not revived
-		}
-		if err1 != nil || err2 != nil || !ok {
-			return bad
-		}
-		q := &queue{rid: rid, sid: sid, rkey: key}
-		s.byRID[rid], s.bySID[sid] = q, q
-		s.added()
-	case f[0] == "BOX" && len(f) == 3:
-		k, err := smp.DecodeBase64(f[2])
-		if err != nil || len(k) != 32 {
-			return bad
-		}
-		q.box = (*[32]byte)(k)
-	case f[0] == "KEY" && len(f) == 3:
-		key, err := smp.ParseKey(f[2])
-		if errors.Is(err, smp.ErrWeakKey) { // as for NEW: the queue is dropped
-			delete(s.byRID, q.rid)
-			delete(s.bySID, q.sid)
-			s.removed(q)
-			return nil
-		}
-		if err != nil {
-			return bad
-		}
-		q.skey = key
-	case f[0] == "HOLD" && len(f) == 2:
-		q.suspended, q.heldAt = true, s.cfg.Now() // the grace period restarts: the log keeps no times
-	case f[0] == "DEL" && len(f) == 2:
-		delete(s.byRID, q.rid)
-		delete(s.bySID, q.sid)
-		s.removed(q)
-	case f[0] == "MSG" && len(f) == 5:
-		ns, err1 := strconv.ParseInt(f[2], 10, 64)
-		body, err2 := smp.DecodeBase64(f[4])
-		if err1 != nil || err2 != nil || (f[3] != "b" && f[3] != "s") {
-			return bad
-		}
-		s.stored(q, message{received: time.Unix(0, ns), body: body, binary: f[3] == "b"})
-	case f[0] == "ACK" && len(f) == 3:
-		ns, err := strconv.ParseInt(f[2], 10, 64)
-		if err != nil {
-			return bad
-		}
-		for i, m := range q.msgs { // drop it and what expired before it
-			if m.received.UnixNano() == ns {
-				s.dropped(q, q.msgs[:i+1]...)
-				q.msgs = q.msgs[i+1:]
-				break
-			}
-		}
-	default:
-		return bad
-	}
+	l.size += int64(len(buf))
 	return nil
 }
 
-// snapshot writes the live state as a fresh log.
-func (l *StoreLog) snapshot(s *Server) []byte {
-	var b bytes.Buffer
-	for _, q := range s.byRID {
-		fmt.Fprintf(&b, "NEW %s %s %s\n", smp.Encode(q.rid[:]), smp.Encode(q.sid[:]), q.rkey)
-		if q.box != nil {
-			fmt.Fprintf(&b, "BOX %s %s\n", smp.Encode(q.rid[:]), smp.Encode(q.box[:]))
-		}
-		if q.skey != nil {
-			fmt.Fprintf(&b, "KEY %s %s\n", smp.Encode(q.rid[:]), q.skey)
-		}
-		if q.suspended {
-			fmt.Fprintf(&b, "HOLD %s\n", smp.Encode(q.rid[:]))
-		}
-		if !l.messages {
-			s.dropped(q, q.msgs...)
-			q.msgs = nil
-		}
-		for _, m := range q.msgs {
-			fmt.Fprintf(&b, "MSG %s %d %s %s\n", smp.Encode(q.rid[:]), m.received.UnixNano(), kind(m.binary), smp.Encode(m.body))
-		}
+// compact rewrites the log to the live state. The events queued when the
+// snapshot is taken are in it, so their waiters are answered by the
+// rewrite; if it fails, they are appended to the old log as usual.
+func (l *StoreLog) compact() {
+	l.srv.mu.Lock()
+	buf, waiters := l.take()
+	snap := l.snapshot(l.srv)
+	l.srv.mu.Unlock()
+	err := l.rewrite(snap)
+	var renamed errRenamed
+	if err != nil && !errors.As(err, &renamed) {
+		l.flush(buf, waiters)
+		l.base = l.size // try again once the log has doubled again
+		return
 	}
-	return b.Bytes()
+	for _, w := range waiters {
+		w <- err
+	}
 }
 
-func kind(binary bool) string {
-	if binary {
-		return "b"
-	}
-	return "s"
+// Close stops the writer after what is queued; later events fail.
+func (l *StoreLog) Close() error {
+	close(l.done)
+	<-l.stopped
+	return l.f.Close()
 }

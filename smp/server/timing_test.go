@@ -179,11 +179,9 @@ func (s *Server) runOnce(c *client, tx *smp.Transmission) smp.Command {
 	pending := c.out.pending
 	c.out.mu.Unlock()
 	c.out.close()
-	if len(pending) != 1 {
-		return nil
-	}
-	st, err := smp.NewReader(bytes.NewReader(pending[0])).ReadServer()
-	if err != nil {
+	r := smp.NewReader(bytes.NewReader(pending))
+	st, err := r.ReadServer()
+	if _, more := r.ReadServer(); err != nil || more == nil {
 		return nil
 	}
 	return st.Command

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -8,11 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"ssms.dev/ssms/smp"
 )
 
-func startTLS(t testing.TB) smp.Address {
+func startTLS(t testing.TB) smp.Address { return startTLSConfig(t, Config{}) }
+
+func startTLSConfig(t testing.TB, c Config) smp.Address {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -31,7 +35,7 @@ func startTLS(t testing.TB) smp.Address {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go New(Config{}).ServeTLS(ln, cfg)
+	go New(c).ServeTLS(ln, cfg)
 	return addr
 }
 
@@ -103,4 +107,51 @@ type countingConn struct {
 func (c *countingConn) Write(b []byte) (int, error) {
 	c.written += len(b)
 	return c.Conn.Write(b)
+}
+
+// TestInitCertificateVerifies: what Init issues passes the client's
+// check, until the online certificate expires after a year.
+func TestInitCertificateVerifies(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "server")
+	if _, err := Init(dir, "127.0.0.1", 5223); err != nil {
+		t.Fatal(err)
+	}
+	cfg, a, err := LoadTLS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := cfg.Certificates[0].Certificate
+	if err := smp.VerifyChain(a.Fingerprint, chain, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := smp.VerifyChain(a.Fingerprint, chain, time.Now().AddDate(1, 1, 0)); err == nil {
+		t.Fatal("the online certificate is still accepted after it expired")
+	}
+}
+
+// TestRenew: a renewed online certificate has a new key, keeps the
+// address, and passes the client's check.
+func TestRenew(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "server")
+	if _, err := Init(dir, "127.0.0.1", 5223); err != nil {
+		t.Fatal(err)
+	}
+	old, a, err := LoadTLS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Renew(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, b, err := LoadTLS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := cfg.Certificates[0].Certificate
+	if a != b || bytes.Equal(chain[0], old.Certificates[0].Certificate[0]) {
+		t.Fatal("renew kept the certificate or changed the address")
+	}
+	if err := smp.VerifyChain(b.Fingerprint, chain, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 }
