@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -59,5 +60,70 @@ func TestAttackWeakMaintainerKeys(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "maintainers.keys[0].publicKey") {
 		t.Errorf("err = %v; want it to name the key", err)
+	}
+}
+
+// TestAttackOneKeyRotatesPolicy: release 3, rollback 1, policy 1 would let
+// one maintainer rotate the policy to a version listing only itself, and
+// then sign any release. Rollback and policy thresholds must be at least
+// the release threshold, whenever a policy is made or parsed.
+func TestAttackOneKeyRotatesPolicy(t *testing.T) {
+	ms := maintainers(t, "alice", "bob", "carol")
+	p1 := newPolicy(t, 1, ms, 3, 1, 1)
+	payload, err := p1.Marshal()
+	if err == nil {
+		p1, _ = ParsePolicy(payload)
+		p2 := newPolicy(t, 2, ms[:1], 1, 1, 1)
+		_, rot, err := VerifyNext(p1, envelope(t, p2, ms[0]))
+		t.Fatalf("release 3, policy 1 accepted; alice alone then rotated the policy: %+v, %v", rot, err)
+	}
+	if !strings.Contains(err.Error(), "maintainers.thresholds.rollback") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := newPolicy(t, 1, ms, 3, 3, 2).Marshal(); err == nil || !strings.Contains(err.Error(), "maintainers.thresholds.policy") {
+		t.Errorf("policy threshold 2 under release 3: err = %v", err)
+	}
+	if _, err := newPolicy(t, 1, ms, 2, 3, 3).Marshal(); err != nil {
+		t.Errorf("higher rollback and policy thresholds: %v", err)
+	}
+}
+
+// TestAttackSameKeyTwice: one key under two names, in one role or across
+// roles, and whatever its encoding (PEM, a log vkey, a witness vkey), must
+// not enter a policy: thresholds and quorums would count it twice.
+func TestAttackSameKeyTwice(t *testing.T) {
+	ms := maintainers(t, "alice", "bob")
+	alice := ms[0].s.Public().Crypto().(ed25519.PublicKey)
+	other, _, _ := ed25519.GenerateKey(nil)
+	vkOf := func(raw ed25519.PublicKey, name string, alg byte) string {
+		key := append([]byte{alg}, raw...)
+		h := sha256.Sum256(append([]byte(name+"\n"), key...))
+		return fmt.Sprintf("%s+%x+%s", name, h[:4], base64.StdEncoding.EncodeToString(key))
+	}
+	vk := func(name string, alg byte) string { return vkOf(alice, name, alg) }
+	wk := func(name string, alg byte) string { return vkOf(other, name, alg) }
+	tests := []struct {
+		name  string
+		edit  func(p *Policy)
+		field string
+	}{
+		{"witness under two names", func(p *Policy) { p.Witnesses.VKeys = []string{wk("w1", algCosignatureV1), wk("w2", algCosignatureV1)} }, "witnesses.vkeys[1]"},
+		{"witness under two algorithms", func(p *Policy) { p.Witnesses.VKeys = []string{wk("w1", algCosignatureV1), wk("w2", algEd25519)} }, "witnesses.vkeys[1]"},
+		{"maintainer as witness", func(p *Policy) { p.Witnesses.VKeys = []string{vk("w1", algCosignatureV1)} }, "witnesses.vkeys[0]"},
+		{"maintainer as log", func(p *Policy) { p.Logs = []Log{{Origin: "log.example", VKey: vk("log.example", algEd25519)}} }, "logs[0].vkey"},
+		{"log as witness", func(p *Policy) {
+			p.Maintainers.Keys = p.Maintainers.Keys[1:]
+			p.Logs = []Log{{Origin: "log.example", VKey: vk("log.example", algEd25519)}}
+			p.Witnesses.VKeys = []string{vk("w1", algCosignatureV1)}
+		}, "witnesses.vkeys[0]"},
+		{"maintainer as rebuilder, renamed", func(p *Policy) { p.Rebuilders.Keys = []Key{NewKey("builder", ms[0].s.Public())} }, "rebuilders.keys[0]"},
+	}
+	for _, tt := range tests {
+		p := newPolicy(t, 1, ms, 1, 1, 1)
+		tt.edit(p)
+		_, err := p.Marshal()
+		if err == nil || !strings.Contains(err.Error(), tt.field+": ") || !strings.Contains(err.Error(), "already in the policy") {
+			t.Errorf("%s: err = %v; want %s refused as a repeated key", tt.name, err, tt.field)
+		}
 	}
 }

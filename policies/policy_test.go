@@ -205,11 +205,11 @@ func TestPolicyCheckErrors(t *testing.T) {
 		{"threshold > n", func(p *Policy) { p.Maintainers.Thresholds.Policy = 3 }, "maintainers.thresholds.policy"},
 		{"no products", func(p *Policy) { p.Products = nil }, "products"},
 		{"unsorted products", func(p *Policy) { p.Products = []string{"b", "a"} }, "products[1]"},
-		{"same key twice", func(p *Policy) { p.Maintainers.Keys[1] = p.Maintainers.Keys[0]; p.Maintainers.Keys[1].Name = "x" }, "listed twice"},
+		{"same key twice", func(p *Policy) { p.Maintainers.Keys[1] = p.Maintainers.Keys[0]; p.Maintainers.Keys[1].Name = "x" }, "already in the policy"},
 		{"same name twice", func(p *Policy) { p.Maintainers.Keys[1].Name = "alice" }, "used twice"},
 		{"wrong key id", func(p *Policy) { p.Maintainers.Keys[0].ID = strings.Repeat("0", 64) }, "maintainers.keys[0].id"},
 		{"bad key", func(p *Policy) { p.Maintainers.Keys[0].PublicKey = "x" }, "maintainers.keys[0].publicKey"},
-		{"maintainer as rebuilder", func(p *Policy) { p.Rebuilders.Keys = []Key{p.Maintainers.Keys[0]} }, "listed twice"},
+		{"maintainer as rebuilder", func(p *Policy) { p.Rebuilders.Keys = []Key{p.Maintainers.Keys[0]} }, "already in the policy"},
 		{"rebuild threshold", func(p *Policy) { p.Rebuilders.Threshold = 1 }, "rebuilders.threshold"},
 		{"log origin", func(p *Policy) { p.Logs = []Log{{Origin: "other", VKey: logVKey}} }, "logs[0].origin"},
 		{"log vkey hash", func(p *Policy) {
