@@ -8,11 +8,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"ssms.dev/ssms/translog"
 )
 
 // cosignLine signs cp's text with c and returns the signature line.
@@ -111,5 +117,84 @@ func TestAttackWeakWitnessKeys(t *testing.T) {
 		if _, err := NewVerifier(v); err == nil {
 			t.Errorf("weak witness vkey %s accepted", v)
 		}
+	}
+}
+
+// servedFork signs, with log's key, a tree of n other entries, and serves
+// it over HTTP, as a log that forked would.
+func servedFork(t *testing.T, log *testLog, n int) (*translog.Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "fork")
+	if _, err := translog.Init(dir, "log.example"); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Dir(log.store.CheckpointPath())
+	for _, f := range []string{"log.key", "log.vkey"} {
+		b, _ := os.ReadFile(filepath.Join(src, f))
+		os.WriteFile(filepath.Join(dir, f), b, 0o600)
+	}
+	os.Remove(filepath.Join(dir, "checkpoint"))
+	s, err := translog.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch [][]byte
+	for i := range n {
+		batch = append(batch, []byte(fmt.Sprintf("forked entry %d", i)))
+	}
+	if _, err := s.Append(batch); err != nil {
+		t.Fatal(err)
+	}
+	seq := translog.NewSequencer(s, 16, 16)
+	srv := httptest.NewServer(translog.NewServer(s, seq, translog.AdmitFunc(func([]byte) error { return nil })).Handler())
+	t.Cleanup(func() { srv.Close(); seq.Close(); s.Close() })
+	return s, srv.URL
+}
+
+// TestAttackForkEvidenceAtPowerOfTwo: a witness that cosigned size m and
+// refuses a forked checkpoint of size n must keep conclusive evidence, for
+// every m. When m is a power of two the log's RFC 6962 proof omits the
+// root of size m, so the proof cannot show the fork; and a log can always
+// send garbage. Given the log's URL, the witness reads that root from the
+// log's tiles, authenticated by the forked checkpoint's signature.
+func TestAttackForkEvidenceAtPowerOfTwo(t *testing.T) {
+	for _, tt := range []struct {
+		m, n    int
+		garbage bool
+	}{{1, 4, false}, {2, 8, false}, {4, 5, false}, {8, 9, false}, {3, 7, true}, {1, 2, true}} {
+		t.Run(fmt.Sprintf("%d-%d garbage=%v", tt.m, tt.n, tt.garbage), func(t *testing.T) {
+			log := newLog(t, "log.example")
+			cp := log.grow(t, tt.m)
+			fork, url := servedFork(t, log, tt.n)
+			c, _ := newCosigner(t, "w1")
+			dir := t.TempDir()
+			w, err := New(dir, c, []string{log.vkey + "=" + url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.AddCheckpoint(request(0, nil, cp.Raw)); err != nil {
+				t.Fatal(err)
+			}
+			proof, _ := fork.ConsistencyProof(int64(tt.m), int64(tt.n))
+			if tt.garbage {
+				proof = []tlog.Hash{{1}, {2}}
+			}
+			if _, err := w.AddCheckpoint(request(int64(tt.m), proof, fork.Checkpoint().Raw)); !errors.Is(err, ErrBadProof) {
+				t.Fatalf("forked checkpoint: err = %v, want ErrBadProof", err)
+			}
+			w.pending.Wait()
+			files, _ := filepath.Glob(filepath.Join(dir, "evidence", "*.evidence"))
+			if len(files) != 1 {
+				t.Fatalf("fork %d→%d refused, evidence files: %v", tt.m, tt.n, files)
+			}
+			b, _ := os.ReadFile(files[0])
+			e, err := translog.ParseEvidence(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if what, err := e.Check(log.vkey); err != nil || !strings.Contains(what, "forked") {
+				t.Fatalf("evidence: %q, %v", what, err)
+			}
+		})
 	}
 }

@@ -73,6 +73,9 @@ func CheckQuorum(signed []byte, vkeys []string, quorum int, now time.Time, maxAg
 			return nil, err
 		}
 		k, _ := vkey.Parse(vk, vkey.AlgCosignatureV1) // checked by NewVerifier
+		if _, dup := keyOf[lineID(k.Name, k.Hash)]; dup {
+			continue // the same vkey twice (two policies during a rotation) is one key
+		}
 		keyOf[lineID(k.Name, k.Hash)] = string(k.Public)
 		verifiers = append(verifiers, v)
 	}

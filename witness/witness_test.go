@@ -185,7 +185,7 @@ func TestWitnessKeepsEvidenceOfAFork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if what, err := e.Check(); err != nil || !strings.Contains(what, "two different roots for size 3") {
+	if what, err := e.Check(log.vkey); err != nil || !strings.Contains(what, "two different roots for size 3") {
 		t.Fatalf("evidence check: %q, %v", what, err)
 	}
 }

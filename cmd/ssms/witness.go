@@ -64,13 +64,19 @@ func witnessServeCmd() *cobra.Command {
 	var dir, addr string
 	var logs []string
 	c := &cobra.Command{
-		Use:   "serve --dir DIR --addr ADDR --log VKEY...",
+		Use:   "serve --dir DIR --addr ADDR --log VKEY[=URL]...",
 		Short: "Cosign checkpoints of the given logs (C2SP tlog-witness)",
 		Long: `Serve POST /add-checkpoint (C2SP tlog-witness) for the logs named by their
 verifier keys. The witness cosigns a checkpoint only if it is consistent with
 the last one it cosigned for that log, and stores it before answering. When a
 log presents a checkpoint that contradicts one it signed before, the witness
 keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence).
+Given the log's URL (--log VKEY=URL), the witness can prove every fork it
+refuses: when the log's proof does not (always the case when the size it
+cosigned last is a power of two, since an RFC 6962 proof then omits that
+tree's root), it reads the root from the log's tiles, which the forked
+checkpoint's signature authenticates.
+
 Each refused checkpoint (other than a 409, which the log resolves) and each
 evidence file is a warning line on stderr. A second witness on DIR is
 refused: DIR is in use by process N.`,
@@ -93,7 +99,7 @@ refused: DIR is in use by process N.`,
 	}
 	c.Flags().StringVar(&dir, "dir", "", "the witness's directory (required)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "address to listen on")
-	c.Flags().StringArrayVar(&logs, "log", nil, "verifier key of a log to witness (repeat; required)")
+	c.Flags().StringArrayVar(&logs, "log", nil, "verifier key of a log to witness, as VKEY or VKEY=URL (repeat; required)")
 	c.MarkFlagRequired("dir")
 	c.MarkFlagRequired("log")
 	return c
@@ -130,16 +136,24 @@ func serveUntilSignal(c *cobra.Command, ln net.Listener, h http.Handler) error {
 }
 
 func verifyEvidenceCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify-evidence FILE",
+	var vkey, policyPath string
+	c := &cobra.Command{
+		Use:   "verify-evidence FILE (--policy policy.json | --vkey VKEY)",
 		Short: "Check evidence that a log signed two checkpoints that cannot both be true",
-		Long: `Check an evidence file written by a witness or a monitor: both checkpoints
-carry the log's signature (under the vkey in the file: compare it with the
-log's published key), and either they give two roots for one size, or the
-log's own consistency proof shows its newer tree does not extend the older
-one. Exits 0 only if the evidence proves misbehaviour.`,
+		Long: `Check an evidence file written by a witness or a monitor against a log key you
+trust: the policy's log whose origin the evidence names (--policy), or a key
+you give (--vkey). The key written in the file is never trusted: anyone can
+sign two contradictory checkpoints with a key of their own named like a real
+log. Both checkpoints must carry the trusted key's signature, and either they
+give two roots for one size, or a consistency proof leads from the newer
+tree's prefix to its signed root while that prefix is not the older signed
+root. Exits 0 only if the evidence proves misbehaviour.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if (vkey == "") == (policyPath == "") {
+				return withHint(errors.New("give the log key to check the evidence against, from --policy or --vkey (not both)"),
+					"the key inside the evidence file proves nothing: ssms verify-evidence FILE --policy policy.json")
+			}
 			b, err := readFile(args[0], 64<<10)
 			if err != nil {
 				return err
@@ -148,15 +162,27 @@ one. Exits 0 only if the evidence proves misbehaviour.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			what, err := e.Check()
-			if errors.Is(err, translog.ErrInconclusive) {
-				return fmt.Errorf("%s: %w", args[0], err)
+			whose := "given with --vkey"
+			if policyPath != "" {
+				pol, err := loadPolicy(policyPath)
+				if err != nil {
+					return err
+				}
+				origin, _, _ := strings.Cut(e.Old, "\n")
+				if vkey = logKeyByOrigin(pol, []byte(e.Old)); vkey == "" {
+					return fmt.Errorf("%s: log %q is not in %s", args[0], origin, policyPath)
+				}
+				whose = fmt.Sprintf("log %s of %s, policy version %d", origin, policyPath, pol.Version)
 			}
+			what, err := e.Check(vkey)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "proven: %s\nlog key: %s\nfound by: %s\n", what, e.VKey, e.Note)
+			fmt.Fprintf(c.OutOrStdout(), "proven: %s\nlog key: %s (%s)\nfound by: %s (not verified)\n", what, vkey, whose, e.Note)
 			return nil
 		},
 	}
+	c.Flags().StringVar(&policyPath, "policy", "", "the trusted policy; the log is found by the evidence's origin")
+	c.Flags().StringVar(&vkey, "vkey", "", "the trusted log verifier key")
+	return c
 }
