@@ -15,7 +15,9 @@
 //
 //   - every key is acceptable (internal/keycheck): no small-order or
 //     non-canonical Ed25519 key, no RSA key under 2048 bits or with an even
-//     exponent or one below 65537; vkeys are canonical (internal/vkey);
+//     exponent or one below 65537; vkeys are canonical (internal/vkey),
+//     logs' of type 0x01 (Ed25519 note signatures), witnesses' of type 0x04
+//     (tlog-cosignature/v1, which carries the time freshness needs);
 //   - a key appears once in the whole policy, compared by key material (DER
 //     SubjectPublicKeyInfo; a vkey's Ed25519 key is compared in that form),
 //     not by name or encoding, across maintainers, rebuilders, logs and

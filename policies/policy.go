@@ -269,7 +269,9 @@ func (p *Policy) checkLogs() error {
 	seen := map[string]bool{}
 	for i, v := range p.Witnesses.VKeys {
 		f := fmt.Sprintf("witnesses.vkeys[%d]", i)
-		k, err := vkey.Parse(v, algEd25519, algCosignatureV1)
+		// Witnesses make tlog-cosignature/v1 signatures, the only kind a
+		// quorum counts (they carry the time that freshness needs).
+		k, err := vkey.Parse(v, algCosignatureV1)
 		if err != nil {
 			return bad(f, "%v", err)
 		}

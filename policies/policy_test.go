@@ -217,6 +217,7 @@ func TestPolicyCheckErrors(t *testing.T) {
 		}, "logs[0].vkey"},
 		{"log url", func(p *Policy) { p.Logs = []Log{{Origin: "log.example.org", VKey: logVKey, URL: "ftp://x"}} }, "logs[0].url"},
 		{"quorum", func(p *Policy) { p.Witnesses.Quorum = 1 }, "witnesses.quorum"},
+		{"witness key not cosignature/v1", func(p *Policy) { p.Witnesses.VKeys = []string{logVKey} }, "witnesses.vkeys[0]"},
 		{"duration form", func(p *Policy) { p.MaxCheckpointAge = "168h" }, "maxCheckpointAge"},
 		{"negative age", func(p *Policy) { p.MinLogAge = "-1s" }, "minLogAge"},
 		{"expires", func(p *Policy) { p.Expires = "tomorrow" }, "expires"},
