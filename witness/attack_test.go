@@ -198,3 +198,20 @@ func TestAttackForkEvidenceAtPowerOfTwo(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckQuorumNewestPerKey: a witness that cosigned the same checkpoint
+// twice counts once, at its newer time, whatever the order of the lines.
+func TestCheckQuorumNewestPerKey(t *testing.T) {
+	log := newLog(t, "log.example")
+	cp := log.grow(t, 2)
+	now := time.Now()
+	c, v := newCosigner(t, "w1")
+	c.now = func() time.Time { return now.Add(-48 * time.Hour) }
+	old := cosignLine(t, cp.Note.Text, c)
+	c.now = func() time.Time { return now }
+	fresh := cosignLine(t, cp.Note.Text, c)
+	q, err := CheckQuorum([]byte(string(cp.Raw)+old+fresh), []string{v}, 1, now, time.Hour)
+	if err != nil || len(q.Cosignatures) != 1 || !q.Fresh.Equal(now.Truncate(time.Second)) {
+		t.Fatalf("%+v, %v", q, err)
+	}
+}

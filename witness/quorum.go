@@ -84,16 +84,20 @@ func CheckQuorum(signed []byte, vkeys []string, quorum int, now time.Time, maxAg
 		return nil, fmt.Errorf("%w: not a signed note", ErrQuorum)
 	}
 	q := &Quorum{}
-	seen := map[string]bool{}
+	seen := map[string]int{} // key material → index in q.Cosignatures
 	for _, line := range strings.SplitAfter(sigs, "\n") {
 		v, ok := verifyLine(text+"\n", line, verifiers)
-		if !ok || seen[keyOf[lineID(v.name, v.hash)]] {
+		if !ok || v.time.After(now.Add(maxSkew)) {
+			continue // not a cosignature, or from the future: not a statement about now
+		}
+		key := keyOf[lineID(v.name, v.hash)]
+		if i, dup := seen[key]; dup {
+			if v.time.After(q.Cosignatures[i].Time) {
+				q.Cosignatures[i].Time = v.time // one key counts once, at its newest
+			}
 			continue
 		}
-		if v.time.After(now.Add(maxSkew)) {
-			continue // from the future: not a statement about now
-		}
-		seen[keyOf[lineID(v.name, v.hash)]] = true
+		seen[key] = len(q.Cosignatures)
 		q.Witnesses = append(q.Witnesses, v.name)
 		q.Cosignatures = append(q.Cosignatures, Cosignature{Witness: v.name, Time: v.time})
 	}
@@ -110,8 +114,14 @@ func CheckQuorum(signed []byte, vkeys []string, quorum int, now time.Time, maxAg
 	slices.SortFunc(times, func(a, b time.Time) int { return b.Compare(a) }) // newest first
 	q.Fresh = times[quorum-1]
 	if maxAge > 0 && now.Sub(q.Fresh) > maxAge {
-		return q, fmt.Errorf("%w: fewer than %d cosignatures are younger than %s at %s; the %d-th newest is from %s",
-			ErrStale, quorum, maxAge, now.UTC().Format(time.RFC3339), quorum, q.Fresh.UTC().Format(time.RFC3339))
+		fresh := 0
+		for _, t := range times {
+			if now.Sub(t) <= maxAge {
+				fresh++
+			}
+		}
+		return q, fmt.Errorf("%w: %d of %d required cosignatures are at most %s old at %s; the quorum's oldest is from %s",
+			ErrStale, fresh, quorum, maxAge, now.UTC().Format(time.RFC3339), q.Fresh.UTC().Format(time.RFC3339))
 	}
 	return q, nil
 }
