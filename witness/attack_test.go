@@ -172,15 +172,31 @@ func TestAttackForkEvidenceAtPowerOfTwo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := w.AddCheckpoint(request(0, nil, cp.Raw)); err != nil {
+			// A twin witness without the log's URL keeps the checkpoints as
+			// .incomplete evidence, unless the log's proof proves the fork.
+			c2, _ := newCosigner(t, "w2")
+			dir2 := t.TempDir()
+			w2, err := New(dir2, c2, []string{log.vkey})
+			if err != nil {
 				t.Fatal(err)
+			}
+			for _, w := range []*Witness{w, w2} {
+				if _, err := w.AddCheckpoint(request(0, nil, cp.Raw)); err != nil {
+					t.Fatal(err)
+				}
 			}
 			proof, _ := fork.ConsistencyProof(int64(tt.m), int64(tt.n))
 			if tt.garbage {
 				proof = []tlog.Hash{{1}, {2}}
 			}
-			if _, err := w.AddCheckpoint(request(int64(tt.m), proof, fork.Checkpoint().Raw)); !errors.Is(err, ErrBadProof) {
-				t.Fatalf("forked checkpoint: err = %v, want ErrBadProof", err)
+			for _, w := range []*Witness{w, w2} {
+				if _, err := w.AddCheckpoint(request(int64(tt.m), proof, fork.Checkpoint().Raw)); !errors.Is(err, ErrBadProof) {
+					t.Fatalf("forked checkpoint: err = %v, want ErrBadProof", err)
+				}
+			}
+			kept, _ := filepath.Glob(filepath.Join(dir2, "evidence", "*"))
+			if len(kept) != 1 {
+				t.Errorf("witness without the log's URL kept %v", kept)
 			}
 			w.pending.Wait()
 			files, _ := filepath.Glob(filepath.Join(dir, "evidence", "*.evidence"))

@@ -169,23 +169,32 @@ func (w *Witness) checkAndStore(log logKey, old int64, hashes []tlog.Hash, cp *t
 	return w.state.store(cp.Origin, cp.Raw)
 }
 
-// keepEvidence saves conclusive evidence of a misbehaving log. The log's
-// proof proves a fork only if it rebuilds the newer signed root from a
-// prefix root other than the stored one. When the stored size is a power
-// of two, an RFC 6962 proof omits that root (it is the first node of the
-// newer tree), and a log can always send a garbage proof; then, given the
-// log's URL, the witness reads the prefix root and a proof from the log's
-// tiles, which the newer signed root authenticates. That runs in the
-// background, so the refusal does not wait for it.
+// keepEvidence saves evidence of a misbehaving log. The log's proof
+// proves a fork only if it rebuilds the newer signed root from a prefix
+// root other than the stored one. When the stored size is a power of two,
+// an RFC 6962 proof omits that root (it is the first node of the newer
+// tree), and a log can always send a garbage proof; then, given the log's
+// URL, the witness reads the prefix root and a proof from the log's tiles,
+// which the newer signed root authenticates. That runs in the background,
+// so the refusal does not wait for it. Without the URL, the two signed
+// checkpoints are kept as .incomplete evidence, which anyone who can reach
+// the log completes (ssms verify-evidence --policy or --log).
 func (w *Witness) keepEvidence(log logKey, a, b *translog.SignedCheckpoint, hashes []tlog.Hash, what string) {
 	note := "witness " + w.cosigner.Name() + ": " + what
 	e := translog.NewEvidence(log.vkey, a.Raw, b.Raw, hashes, note)
 	if _, err := e.Check(log.vkey); err == nil {
-		w.keep(e, b, what)
+		w.keep(e, b, what, true)
 		return
 	}
-	if log.client == nil || a.Size >= b.Size || !w.completing.CompareAndSwap(false, true) {
-		return // a bad proof alone proves nothing about the log
+	if a.Size >= b.Size {
+		return // cannot happen here: equal sizes prove themselves, smaller ones are refused before
+	}
+	if log.client == nil {
+		w.keep(e, b, what+" (unproven until completed from the log's tiles)", false)
+		return
+	}
+	if !w.completing.CompareAndSwap(false, true) {
+		return // one completion at a time; the log will ask again
 	}
 	w.pending.Add(1)
 	go func() {
@@ -199,14 +208,15 @@ func (w *Witness) keepEvidence(log logKey, a, b *translog.SignedCheckpoint, hash
 		}
 		e := translog.ForkEvidence(log.vkey, a, b, prefix, proof, note+" (prefix root from the log's tiles)")
 		if _, err := e.Check(log.vkey); err == nil {
-			w.keep(e, b, what)
+			w.keep(e, b, what, true)
 		}
 	}()
 }
 
-// keep writes evidence about b and tells the operator where.
-func (w *Witness) keep(e *translog.Evidence, b *translog.SignedCheckpoint, what string) {
-	path, err := w.state.evidence(e, b.Size)
+// keep writes evidence about b, complete or not, and tells the operator
+// where.
+func (w *Witness) keep(e *translog.Evidence, b *translog.SignedCheckpoint, what string, complete bool) {
+	path, err := w.state.evidence(e, b.Size, complete)
 	if err != nil {
 		w.warn("log %s: %s, but the evidence could not be kept: %v", b.Origin, what, err)
 		return

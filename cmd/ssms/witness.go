@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/internal/dirlock"
 	"ssms.dev/ssms/internal/httpserver"
-	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/witness"
 )
 
@@ -75,7 +73,9 @@ Given the log's URL (--log VKEY=URL), the witness can prove every fork it
 refuses: when the log's proof does not (always the case when the size it
 cosigned last is a power of two, since an RFC 6962 proof then omits that
 tree's root), it reads the root from the log's tiles, which the forked
-checkpoint's signature authenticates.
+checkpoint's signature authenticates. Without it, the two signed checkpoints
+are kept as DIR/evidence/*.incomplete, which ssms verify-evidence --policy
+completes from the log's tiles.
 
 Each refused checkpoint (other than a 409, which the log resolves) and each
 evidence file is a warning line on stderr. A second witness on DIR is
@@ -133,56 +133,4 @@ func serveUntilSignal(c *cobra.Command, ln net.Listener, h http.Handler) error {
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return httpserver.Serve(ctx, httpserver.New(h), ln)
-}
-
-func verifyEvidenceCmd() *cobra.Command {
-	var vkey, policyPath string
-	c := &cobra.Command{
-		Use:   "verify-evidence FILE (--policy policy.json | --vkey VKEY)",
-		Short: "Check evidence that a log signed two checkpoints that cannot both be true",
-		Long: `Check an evidence file written by a witness or a monitor against a log key you
-trust: the policy's log whose origin the evidence names (--policy), or a key
-you give (--vkey). The key written in the file is never trusted: anyone can
-sign two contradictory checkpoints with a key of their own named like a real
-log. Both checkpoints must carry the trusted key's signature, and either they
-give two roots for one size, or a consistency proof leads from the newer
-tree's prefix to its signed root while that prefix is not the older signed
-root. Exits 0 only if the evidence proves misbehaviour.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if (vkey == "") == (policyPath == "") {
-				return withHint(errors.New("give the log key to check the evidence against, from --policy or --vkey (not both)"),
-					"the key inside the evidence file proves nothing: ssms verify-evidence FILE --policy policy.json")
-			}
-			b, err := readFile(args[0], 64<<10)
-			if err != nil {
-				return err
-			}
-			e, err := translog.ParseEvidence(b)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			whose := "given with --vkey"
-			if policyPath != "" {
-				pol, err := loadPolicy(policyPath)
-				if err != nil {
-					return err
-				}
-				origin, _, _ := strings.Cut(e.Old, "\n")
-				if vkey = logKeyByOrigin(pol, []byte(e.Old)); vkey == "" {
-					return fmt.Errorf("%s: log %q is not in %s", args[0], origin, policyPath)
-				}
-				whose = fmt.Sprintf("log %s of %s, policy version %d", origin, policyPath, pol.Version)
-			}
-			what, err := e.Check(vkey)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			fmt.Fprintf(c.OutOrStdout(), "proven: %s\nlog key: %s (%s)\nfound by: %s (not verified)\n", what, vkey, whose, e.Note)
-			return nil
-		},
-	}
-	c.Flags().StringVar(&policyPath, "policy", "", "the trusted policy; the log is found by the evidence's origin")
-	c.Flags().StringVar(&vkey, "vkey", "", "the trusted log verifier key")
-	return c
 }
