@@ -74,7 +74,12 @@ const evidenceTimeout = 30 * time.Second
 func New(dir string, cosigner *Cosigner, logs []string) (*Witness, error) {
 	w := &Witness{cosigner: cosigner, logs: map[string]logKey{}, state: &state{dir: dir}}
 	for _, l := range logs {
-		vk, url, hasURL := strings.Cut(l, "=") // a 33-byte key in base64 has no padding
+		// The key's base64 (33 bytes) has no padding, but a name may hold
+		// '=': the URL starts at "=http".
+		vk, url, hasURL := l, "", false
+		if i := strings.Index(l, "=http"); i >= 0 {
+			vk, url, hasURL = l[:i], l[i+1:], true
+		}
 		v, err := translog.NewVerifier(vk)
 		if err != nil {
 			return nil, err
