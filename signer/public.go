@@ -37,6 +37,11 @@ const MaxPublicKeyPEM = 8 << 10
 // ErrBadSignature is returned when a signature does not verify.
 var ErrBadSignature = errors.New("signature does not verify")
 
+// ErrWeakKey wraps internal/keycheck's refusals: a key that is a valid
+// encoding but must not be trusted (small-order or non-canonical Ed25519,
+// weak RSA) or of a type SSMS does not use.
+var ErrWeakKey = errors.New("key refused")
+
 // PublicKey is a verified-to-be-acceptable public key with its ID.
 type PublicKey struct {
 	key      crypto.PublicKey
@@ -55,7 +60,7 @@ var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: 
 // from a file, a policy, a private key or a KMS, is made here.
 func NewPublicKey(pub crypto.PublicKey) (*PublicKey, error) {
 	if err := keycheck.Public(pub); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrWeakKey, err)
 	}
 	k := &PublicKey{key: pub}
 	var err error
