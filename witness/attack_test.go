@@ -231,3 +231,18 @@ func TestCheckQuorumNewestPerKey(t *testing.T) {
 		t.Fatalf("%+v, %v", q, err)
 	}
 }
+
+// TestCheckQuorumSameVKeyTwice: during a rotation a verifier may pass the
+// witness keys of two policies; the same vkey twice is one key, and must
+// not make sumdb/note refuse every line as ambiguous.
+func TestCheckQuorumSameVKeyTwice(t *testing.T) {
+	log := newLog(t, "log.example")
+	cp := log.grow(t, 2)
+	c1, v1 := newCosigner(t, "w1")
+	c2, v2 := newCosigner(t, "w2")
+	signed := string(cp.Raw) + cosignLine(t, cp.Note.Text, c1) + cosignLine(t, cp.Note.Text, c2)
+	q, err := CheckQuorum([]byte(signed), []string{v1, v2, v1, v2}, 2, time.Now(), time.Hour)
+	if err != nil || len(q.Witnesses) != 2 {
+		t.Fatalf("%+v, %v", q, err)
+	}
+}
