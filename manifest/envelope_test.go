@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -215,4 +216,37 @@ func FuzzParseEnvelope(f *testing.F) {
 			t.Fatalf("marshal is not stable:\n%s\n%s", out, out2)
 		}
 	})
+}
+
+// TestAttackTwoFacedEnvelope: encoding/json matches object keys to fields
+// case-insensitively and keeps the last, so an envelope with "payload" (an
+// unsigned draft) and "PAYLOAD"/"Signatures" (a signed release) would read
+// as the signed release here and as the draft in other DSSE readers.
+// Object keys must be exactly the DSSE field names.
+func TestAttackTwoFacedEnvelope(t *testing.T) {
+	s := newSigner(t, signer.Ed25519)
+	signed := &Envelope{PayloadType: PayloadType, Payload: []byte(`{"the":"signed release"}`)}
+	if err := signed.Sign(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+	twoFaced := `{"payload":"` + b64([]byte(`{"the":"draft"}`)) + `","payloadType":"` + PayloadType + `","signatures":[],` +
+		`"PAYLOAD":"` + b64(signed.Payload) + `","Signatures":[{"keyid":"` + s.Public().ID() + `","sig":"` + b64(signed.Signatures[0].Sig) + `"}]}`
+	env, err := ParseEnvelope([]byte(twoFaced))
+	if err == nil {
+		t.Fatalf("two-faced envelope accepted; it reads as %q with %d signatures", env.Payload, len(env.Signatures))
+	}
+	if !strings.Contains(err.Error(), `unknown field "PAYLOAD"`) {
+		t.Errorf("err = %v; want it to name the field", err)
+	}
+	// Each variant alone is refused too.
+	for _, doc := range []string{
+		`{"Payload":"","payloadType":"a","signatures":[]}`,
+		`{"payload":"","payloadType":"a","signatures":[{"KeyID":"","sig":"AA=="}]}`,
+		`{"payload":"","payloadtype":"a","signatures":[]}`,
+	} {
+		if _, err := ParseEnvelope([]byte(doc)); err == nil {
+			t.Errorf("%s accepted", doc)
+		}
+	}
 }

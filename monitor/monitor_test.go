@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ type fixture struct {
 	seq     *translog.Sequencer
 	client  *translog.Client
 	srvStop func()
+	wrap    func(http.Handler) http.Handler // a hostile log's front, if set
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -52,7 +54,11 @@ func (f *fixture) serve(vkey string) {
 		f.t.Fatal(err)
 	}
 	f.seq = translog.NewSequencer(f.store, 1<<16, 4096)
-	srv := httptest.NewServer(translog.NewServer(f.store, f.seq, translog.AdmitFunc(func([]byte) error { return nil })).Handler())
+	h := translog.NewServer(f.store, f.seq, translog.AdmitFunc(func([]byte) error { return nil })).Handler()
+	if f.wrap != nil {
+		h = f.wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	f.srvStop = func() { srv.Close(); f.seq.Close(); f.store.Close() }
 	f.t.Cleanup(f.srvStop)
 	f.client, _ = translog.NewClient(srv.URL, vkey)
@@ -203,7 +209,7 @@ func TestMonitorCatchesAFork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	what, err := e.Check()
+	what, err := e.Check(f.client.VKey)
 	if err != nil || !strings.Contains(what, "forked") {
 		t.Fatalf("evidence: %q %v", what, err)
 	}

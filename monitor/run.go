@@ -59,13 +59,12 @@ func (m *Monitor) Run(ctx context.Context) (*Pass, error) {
 	pass := &Pass{To: latest.Size}
 	if old != nil {
 		pass.From = old.Size
-		if err := m.Log.CheckConsistency(ctx, old.Checkpoint, latest.Checkpoint); err != nil {
-			var ce *translog.ConsistencyError
-			if !errors.As(err, &ce) {
+		if e, err := m.checkConsistency(ctx, old, latest); err != nil {
+			if e == nil {
 				return nil, err
 			}
 			f := Finding{Kind: KindInconsistentLog, Index: latest.Size, Message: err.Error()}
-			f.Evidence, _ = m.writeEvidence(ctx, old, latest, ce)
+			f.Evidence, _ = m.writeEvidence(e, old.Size, latest.Size)
 			pass.Findings = append(pass.Findings, f)
 			return pass, nil
 		}
@@ -107,21 +106,50 @@ func (m *Monitor) currentPolicy(st *state) (*policies.Policy, error) {
 	return p, nil
 }
 
-// writeEvidence records both checkpoints, the log's proof, and the root of
-// the newer tree's prefix as the log's own tiles give it, which makes the
-// evidence conclusive whatever the sizes.
-func (m *Monitor) writeEvidence(ctx context.Context, old, latest *translog.SignedCheckpoint, ce *translog.ConsistencyError) (string, error) {
-	e := translog.NewEvidence(m.Log.VKey, old.Raw, latest.Raw, ce.Proof, "monitor: checkpoint inconsistent with the last one verified")
-	if old.Size < latest.Size {
-		if prefix, err := m.Log.PrefixRoot(ctx, old.Size, latest.Checkpoint); err == nil {
-			e.PrefixRoot = translog.EncodeHash(prefix)
-		}
+// checkConsistency checks that latest extends old. When the log's proof
+// fails, or the log does not serve one, the log's tiles decide: they are
+// authenticated by latest's signed root, so the root they give for old's
+// size is what the log committed to. Different from old's root, that is a
+// fork, and the evidence (returned with the error) is conclusive whatever
+// the sizes; the same, the log is consistent and only its proof was bad.
+// An error without evidence means the monitor could not tell.
+func (m *Monitor) checkConsistency(ctx context.Context, old, latest *translog.SignedCheckpoint) (*translog.Evidence, error) {
+	const note = "monitor: checkpoint inconsistent with the last one verified"
+	err := m.Log.CheckConsistency(ctx, old.Checkpoint, latest.Checkpoint)
+	if err == nil {
+		return nil, nil
 	}
+	var ce *translog.ConsistencyError
+	errors.As(err, &ce)
+	if old.Size >= latest.Size {
+		if ce == nil {
+			return nil, err
+		}
+		// Two roots for one size prove themselves; a smaller tree than
+		// one already signed is kept with what the log served.
+		return translog.NewEvidence(m.Log.VKey, old.Raw, latest.Raw, ce.Proof, note), err
+	}
+	prefix, hashes, terr := m.Log.TileConsistency(ctx, old.Size, latest.Checkpoint)
+	if terr != nil {
+		return nil, errors.Join(err, terr)
+	}
+	if prefix == old.Hash {
+		return nil, nil // the tiles prove consistency; the served proof was wrong
+	}
+	if ce == nil {
+		err = &translog.ConsistencyError{Old: old.Checkpoint, New: latest.Checkpoint, Proof: hashes,
+			Underlying: fmt.Sprintf("the log's tiles give root %s for size %d (%v)", prefix, old.Size, err)}
+	}
+	return translog.ForkEvidence(m.Log.VKey, old, latest, prefix, hashes, note), err
+}
+
+// writeEvidence keeps e in DIR/evidence, named by the two sizes.
+func (m *Monitor) writeEvidence(e *translog.Evidence, oldSize, newSize int64) (string, error) {
 	dir := filepath.Join(m.Dir, "evidence")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("%d-%d.evidence", old.Size, latest.Size))
+	path := filepath.Join(dir, fmt.Sprintf("%d-%d.evidence", oldSize, newSize))
 	return path, os.WriteFile(path, e.Marshal(), 0o644)
 }
 

@@ -2,12 +2,15 @@ package policies
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/x509"
 	"fmt"
 	"net/url"
 	"regexp"
 	"time"
 
 	"ssms.dev/ssms/internal/strictjson"
+	"ssms.dev/ssms/internal/vkey"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/signer"
 )
@@ -39,6 +42,7 @@ type Policy struct {
 	maintainerKeys []*signer.PublicKey
 	rebuilderKeys  []*signer.PublicKey
 	names          map[string]string // key ID → name
+	owners         map[string]string // DER SPKI of every key → where it is listed
 	digest         manifest.Digest
 }
 
@@ -144,6 +148,7 @@ func (p *Policy) check() error {
 		}
 	}
 	p.names = map[string]string{}
+	p.owners = map[string]string{}
 	var err error
 	if p.maintainerKeys, err = p.parseKeys("maintainers.keys", p.Maintainers.Keys, 1); err != nil {
 		return err
@@ -160,6 +165,15 @@ func (p *Policy) check() error {
 		if t.n < 1 || t.n > n {
 			return bad("maintainers.thresholds."+t.field, "%d; want 1 to %d (the number of maintainer keys)", t.n, n)
 		}
+	}
+	// A lower rollback or policy threshold would be the cheaper way to do
+	// what a release needs: fewer keys could roll clients back, or rotate
+	// the policy to themselves and then sign anything.
+	if th.Rollback < th.Release {
+		return bad("maintainers.thresholds.rollback", "%d is below the release threshold %d; a rollback needs at least as many signatures as a release", th.Rollback, th.Release)
+	}
+	if th.Policy < th.Release {
+		return bad("maintainers.thresholds.policy", "%d is below the release threshold %d; a policy change needs at least as many signatures as a release", th.Policy, th.Release)
 	}
 	if t, n := p.Rebuilders.Threshold, len(p.Rebuilders.Keys); t < 0 || t > n {
 		return bad("rebuilders.threshold", "%d; want 0 to %d (the number of rebuilder keys)", t, n)
@@ -204,10 +218,10 @@ func (p *Policy) parseKeys(field string, keys []Key, min int) ([]*signer.PublicK
 		if pub.ID() != k.ID {
 			return nil, bad(f+".id", "%q is not the SHA-256 of the key (%s)", k.ID, pub.ID())
 		}
-		for id, name := range p.names {
-			if id == k.ID {
-				return nil, bad(f, "key %s is listed twice (as %q and %q); each key may hold one role", k.ID[:16], name, k.Name)
-			}
+		if err := p.claim(f, k.Name, pub.DER()); err != nil {
+			return nil, err
+		}
+		for _, name := range p.names {
 			if name == k.Name {
 				return nil, bad(f+".name", "%q is used twice", k.Name)
 			}
@@ -230,12 +244,15 @@ func (p *Policy) checkLogs() error {
 	}
 	for i, l := range p.Logs {
 		f := fmt.Sprintf("logs[%d]", i)
-		name, err := ParseVKey(l.VKey, algEd25519)
+		k, err := vkey.Parse(l.VKey, algEd25519)
 		if err != nil {
 			return bad(f+".vkey", "%v", err)
 		}
-		if name != l.Origin {
-			return bad(f+".origin", "%q differs from the name in the vkey (%q)", l.Origin, name)
+		if k.Name != l.Origin {
+			return bad(f+".origin", "%q differs from the name in the vkey (%q)", l.Origin, k.Name)
+		}
+		if err := p.claim(f+".vkey", k.Name, spki(k.Public)); err != nil {
+			return err
 		}
 		if l.URL != "" {
 			if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -251,19 +268,49 @@ func (p *Policy) checkLogs() error {
 	}
 	seen := map[string]bool{}
 	for i, v := range p.Witnesses.VKeys {
-		name, err := ParseVKey(v, algEd25519, algCosignatureV1)
+		f := fmt.Sprintf("witnesses.vkeys[%d]", i)
+		// Witnesses make tlog-cosignature/v1 signatures, the only kind a
+		// quorum counts (they carry the time that freshness needs).
+		k, err := vkey.Parse(v, algCosignatureV1)
 		if err != nil {
-			return bad(fmt.Sprintf("witnesses.vkeys[%d]", i), "%v", err)
+			return bad(f, "%v", err)
 		}
-		if seen[name] {
-			return bad(fmt.Sprintf("witnesses.vkeys[%d]", i), "witness %q is listed twice", name)
+		if seen[k.Name] {
+			return bad(f, "witness %q is listed twice", k.Name)
 		}
-		seen[name] = true
+		seen[k.Name] = true
+		if err := p.claim(f, k.Name, spki(k.Public)); err != nil {
+			return err
+		}
 	}
 	if q := p.Witnesses.Quorum; q < 0 || q > len(p.Witnesses.VKeys) {
 		return bad("witnesses.quorum", "%d; want 0 to %d (the number of witnesses)", q, len(p.Witnesses.VKeys))
 	}
 	return nil
+}
+
+// claim records that the key with DER SubjectPublicKeyInfo der is field
+// (named name) and refuses a key that already holds another place in the
+// policy, in any role. Keys are compared by key material: thresholds and
+// quorums count keys, and a key under two names would count twice (a
+// witness cosignature does not even sign the witness's name).
+func (p *Policy) claim(field, name string, der []byte) error {
+	if p.owners == nil {
+		p.owners = map[string]string{}
+	}
+	if other, ok := p.owners[string(der)]; ok {
+		return &manifest.FieldError{Document: "policy", Field: field,
+			Problem: fmt.Sprintf("the key of %q is already in the policy as %s; each key may appear once, in one role", name, other)}
+	}
+	p.owners[string(der)] = fmt.Sprintf("%s (%q)", field, name)
+	return nil
+}
+
+// spki is the DER SubjectPublicKeyInfo of an Ed25519 key, so that vkeys and
+// PEM keys compare as key material.
+func spki(pub ed25519.PublicKey) []byte {
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	return der
 }
 
 func parseDuration(s string) (time.Duration, error) {

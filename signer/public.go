@@ -15,6 +15,8 @@ import (
 	"fmt"
 
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"ssms.dev/ssms/internal/keycheck"
 )
 
 // Algorithm names a signature scheme SSMS accepts.
@@ -27,16 +29,18 @@ const (
 )
 
 // MinRSABits is the smallest RSA modulus accepted, for signing or verifying.
-const MinRSABits = 2048
-
-// maxRSABits bounds verification cost for keys taken from documents.
-const maxRSABits = 8192
+const MinRSABits = keycheck.MinRSABits
 
 // MaxPublicKeyPEM bounds the size of a public key file.
 const MaxPublicKeyPEM = 8 << 10
 
 // ErrBadSignature is returned when a signature does not verify.
 var ErrBadSignature = errors.New("signature does not verify")
+
+// ErrWeakKey wraps internal/keycheck's refusals: a key that is a valid
+// encoding but must not be trusted (small-order or non-canonical Ed25519,
+// weak RSA) or of a type SSMS does not use.
+var ErrWeakKey = errors.New("key refused")
 
 // PublicKey is a verified-to-be-acceptable public key with its ID.
 type PublicKey struct {
@@ -51,15 +55,17 @@ type PublicKey struct {
 // the signatures this package makes and no variant of them.
 var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}
 
-// NewPublicKey wraps pub, refusing algorithms and sizes SSMS does not accept.
+// NewPublicKey wraps pub, refusing algorithms and sizes SSMS does not
+// accept, and weak keys (internal/keycheck): every key the project uses,
+// from a file, a policy, a private key or a KMS, is made here.
 func NewPublicKey(pub crypto.PublicKey) (*PublicKey, error) {
+	if err := keycheck.Public(pub); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrWeakKey, err)
+	}
 	k := &PublicKey{key: pub}
 	var err error
 	switch pub := pub.(type) {
 	case ed25519.PublicKey:
-		if len(pub) != ed25519.PublicKeySize {
-			return nil, errors.New("ed25519 public key has the wrong length")
-		}
 		k.alg = Ed25519
 		k.verifier, err = signature.LoadED25519Verifier(pub)
 	case *ecdsa.PublicKey:
@@ -69,9 +75,6 @@ func NewPublicKey(pub crypto.PublicKey) (*PublicKey, error) {
 		k.alg = ECDSAP256
 		k.verifier, err = signature.LoadECDSAVerifier(pub, crypto.SHA256)
 	case *rsa.PublicKey:
-		if bits := pub.N.BitLen(); bits < MinRSABits || bits > maxRSABits {
-			return nil, fmt.Errorf("rsa key of %d bits; %d to %d are accepted", bits, MinRSABits, maxRSABits)
-		}
 		k.alg = RSAPSS
 		k.verifier, err = signature.LoadRSAPSSVerifier(pub, crypto.SHA256, pssOptions)
 	default:

@@ -5,9 +5,12 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"strings"
@@ -206,4 +209,43 @@ func FuzzParsePublicKey(f *testing.F) {
 			t.Fatalf("PEM of a parsed key does not parse back: %v", err)
 		}
 	})
+}
+
+// TestAttackWeakPublicKeyFiles: a key file holding the Ed25519 identity
+// point (in any of its four encodings) admits one signature valid for every
+// message; a small or low-exponent RSA key is weak. Each is refused where
+// keys enter: key files, private keys, KMS keys (all through NewPublicKey).
+func TestAttackWeakPublicKeyFiles(t *testing.T) {
+	pemOf := func(pub any) []byte {
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	}
+	for _, h := range []string{
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000080",
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
+	} {
+		pub, _ := hex.DecodeString(h)
+		if _, err := ParsePublicKey(pemOf(ed25519.PublicKey(pub))); err == nil {
+			t.Errorf("weak ed25519 key %s accepted", h)
+		}
+	}
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []int{3, 65536, 65538} {
+		if _, err := ParsePublicKey(pemOf(&rsa.PublicKey{N: priv.N, E: e})); err == nil {
+			t.Errorf("rsa key with exponent %d accepted", e)
+		}
+	}
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	if _, err := NewKeySigner(small); err == nil {
+		t.Error("1024-bit rsa private key accepted")
+	}
 }

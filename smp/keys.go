@@ -71,6 +71,9 @@ func ParseKey(s string) (*PublicKey, error) {
 		return nil, err
 	}
 	k, err := signer.ParsePublicKeyDER(der)
+	if errors.Is(err, signer.ErrWeakKey) { // the signer package refuses weak keys itself
+		return nil, &Error{Type: Syntax(SyntaxBadParameters), Err: fmt.Errorf("%w: %w", ErrWeakKey, err)}
+	}
 	if err != nil {
 		return nil, fail(Syntax(SyntaxBadParameters))
 	}

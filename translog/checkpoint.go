@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"ssms.dev/ssms/internal/b64"
+	"ssms.dev/ssms/internal/vkey"
 )
 
 // Limits on checkpoints.
@@ -124,9 +125,15 @@ func OpenCheckpoint(signed []byte, origin string, logKey note.Verifier) (*Signed
 	return &SignedCheckpoint{Checkpoint: c, Note: n, Raw: signed}, nil
 }
 
-// NewVerifier parses a log's verifier key (name+hash+base64).
-func NewVerifier(vkey string) (note.Verifier, error) {
-	v, err := note.NewVerifier(vkey)
+// NewVerifier parses a log's verifier key (name+hash+base64), refusing
+// non-canonical spellings and weak keys (internal/vkey) before sumdb/note
+// sees it: a small-order key would admit one signature valid for every
+// checkpoint.
+func NewVerifier(vk string) (note.Verifier, error) {
+	if _, err := vkey.Parse(vk, vkey.AlgEd25519); err != nil {
+		return nil, fmt.Errorf("log verifier key: %w", err)
+	}
+	v, err := note.NewVerifier(vk)
 	if err != nil {
 		return nil, fmt.Errorf("log verifier key: %w", err)
 	}

@@ -93,4 +93,21 @@
 // about 39 µs (budget ≤ 1 ms). The store builds on x/mod's sumdb/tlog for
 // hashing, proofs and tiles; proofs are verified with transparency-dev's
 // merkle package, an independent implementation.
+//
+// # Evidence
+//
+// A witness or a monitor that catches the log contradicting itself keeps
+// an [Evidence] file (JSON, type https://ssms.dev/tlog-evidence/v1): the
+// log's vkey, two checkpoints it signed, a consistency proof, and, when
+// needed, prefixRoot, the root of the newer tree at the older size. It is
+// conclusive when both checkpoints verify under the log key the checker
+// trusts ([Evidence.Check] takes that key; the one in the file is only a
+// label) and either they give two roots for one size, or the proof leads
+// from a prefix root other than the older signed root to the newer signed
+// root. When the older size is a power of two, an RFC 6962 proof omits
+// that prefix root (it is the first node of the newer tree), and a hostile
+// log can serve any proof, so the finder reads the prefix root and a proof
+// from the log's tiles, which the newer signed root authenticates
+// ([Client.TileConsistency], [ForkEvidence]): evidence is then conclusive
+// whatever the sizes, as long as the log serves its tiles.
 package translog

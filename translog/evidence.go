@@ -1,6 +1,7 @@
 package translog
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -15,8 +16,14 @@ import (
 // would have another.
 const EvidenceType = "https://ssms.dev/tlog-evidence/v1"
 
-// ErrInconclusive means evidence does not prove that the log misbehaved.
-var ErrInconclusive = errors.New("evidence is inconclusive")
+// Errors of evidence checks.
+var (
+	// ErrInconclusive means evidence does not prove that the log misbehaved.
+	ErrInconclusive = errors.New("evidence is inconclusive")
+	// ErrOtherKey means the evidence is about another log key than the
+	// trusted one: it proves nothing about the trusted log.
+	ErrOtherKey = errors.New("evidence names another log key than the trusted one")
+)
 
 // Evidence is a self-contained record that a log signed two checkpoints
 // that cannot both be true: anyone holding the log's vkey can check it
@@ -61,13 +68,18 @@ func ParseEvidence(data []byte) (*Evidence, error) {
 	return &e, nil
 }
 
-// Check verifies the evidence and says what it proves: both checkpoints
-// carry the log's signature, and either they give two roots for one size,
-// or the log's own consistency proof rebuilds the newer signed root from a
-// prefix whose root is not the older signed one. A proof that does not
-// even match the newer root proves nothing (ErrInconclusive).
-func (e *Evidence) Check() (string, error) {
-	v, err := NewVerifier(e.VKey)
+// Check verifies the evidence against trustedVKey, the log's key as the
+// caller knows it (from a policy, or given by hand), never the key the
+// evidence names, which anyone could have made: both checkpoints carry the
+// log's signature, and either they give two roots for one size, or the
+// log's own consistency proof rebuilds the newer signed root from a prefix
+// whose root is not the older signed one. A proof that does not even match
+// the newer root proves nothing (ErrInconclusive).
+func (e *Evidence) Check(trustedVKey string) (string, error) {
+	if e.VKey != trustedVKey {
+		return "", fmt.Errorf("%w: %q", ErrOtherKey, e.VKey)
+	}
+	v, err := NewVerifier(trustedVKey)
 	if err != nil {
 		return "", err
 	}
@@ -131,4 +143,39 @@ func checkPrefix(old, new *SignedCheckpoint, raw [][]byte, prefix64 string) (str
 	}
 	return fmt.Sprintf("log %s forked: its tree of size %d (signed) has a prefix of size %d with root %s, not the root %s it signed for that size",
 		old.Origin, new.Size, old.Size, prefix, old.Hash), nil
+}
+
+// ForkEvidence records a fork proven from the log's own data: old and new
+// are signed by the log, prefix is the root of new's tree at old.Size and
+// hashes a consistency proof from it to new's root, both read from tiles
+// that new's signed root authenticates (Client.TileConsistency). Unlike a
+// proof the log served, this works for every old size: when old.Size is a
+// power of two, an RFC 6962 proof omits the old root (it is the first node
+// of the newer tree), so no served proof alone can show what it was.
+func ForkEvidence(vkey string, old, new *SignedCheckpoint, prefix tlog.Hash, hashes []tlog.Hash, note string) *Evidence {
+	e := NewEvidence(vkey, old.Raw, new.Raw, hashes, note)
+	e.PrefixRoot = encodeHash(prefix)
+	return e
+}
+
+// TileConsistency reads from the log's tiles the root of new's tree at
+// size and an RFC 6962 consistency proof from size to new.Size. Every tile
+// is checked against new's root (sumdb/tlog's TileHashReader), so both are
+// what the log committed to when it signed new, whatever proofs it serves.
+// A caller holding a signed checkpoint of that size compares roots: equal,
+// the log is consistent; different, ForkEvidence proves a fork.
+func (c *Client) TileConsistency(ctx context.Context, size int64, new Checkpoint) (tlog.Hash, []tlog.Hash, error) {
+	if size <= 0 || size >= new.Size {
+		return tlog.Hash{}, nil, fmt.Errorf("size %d is not within a tree of size %d", size, new.Size)
+	}
+	r := tlog.TileHashReader(tlog.Tree{N: new.Size, Hash: new.Hash}, &tileReader{ctx: ctx, c: c})
+	prefix, err := tlog.TreeHash(size, r)
+	if err != nil {
+		return tlog.Hash{}, nil, fmt.Errorf("root of size %d from the log's tiles: %w", size, err)
+	}
+	hashes, err := tlog.ProveTree(new.Size, size, r)
+	if err != nil {
+		return tlog.Hash{}, nil, fmt.Errorf("consistency proof from the log's tiles: %w", err)
+	}
+	return prefix, hashes, nil
 }

@@ -268,17 +268,17 @@ func TestEvidenceWithPrefixRoot(t *testing.T) {
 	proof, _ := f.ConsistencyProof(2, 3)
 	prefix, _ := f.TreeHash(2)
 	e := NewEvidence(strings.TrimSpace(string(vkey)), old.Raw, f.Checkpoint().Raw, proof, "test")
-	if _, err := e.Check(); !errors.Is(err, ErrInconclusive) {
+	if _, err := e.Check(strings.TrimSpace(string(vkey))); !errors.Is(err, ErrInconclusive) {
 		t.Fatalf("without the prefix root: %v", err)
 	}
 	e.PrefixRoot = EncodeHash(prefix)
 	back, _ := ParseEvidence(e.Marshal())
-	if what, err := back.Check(); err != nil || !strings.Contains(what, "forked") {
+	if what, err := back.Check(strings.TrimSpace(string(vkey))); err != nil || !strings.Contains(what, "forked") {
 		t.Fatalf("with the prefix root: %q %v", what, err)
 	}
 	// A made-up prefix root does not verify.
 	back.PrefixRoot = EncodeHash(tlog.Hash{7})
-	if _, err := back.Check(); !errors.Is(err, ErrInconclusive) {
+	if _, err := back.Check(strings.TrimSpace(string(vkey))); !errors.Is(err, ErrInconclusive) {
 		t.Fatalf("made-up prefix root: %v", err)
 	}
 }

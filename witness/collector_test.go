@@ -89,7 +89,7 @@ func TestAttackWitnessFloodsCosignatures(t *testing.T) {
 	if got := strings.Count(string(cp.Raw), "\n— "); got != 1+3 {
 		t.Errorf("%d signature lines, want the log's and one per witness (%v)", got, q.Witnesses)
 	}
-	if newest := time.Since(q.Newest); newest > time.Minute {
+	if newest := time.Since(q.Fresh); newest > time.Minute {
 		t.Errorf("newest cosignature %v old", newest)
 	}
 }

@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ssms.dev/ssms/internal/b64"
+	"ssms.dev/ssms/internal/vkey"
 )
 
 // algCosignatureV1 is the signature type of Ed25519 C2SP tlog-cosignature/v1
@@ -50,7 +53,7 @@ func NewCosigner(skey string) (*Cosigner, error) {
 	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
 		return nil, bad
 	}
-	key, err := base64.StdEncoding.Strict().DecodeString(parts[4])
+	key, err := b64.Std(parts[4])
 	if err != nil || len(key) != 1+ed25519.SeedSize || key[0] != algCosignatureV1 {
 		return nil, bad
 	}
@@ -58,6 +61,12 @@ func NewCosigner(skey string) (*Cosigner, error) {
 	h := keyHash(parts[2], priv.Public().(ed25519.PublicKey))
 	if parts[3] != fmt.Sprintf("%08x", h) {
 		return nil, bad
+	}
+	// The name must be one a verifier accepts (valid UTF-8, printable), or
+	// every cosignature would be refused by the witness's own clients.
+	pub := &vkey.Key{Name: parts[2], Hash: h, Alg: algCosignatureV1, Public: priv.Public().(ed25519.PublicKey)}
+	if _, err := vkey.Parse(pub.String(), algCosignatureV1); err != nil {
+		return nil, fmt.Errorf("%w: %v", bad, err)
 	}
 	return &Cosigner{name: parts[2], hash: h, priv: priv, now: time.Now}, nil
 }

@@ -3,11 +3,14 @@ package witness
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	fmtnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
+
+	"ssms.dev/ssms/internal/vkey"
 )
 
 // Errors of quorum checks.
@@ -20,37 +23,60 @@ var (
 const maxSkew = 10 * time.Minute
 
 // NewVerifier parses a witness vkey (tlog-cosignature/v1, type 0x04) with
-// transparency-dev/formats' cosignature verifier.
-func NewVerifier(vkey string) (note.Verifier, error) {
-	if !strings.Contains(vkey, "+") {
-		return nil, fmt.Errorf("witness vkey %q is not name+hash+base64", vkey)
+// transparency-dev/formats' cosignature verifier, after internal/vkey's
+// checks: canonical spelling, and no weak key (a small-order key admits one
+// cosignature line valid for every checkpoint).
+func NewVerifier(vk string) (note.Verifier, error) {
+	if _, err := vkey.Parse(vk, vkey.AlgCosignatureV1); err != nil {
+		return nil, fmt.Errorf("witness vkey: %w", err)
 	}
-	v, err := fmtnote.NewVerifierForCosignatureV1(vkey)
+	v, err := fmtnote.NewVerifierForCosignatureV1(vk)
 	if err != nil {
-		return nil, fmt.Errorf("witness vkey %q: %w", vkey, err)
+		return nil, fmt.Errorf("witness vkey %q: %w", vk, err)
 	}
 	return v, nil
 }
 
 // Quorum is the result of checking a checkpoint's cosignatures.
 type Quorum struct {
-	Witnesses []string  // names of the witnesses whose cosignature verified
-	Newest    time.Time // time of the newest of those cosignatures
+	Witnesses    []string      // names of the witnesses whose cosignature verified, one per key
+	Cosignatures []Cosignature // the same, with each cosignature's time
+	// Fresh is the time of the quorum-th newest cosignature: a quorum of
+	// witnesses vouches that the checkpoint was current then. Zero when
+	// the quorum is 0 or not met.
+	Fresh time.Time
 }
 
-// CheckQuorum counts the distinct witnesses among vkeys with a valid
+// Cosignature is one witness's verified cosignature: who and when. A
+// verifier keeps the times, for instance to date when a quorum first saw
+// an entry (minLogAge).
+type Cosignature struct {
+	Witness string
+	Time    time.Time
+}
+
+// CheckQuorum counts the distinct witness keys among vkeys with a valid
 // cosignature on the signed checkpoint, and demands at least quorum of
-// them. If maxAge > 0 and quorum > 0, the newest cosignature must be at
-// most maxAge old at now: witnesses vouch for freshness, the log cannot.
+// them. If maxAge > 0 and quorum > 0, the quorum-th newest cosignature must
+// be at most maxAge old at now: freshness needs a quorum too, or one
+// colluding witness could keep a frozen checkpoint looking fresh alone.
+// Keys are counted, not names: cosignature/v1 does not sign the name, so
+// anyone can relabel a line to another name listed with the same key.
 // Each signature line is checked on its own, so a bogus line cannot
 // invalidate the others.
 func CheckQuorum(signed []byte, vkeys []string, quorum int, now time.Time, maxAge time.Duration) (*Quorum, error) {
 	var verifiers []note.Verifier
+	keyOf := map[string]string{} // name and key hash → key material
 	for _, vk := range vkeys {
 		v, err := NewVerifier(vk)
 		if err != nil {
 			return nil, err
 		}
+		k, _ := vkey.Parse(vk, vkey.AlgCosignatureV1) // checked by NewVerifier
+		if _, dup := keyOf[lineID(k.Name, k.Hash)]; dup {
+			continue // the same vkey twice (two policies during a rotation) is one key
+		}
+		keyOf[lineID(k.Name, k.Hash)] = string(k.Public)
 		verifiers = append(verifiers, v)
 	}
 	text, sigs, ok := strings.Cut(string(signed), "\n\n")
@@ -58,32 +84,53 @@ func CheckQuorum(signed []byte, vkeys []string, quorum int, now time.Time, maxAg
 		return nil, fmt.Errorf("%w: not a signed note", ErrQuorum)
 	}
 	q := &Quorum{}
-	seen := map[string]bool{}
+	seen := map[string]int{} // key material → index in q.Cosignatures
 	for _, line := range strings.SplitAfter(sigs, "\n") {
 		v, ok := verifyLine(text+"\n", line, verifiers)
-		if !ok || seen[v.name] {
+		if !ok || v.time.After(now.Add(maxSkew)) {
+			continue // not a cosignature, or from the future: not a statement about now
+		}
+		key := keyOf[lineID(v.name, v.hash)]
+		if i, dup := seen[key]; dup {
+			if v.time.After(q.Cosignatures[i].Time) {
+				q.Cosignatures[i].Time = v.time // one key counts once, at its newest
+			}
 			continue
 		}
-		if v.time.After(now.Add(maxSkew)) {
-			continue // from the future: not a statement about now
-		}
-		seen[v.name] = true
+		seen[key] = len(q.Cosignatures)
 		q.Witnesses = append(q.Witnesses, v.name)
-		if v.time.After(q.Newest) {
-			q.Newest = v.time
-		}
+		q.Cosignatures = append(q.Cosignatures, Cosignature{Witness: v.name, Time: v.time})
 	}
 	if len(q.Witnesses) < quorum {
 		return q, fmt.Errorf("%w: %d of %d required cosignatures (%s)", ErrQuorum, len(q.Witnesses), quorum, strings.Join(q.Witnesses, ", "))
 	}
-	if quorum > 0 && maxAge > 0 && now.Sub(q.Newest) > maxAge {
-		return q, fmt.Errorf("%w: newest cosignature from %s, more than %s before %s", ErrStale, q.Newest.UTC().Format(time.RFC3339), maxAge, now.UTC().Format(time.RFC3339))
+	if quorum == 0 {
+		return q, nil
+	}
+	times := make([]time.Time, 0, len(q.Cosignatures))
+	for _, c := range q.Cosignatures {
+		times = append(times, c.Time)
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return b.Compare(a) }) // newest first
+	q.Fresh = times[quorum-1]
+	if maxAge > 0 && now.Sub(q.Fresh) > maxAge {
+		fresh := 0
+		for _, t := range times {
+			if now.Sub(t) <= maxAge {
+				fresh++
+			}
+		}
+		return q, fmt.Errorf("%w: %d of %d required cosignatures are at most %s old at %s; the quorum's oldest is from %s",
+			ErrStale, fresh, quorum, maxAge, now.UTC().Format(time.RFC3339), q.Fresh.UTC().Format(time.RFC3339))
 	}
 	return q, nil
 }
 
+func lineID(name string, hash uint32) string { return fmt.Sprintf("%s+%08x", name, hash) }
+
 type verifiedLine struct {
 	name string
+	hash uint32
 	time time.Time
 }
 
@@ -101,5 +148,5 @@ func verifyLine(text, line string, verifiers []note.Verifier) (verifiedLine, boo
 	if err != nil {
 		return verifiedLine{}, false
 	}
-	return verifiedLine{name: n.Sigs[0].Name, time: t}, true
+	return verifiedLine{name: n.Sigs[0].Name, hash: n.Sigs[0].Hash, time: t}, true
 }

@@ -2,10 +2,14 @@ package witness
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -43,6 +47,9 @@ type Witness struct {
 	// refused other than with a 409 (which a log resolves by itself), and
 	// each evidence file written.
 	Warn func(msg string)
+
+	completing atomic.Bool    // one evidence completion from tiles at a time
+	pending    sync.WaitGroup // for tests: completions in flight
 }
 
 func (w *Witness) warn(format string, args ...any) {
@@ -54,18 +61,36 @@ func (w *Witness) warn(format string, args ...any) {
 type logKey struct {
 	vkey     string
 	verifier note.Verifier
+	client   *translog.Client // nil without the log's URL
 }
 
+// evidenceTimeout bounds reading a log's tiles to complete evidence.
+const evidenceTimeout = 30 * time.Second
+
 // New returns a witness that keeps its state in dir and cosigns for the
-// logs with the given vkeys (origin = key name).
-func New(dir string, cosigner *Cosigner, logVKeys []string) (*Witness, error) {
+// given logs, each VKEY or VKEY=URL (origin = key name). With the log's
+// URL, the witness can prove every fork it refuses, whatever the sizes:
+// see keepEvidence.
+func New(dir string, cosigner *Cosigner, logs []string) (*Witness, error) {
 	w := &Witness{cosigner: cosigner, logs: map[string]logKey{}, state: &state{dir: dir}}
-	for _, vk := range logVKeys {
+	for _, l := range logs {
+		// The key's base64 (33 bytes) has no padding, but a name may hold
+		// '=': the URL starts at "=http".
+		vk, url, hasURL := l, "", false
+		if i := strings.Index(l, "=http"); i >= 0 {
+			vk, url, hasURL = l[:i], l[i+1:], true
+		}
 		v, err := translog.NewVerifier(vk)
 		if err != nil {
 			return nil, err
 		}
-		w.logs[v.Name()] = logKey{vk, v}
+		lk := logKey{vkey: vk, verifier: v}
+		if hasURL {
+			if lk.client, err = translog.NewClient(url, vk); err != nil {
+				return nil, err
+			}
+		}
+		w.logs[v.Name()] = lk
 	}
 	return w, nil
 }
@@ -149,13 +174,54 @@ func (w *Witness) checkAndStore(log logKey, old int64, hashes []tlog.Hash, cp *t
 	return w.state.store(cp.Origin, cp.Raw)
 }
 
-// keepEvidence saves conclusive evidence of a misbehaving log.
+// keepEvidence saves evidence of a misbehaving log. The log's proof
+// proves a fork only if it rebuilds the newer signed root from a prefix
+// root other than the stored one. When the stored size is a power of two,
+// an RFC 6962 proof omits that root (it is the first node of the newer
+// tree), and a log can always send a garbage proof; then, given the log's
+// URL, the witness reads the prefix root and a proof from the log's tiles,
+// which the newer signed root authenticates. That runs in the background,
+// so the refusal does not wait for it. Without the URL, the two signed
+// checkpoints are kept as .incomplete evidence, which anyone who can reach
+// the log completes (ssms verify-evidence --policy or --log).
 func (w *Witness) keepEvidence(log logKey, a, b *translog.SignedCheckpoint, hashes []tlog.Hash, what string) {
-	e := translog.NewEvidence(log.vkey, a.Raw, b.Raw, hashes, "witness "+w.cosigner.Name()+": "+what)
-	if _, err := e.Check(); err != nil {
-		return // a bad proof alone proves nothing about the log
+	note := "witness " + w.cosigner.Name() + ": " + what
+	e := translog.NewEvidence(log.vkey, a.Raw, b.Raw, hashes, note)
+	if _, err := e.Check(log.vkey); err == nil {
+		w.keep(e, b, what, true)
+		return
 	}
-	path, err := w.state.evidence(e, b.Size)
+	if a.Size >= b.Size {
+		return // cannot happen here: equal sizes prove themselves, smaller ones are refused before
+	}
+	if log.client == nil {
+		w.keep(e, b, what+" (unproven until completed from the log's tiles)", false)
+		return
+	}
+	if !w.completing.CompareAndSwap(false, true) {
+		return // one completion at a time; the log will ask again
+	}
+	w.pending.Add(1)
+	go func() {
+		defer w.pending.Done()
+		defer w.completing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), evidenceTimeout)
+		defer cancel()
+		prefix, proof, err := log.client.TileConsistency(ctx, a.Size, b.Checkpoint)
+		if err != nil || prefix == a.Hash {
+			return // no tiles, or the log is consistent and only its proof was bad
+		}
+		e := translog.ForkEvidence(log.vkey, a, b, prefix, proof, note+" (prefix root from the log's tiles)")
+		if _, err := e.Check(log.vkey); err == nil {
+			w.keep(e, b, what, true)
+		}
+	}()
+}
+
+// keep writes evidence about b, complete or not, and tells the operator
+// where.
+func (w *Witness) keep(e *translog.Evidence, b *translog.SignedCheckpoint, what string, complete bool) {
+	path, err := w.state.evidence(e, b.Size, complete)
 	if err != nil {
 		w.warn("log %s: %s, but the evidence could not be kept: %v", b.Origin, what, err)
 		return

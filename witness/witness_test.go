@@ -185,7 +185,7 @@ func TestWitnessKeepsEvidenceOfAFork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if what, err := e.Check(); err != nil || !strings.Contains(what, "two different roots for size 3") {
+	if what, err := e.Check(log.vkey); err != nil || !strings.Contains(what, "two different roots for size 3") {
 		t.Fatalf("evidence check: %q, %v", what, err)
 	}
 }
@@ -261,8 +261,8 @@ func TestCheckQuorum(t *testing.T) {
 	}
 	signed := append(append(bytes.Clone(cp.Raw), line(c1)...), line(c2)...)
 	vkeys := []string{v1, v2, v3}
-	if q, err := CheckQuorum(signed, vkeys, 2, now, time.Hour); err != nil || len(q.Witnesses) != 2 {
-		t.Fatalf("2 of 3: %v", err)
+	if q, err := CheckQuorum(signed, vkeys, 2, now, 3*time.Hour); err != nil || len(q.Witnesses) != 2 || !q.Fresh.Equal(now.Add(-2*time.Hour).Truncate(time.Second)) {
+		t.Fatalf("2 of 3: %+v %v", q, err)
 	}
 	if _, err := CheckQuorum(signed, vkeys, 3, now, time.Hour); !errors.Is(err, ErrQuorum) {
 		t.Fatalf("3 of 3: %v", err)

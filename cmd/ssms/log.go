@@ -285,7 +285,7 @@ func logVerifyProofCmd() *cobra.Command {
 		Long: `Verify a C2SP tlog-proof offline: its checkpoint is signed by the log and the
 entry (the file, byte for byte) is included in it. With --policy, the log's key
 comes from the policy (by the checkpoint's origin), and the checkpoint must
-also carry the policy's witness quorum, the newest cosignature no older than
+also carry the policy's witness quorum, a quorum of cosignatures no older than
 its maxCheckpointAge: what a client demands before it installs anything.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -329,7 +329,11 @@ its maxCheckpointAge: what a client demands before it installs anything.`,
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
 				if len(q.Witnesses) > 0 {
-					fmt.Fprintf(out, "cosigned by %s (quorum %d), newest at %s\n", strings.Join(q.Witnesses, ", "), pol.Witnesses.Quorum, q.Newest.UTC().Format(time.RFC3339))
+					fmt.Fprintf(out, "cosigned by %s (quorum %d)", strings.Join(q.Witnesses, ", "), pol.Witnesses.Quorum)
+					if !q.Fresh.IsZero() {
+						fmt.Fprintf(out, ", a quorum of them at or after %s", q.Fresh.UTC().Format(time.RFC3339))
+					}
+					fmt.Fprintln(out)
 				}
 			}
 			return nil

@@ -45,7 +45,7 @@ func (s *script) startServers(ln net.Listener, logURL, logKey string, witnessKey
 	var urls []string
 	for i := range witnessKeys {
 		dir := fmt.Sprintf("witness-%d", i+1)
-		w, lock, err := openWitness(dir, []string{logKey})
+		w, lock, err := openWitness(dir, []string{logKey + "=" + logURL})
 		if err != nil {
 			return fail(err)
 		}
@@ -58,7 +58,7 @@ func (s *script) startServers(ln net.Listener, logURL, logKey string, witnessKey
 		go srv.Serve(wl)
 		stops = append(stops, func() { srv.Close() })
 		urls = append(urls, "http://"+wl.Addr().String())
-		fmt.Fprintf(s.out, "$ ssms witness serve --dir %s --addr %s --log %s &\n    (served by this process)\n", dir, wl.Addr(), logKey)
+		fmt.Fprintf(s.out, "$ ssms witness serve --dir %s --addr %s --log %s=%s &\n    (served by this process)\n", dir, wl.Addr(), logKey, logURL)
 	}
 	fmt.Fprintf(s.out, "$ ssms log serve --dir log --addr %s --policy policy.json --witness %s &\n    (served by this process)\n",
 		strings.TrimPrefix(logURL, "http://"), strings.Join(urls, " --witness "))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/internal/dirlock"
 	"ssms.dev/ssms/internal/httpserver"
-	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/witness"
 )
 
@@ -64,13 +62,21 @@ func witnessServeCmd() *cobra.Command {
 	var dir, addr string
 	var logs []string
 	c := &cobra.Command{
-		Use:   "serve --dir DIR --addr ADDR --log VKEY...",
+		Use:   "serve --dir DIR --addr ADDR --log VKEY[=URL]...",
 		Short: "Cosign checkpoints of the given logs (C2SP tlog-witness)",
 		Long: `Serve POST /add-checkpoint (C2SP tlog-witness) for the logs named by their
 verifier keys. The witness cosigns a checkpoint only if it is consistent with
 the last one it cosigned for that log, and stores it before answering. When a
 log presents a checkpoint that contradicts one it signed before, the witness
 keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence).
+Given the log's URL (--log VKEY=URL), the witness can prove every fork it
+refuses: when the log's proof does not (always the case when the size it
+cosigned last is a power of two, since an RFC 6962 proof then omits that
+tree's root), it reads the root from the log's tiles, which the forked
+checkpoint's signature authenticates. Without it, the two signed checkpoints
+are kept as DIR/evidence/*.incomplete, which ssms verify-evidence --policy
+completes from the log's tiles.
+
 Each refused checkpoint (other than a 409, which the log resolves) and each
 evidence file is a warning line on stderr. A second witness on DIR is
 refused: DIR is in use by process N.`,
@@ -93,7 +99,7 @@ refused: DIR is in use by process N.`,
 	}
 	c.Flags().StringVar(&dir, "dir", "", "the witness's directory (required)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "address to listen on")
-	c.Flags().StringArrayVar(&logs, "log", nil, "verifier key of a log to witness (repeat; required)")
+	c.Flags().StringArrayVar(&logs, "log", nil, "verifier key of a log to witness, as VKEY or VKEY=URL (repeat; required)")
 	c.MarkFlagRequired("dir")
 	c.MarkFlagRequired("log")
 	return c
@@ -127,36 +133,4 @@ func serveUntilSignal(c *cobra.Command, ln net.Listener, h http.Handler) error {
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return httpserver.Serve(ctx, httpserver.New(h), ln)
-}
-
-func verifyEvidenceCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify-evidence FILE",
-		Short: "Check evidence that a log signed two checkpoints that cannot both be true",
-		Long: `Check an evidence file written by a witness or a monitor: both checkpoints
-carry the log's signature (under the vkey in the file: compare it with the
-log's published key), and either they give two roots for one size, or the
-log's own consistency proof shows its newer tree does not extend the older
-one. Exits 0 only if the evidence proves misbehaviour.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			b, err := readFile(args[0], 64<<10)
-			if err != nil {
-				return err
-			}
-			e, err := translog.ParseEvidence(b)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			what, err := e.Check()
-			if errors.Is(err, translog.ErrInconclusive) {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			fmt.Fprintf(c.OutOrStdout(), "proven: %s\nlog key: %s\nfound by: %s\n", what, e.VKey, e.Note)
-			return nil
-		},
-	}
 }

@@ -1,8 +1,10 @@
 // Package strictjson decodes JSON documents that the project signs or
 // verifies, refusing everything encoding/json lets through by default:
 // unknown fields, duplicate object keys (which different parsers resolve
-// differently, so one signed document could mean two things), invalid
-// UTF-8, trailing data and documents over a size limit.
+// differently, so one signed document could mean two things), object keys
+// that match a field only case-insensitively ("PAYLOAD" for "payload":
+// encoding/json accepts them and keeps the last, other parsers do not),
+// invalid UTF-8, trailing data and documents over a size limit.
 //
 // For formats the project authors itself, [Canonical] additionally demands
 // that the input is byte for byte what [Marshal] produces, so that one value
@@ -29,7 +31,8 @@ const MaxDepth = 32
 
 // Decode parses data into v. It fails if data is longer than limit bytes,
 // is not valid UTF-8, has an object with a repeated key, nests deeper than
-// MaxDepth, has a field v does not declare, or has anything but white space
+// MaxDepth, has a field v does not declare with exactly that name (at any
+// depth; map keys are data and free), or has anything but white space
 // after the value. Errors name the offending field where one is known.
 func Decode(data []byte, v any, limit int) error {
 	if len(data) > limit {
@@ -38,7 +41,7 @@ func Decode(data []byte, v any, limit int) error {
 	if !utf8.Valid(data) {
 		return errors.New("not valid UTF-8")
 	}
-	if err := checkStructure(data); err != nil {
+	if err := checkStructure(data, reflect.TypeOf(v)); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -106,73 +109,6 @@ func firstDifference(a, b []byte) int {
 		}
 	}
 	return n
-}
-
-type frame struct {
-	object  bool
-	keys    map[string]bool
-	wantKey bool
-}
-
-// checkStructure walks the token stream once to catch what the decoder
-// silently accepts: duplicate keys and excessive nesting.
-func checkStructure(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var stack []*frame
-	path := func() string {
-		return fmt.Sprintf("offset %d", dec.InputOffset())
-	}
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return describe(err)
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.object && top.wantKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:len(stack)-1]
-				markValueDone(stack)
-				continue
-			}
-			key := tok.(string)
-			if top.keys[key] {
-				return fmt.Errorf("duplicate key %q at %s", key, path())
-			}
-			top.keys[key] = true
-			top.wantKey = false
-			continue
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			if len(stack) >= MaxDepth {
-				return fmt.Errorf("nesting deeper than %d at %s", MaxDepth, path())
-			}
-			f := &frame{object: tok == json.Delim('{')}
-			if f.object {
-				f.keys = map[string]bool{}
-				f.wantKey = true
-			}
-			stack = append(stack, f)
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			markValueDone(stack)
-		default:
-			markValueDone(stack)
-		}
-	}
-}
-
-func markValueDone(stack []*frame) {
-	if len(stack) > 0 && stack[len(stack)-1].object {
-		stack[len(stack)-1].wantKey = true
-	}
 }
 
 func kindName(t reflect.Type) string {

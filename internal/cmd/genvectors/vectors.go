@@ -4,13 +4,18 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"ssms.dev/ssms/internal/strictjson"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/signer"
@@ -132,7 +137,50 @@ func (g *generator) policies() (*policies.Policy, error) {
 	loose := strings.Replace(string(payload), `"version":1`, `"version": 1`, 1)
 	g.addEnvelope(Vector{File: "policy/invalid/not-canonical.json", Kind: "policy", Error: "canonical form", Why: "white space inside the payload"},
 		g.sign(&manifest.Envelope{PayloadType: policies.PayloadType, Payload: []byte(loose)}, "alice", "bob"))
+	g.attackPolicies()
 	return p, nil
+}
+
+// attackPolicies are policies that each break one rule of the policies
+// package (issue 12). Their payloads are made with strictjson.Marshal, which
+// does not check the rules, and carry every signature they need otherwise.
+func (g *generator) attackPolicies() {
+	add := func(file, errText, why string, p *policies.Policy, signers ...string) {
+		payload, err := strictjson.Marshal(p)
+		if err != nil {
+			panic(err)
+		}
+		g.addEnvelope(Vector{File: file, Kind: "policy", Error: errText, Why: why},
+			g.sign(&manifest.Envelope{PayloadType: policies.PayloadType, Payload: payload}, signers...))
+	}
+	low := g.policy(1, 3, "alice", "bob", "carol")
+	low.Maintainers.Thresholds = policies.Thresholds{Release: 3, Rollback: 1, Policy: 1}
+	add("policy/invalid/policy-threshold-below-release.json", "maintainers.thresholds.rollback: 1 is below the release threshold 3",
+		"one key could rotate the policy to itself", low, "alice", "bob", "carol")
+	twice := g.policy(1, 2, "alice", "bob", "carol")
+	twice.Maintainers.Keys = append(twice.Maintainers.Keys, policies.NewKey("alice-again", g.signers["alice"].Public()))
+	add("policy/invalid/same-key-two-names.json", "already in the policy as maintainers.keys[0]",
+		"one key under two names would count twice", twice, "alice", "bob", "carol")
+	witness := g.policy(1, 2, "alice", "bob", "carol")
+	witness.Witnesses.VKeys = []string{vkey("w.example", 0x04, g.signers["bob"].Public().Crypto().(ed25519.PublicKey))}
+	add("policy/invalid/maintainer-as-witness.json", "already in the policy as maintainers.keys[1]",
+		"a key in two roles, compared by key material across encodings", witness, "alice", "bob", "carol")
+	weak := g.policy(1, 2, "alice", "bob", "carol")
+	identity := make([]byte, 32)
+	identity[0] = 1
+	der, _ := x509.MarshalPKIXPublicKey(ed25519.PublicKey(identity))
+	sum := sha256.Sum256(der)
+	weak.Maintainers.Keys = append(weak.Maintainers.Keys, policies.Key{Name: "identity", ID: hex.EncodeToString(sum[:]),
+		PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))})
+	add("policy/invalid/small-order-key.json", "small order",
+		"the identity point admits one signature valid for every message", weak, "alice", "bob", "carol")
+}
+
+// vkey encodes a C2SP signed-note verifier key.
+func vkey(name string, alg byte, pub ed25519.PublicKey) string {
+	key := append([]byte{alg}, pub...)
+	h := sha256.Sum256(append([]byte(name+"\n"), key...))
+	return fmt.Sprintf("%s+%x+%s", name, h[:4], base64.StdEncoding.EncodeToString(key))
 }
 
 func (g *generator) release(typ string, seq uint64, p *policies.Policy) []byte {
@@ -186,6 +234,10 @@ func (g *generator) releases(p *policies.Policy) error {
 	g.add(Vector{File: "release/invalid/truncated.json", Kind: "release", Policy: pol, Error: "truncated JSON", Why: "the file was cut short"}, good[:len(good)/2])
 	extra := strings.Replace(string(good), `"payloadType"`, `"extra": 1, "payloadType"`, 1)
 	g.add(Vector{File: "release/invalid/unknown-field.json", Kind: "release", Policy: pol, Error: `unknown field "extra"`, Why: "the envelope has a field DSSE does not"}, []byte(extra))
+	draft := base64.StdEncoding.EncodeToString([]byte(`{"draft":true}`))
+	twoFaced := strings.Replace(string(good), `"payload"`, `"payload": "`+draft+`", "PAYLOAD"`, 1)
+	g.add(Vector{File: "release/invalid/two-faced.json", Kind: "release", Policy: pol, Error: `unknown field "PAYLOAD"`,
+		Why: "payload (a draft) and PAYLOAD (the signed release): encoding/json matches keys case-insensitively, other DSSE readers do not"}, []byte(twoFaced))
 	return nil
 }
 
