@@ -74,12 +74,17 @@ func (e *HTTPError) Error() string {
 
 // maxRetryWait is the longest Retry-After the client waits out by itself;
 // a longer one (a key over its hourly limit) is the caller's to report.
-const maxRetryWait = 10 * time.Second
+// maxRetries bounds how often it waits, so a log that answers 503 forever
+// cannot stall a monitor pass or a publish for as long as its context lasts.
+const (
+	maxRetryWait = 10 * time.Second
+	maxRetries   = 20
+)
 
 // do sends a request and returns the body of a 200 answer of at most limit
-// bytes (see limits.go), retrying while the log answers 429 or 503.
+// bytes (see limits.go), retrying while the log answers 429 or 503, at most maxRetries times.
 func (c *Client) do(ctx context.Context, method, path string, body []byte, limit int64) ([]byte, error) {
-	for {
+	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, method, c.URL+path, bytes.NewReader(body))
 		if err != nil {
 			return nil, err
@@ -109,6 +114,9 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, limit
 		}
 		if resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusTooManyRequests || herr.RetryAfter > maxRetryWait {
 			return nil, herr
+		}
+		if attempt == maxRetries {
+			return nil, fmt.Errorf("%w (still so after %d retries)", herr, maxRetries)
 		}
 		select {
 		case <-ctx.Done():
