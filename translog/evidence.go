@@ -100,6 +100,16 @@ func (e *Evidence) Check(trustedVKey string) (string, error) {
 		}
 		return fmt.Sprintf("log %s signed two different roots for size %d: %s and %s", old.Origin, old.Size, old.Hash, new.Hash), nil
 	}
+	if old.Size == 0 {
+		// Every tree extends the empty one, and RFC 6962 consistency from
+		// size 0 takes no proof, so a proof or a prefix root offered here
+		// would be checked against nothing: only a signed empty tree with
+		// another root than the empty tree's proves anything.
+		if empty := tlog.Hash(rfc6962.DefaultHasher.EmptyRoot()); old.Hash != empty {
+			return fmt.Sprintf("log %s signed the root %s for the empty tree, whose root is %s", old.Origin, old.Hash, empty), nil
+		}
+		return "", fmt.Errorf("%w: every tree extends the empty tree", ErrInconclusive)
+	}
 	hashes, err := parseHashes(e.Proof)
 	if err != nil {
 		return "", fmt.Errorf("evidence proof: %w", err)

@@ -282,3 +282,29 @@ func TestEvidenceWithPrefixRoot(t *testing.T) {
 		t.Fatalf("made-up prefix root: %v", err)
 	}
 }
+
+// TestAttackFrameLogFromEmptyTree: the log's own size-0 checkpoint, any
+// later one, an empty proof and a made-up prefix root were "proven" a fork
+// of an honest log, because consistency from size 0 takes no proof and
+// verifies against any root.
+func TestAttackFrameLogFromEmptyTree(t *testing.T) {
+	s, dir := newStore(t)
+	empty := s.Checkpoint()
+	s.Append([][]byte{[]byte("a"), []byte("b"), []byte("c")})
+	later := s.Checkpoint()
+	vkey, _ := os.ReadFile(filepath.Join(dir, vkeyFile))
+	trusted := strings.TrimSpace(string(vkey))
+	for _, prefix := range []string{"", EncodeHash(tlog.Hash{}), EncodeHash(tlog.Hash{7})} {
+		for _, proof := range [][]tlog.Hash{nil, {{1}}} {
+			e := NewEvidence(trusted, empty.Raw, later.Raw, proof, "framed")
+			e.PrefixRoot = prefix
+			back, err := ParseEvidence(e.Marshal())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if what, err := back.Check(trusted); !errors.Is(err, ErrInconclusive) {
+				t.Errorf("prefix %q, proof %v: %q, %v; want inconclusive", prefix, proof, what, err)
+			}
+		}
+	}
+}
