@@ -2,6 +2,8 @@ package policies
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -12,6 +14,7 @@ import (
 	"testing"
 
 	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/signer"
 )
 
 // identity is the Ed25519 identity point in its four encodings.
@@ -124,5 +127,30 @@ func TestAttackSameKeyTwice(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.field+": ") || !strings.Contains(err.Error(), "already in the policy") {
 			t.Errorf("%s: err = %v; want %s refused as a repeated key", tt.name, err, tt.field)
 		}
+	}
+}
+
+// TestAttackSameRSAModulus: one RSA modulus with exponents 65537 and 65539
+// is two DER encodings but one secret (the factors), and a 2-of-2 release
+// verified with it. A modulus appears once in a policy.
+func TestAttackSameRSAModulus(t *testing.T) {
+	ms := maintainers(t, "alice")
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, err := signer.NewPublicKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := signer.NewPublicKey(&rsa.PublicKey{N: priv.N, E: 65539})
+	if err != nil {
+		t.Fatalf("the second exponent is itself acceptable, so the test needs it: %v", err)
+	}
+	p := newPolicy(t, 1, ms, 1, 1, 1)
+	p.Maintainers.Keys = []Key{NewKey("rsa-a", k1), NewKey("rsa-b", k2)}
+	p.Maintainers.Thresholds = Thresholds{Release: 2, Rollback: 2, Policy: 2}
+	if _, err := p.Marshal(); err == nil || !strings.Contains(err.Error(), "already in the policy") {
+		t.Fatalf("err = %v; want the second key refused as the same modulus", err)
 	}
 }

@@ -3,6 +3,7 @@ package policies
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
 	"net/url"
@@ -218,7 +219,7 @@ func (p *Policy) parseKeys(field string, keys []Key, min int) ([]*signer.PublicK
 		if pub.ID() != k.ID {
 			return nil, bad(f+".id", "%q is not the SHA-256 of the key (%s)", k.ID, pub.ID())
 		}
-		if err := p.claim(f, k.Name, pub.DER()); err != nil {
+		if err := p.claim(f, k.Name, material(pub)); err != nil {
 			return nil, err
 		}
 		for _, name := range p.names {
@@ -304,6 +305,17 @@ func (p *Policy) claim(field, name string, der []byte) error {
 	}
 	p.owners[string(der)] = fmt.Sprintf("%s (%q)", field, name)
 	return nil
+}
+
+// material is what makes a key the same key: its DER SubjectPublicKeyInfo,
+// except for RSA, where it is the modulus alone. Two RSA keys with one
+// modulus and different exponents are one set of factors, one secret, and
+// would otherwise count twice towards a threshold.
+func material(pub *signer.PublicKey) []byte {
+	if k, ok := pub.Crypto().(*rsa.PublicKey); ok {
+		return append([]byte("rsa modulus "), k.N.Bytes()...)
+	}
+	return pub.DER()
 }
 
 // spki is the DER SubjectPublicKeyInfo of an Ed25519 key, so that vkeys and

@@ -32,6 +32,7 @@ const (
 var (
 	ErrEd25519NotCanonical = errors.New("ed25519 public key is not canonically encoded")
 	ErrEd25519SmallOrder   = errors.New("ed25519 public key has small order (it admits signatures valid for every message)")
+	ErrEd25519Torsion      = errors.New("ed25519 public key has a torsion component (it is not in the prime-order subgroup)")
 	ErrEd25519Invalid      = errors.New("ed25519 public key is not a point on the curve")
 	ErrRSASize             = fmt.Errorf("rsa public key size outside %d to %d bits", MinRSABits, MaxRSABits)
 	ErrRSAExponent         = fmt.Errorf("rsa public exponent must be odd and at least %d", MinRSAExponent)
@@ -58,9 +59,15 @@ func Public(pub crypto.PublicKey) error {
 }
 
 // Ed25519 refuses a key that is not 32 bytes, not a canonical point
-// encoding (y ≥ p, or x = 0 with the sign bit set), not on the curve, or of
-// small order (in the torsion subgroup, the identity included). Keys made
-// by key generation, a·B, never fail.
+// encoding (y ≥ p, or x = 0 with the sign bit set), not on the curve, of
+// small order (in the torsion subgroup, the identity included), or with a
+// torsion component. Keys made by key generation, a·B, never fail.
+//
+// Why the last: A + T, for T of order 8, is another key to every encoding
+// and DER comparison, yet the holder of A's secret signs under it one time
+// in eight (whenever 8 divides the challenge), so one secret could count
+// as two maintainers or two witnesses. The check is a multiplication by
+// the group order, about as costly as one signature verification.
 func Ed25519(pub ed25519.PublicKey) error {
 	var c curve.CompressedEdwardsY
 	if _, err := c.SetBytes(pub); err != nil {
@@ -75,6 +82,9 @@ func Ed25519(pub ed25519.PublicKey) error {
 	}
 	if p.IsSmallOrder() {
 		return ErrEd25519SmallOrder
+	}
+	if !p.IsTorsionFree() {
+		return ErrEd25519Torsion
 	}
 	return nil
 }

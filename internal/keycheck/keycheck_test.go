@@ -6,9 +6,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"testing"
+
+	"github.com/oasisprotocol/curve25519-voi/curve"
+	"github.com/oasisprotocol/curve25519-voi/curve/scalar"
 )
 
 // The eight points of small order in their canonical encodings, and the
@@ -72,6 +76,71 @@ func TestEd25519IdentityForgery(t *testing.T) {
 	if Ed25519(identity) == nil {
 		t.Fatal("identity key accepted")
 	}
+}
+
+// TestAttackMixedOrderKey: alice's key plus a point of order 8 is another
+// key to every byte comparison, yet alice's secret makes signatures that
+// verify under it one time in eight (whenever 8 divides the challenge), so
+// one secret could count as two maintainers.
+func TestAttackMixedOrderKey(t *testing.T) {
+	seed := make([]byte, ed25519.SeedSize)
+	rand.Read(seed)
+	alice := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	var c, ct curve.CompressedEdwardsY
+	c.SetBytes(alice)
+	ct.SetBytes(mustHex(t, smallOrder[4]))
+	var a, t8, m curve.EdwardsPoint
+	a.SetCompressedY(&c)
+	t8.SetCompressedY(&ct)
+	m.Add(&a, &t8)
+	var mc curve.CompressedEdwardsY
+	mc.SetEdwardsPoint(&m)
+	mallory := ed25519.PublicKey(mc[:])
+
+	verified := 0
+	for i := range 64 {
+		msg := []byte{byte(i)}
+		if ed25519.Verify(mallory, msg, signAs(seed, mallory, msg)) {
+			verified++
+		}
+	}
+	if verified == 0 {
+		t.Fatal("none of 64 signatures by alice's secret verified under alice+T8; the test lost its point")
+	}
+	if err := Ed25519(mallory); !errors.Is(err, ErrEd25519Torsion) {
+		t.Fatalf("alice+T8 (%d of 64 signatures by alice's secret verify under it): err = %v, want %v", verified, err, ErrEd25519Torsion)
+	}
+	if err := Ed25519(alice); err != nil {
+		t.Fatalf("alice's own key refused: %v", err)
+	}
+}
+
+// signAs is RFC 8032 signing with seed's secret scalar but pub in the
+// challenge, as a holder of the secret would sign under a related key.
+func signAs(seed []byte, pub ed25519.PublicKey, msg []byte) []byte {
+	h := sha512.Sum512(seed)
+	h[0] &= 248
+	h[31] &= 127
+	h[31] |= 64
+	var a, r, k, s scalar.Scalar
+	a.SetBytesModOrder(h[:32])
+	rh := sha512.Sum512(append(append([]byte{}, h[32:]...), msg...))
+	r.SetBytesModOrderWide(rh[:])
+	var R curve.EdwardsPoint
+	R.MulBasepoint(curve.ED25519_BASEPOINT_TABLE, &r)
+	var Rc curve.CompressedEdwardsY
+	Rc.SetEdwardsPoint(&R)
+	kh := sha512.New()
+	kh.Write(Rc[:])
+	kh.Write(pub)
+	kh.Write(msg)
+	k.SetBytesModOrderWide(kh.Sum(nil))
+	s.Mul(&k, &a)
+	s.Add(&s, &r)
+	sig := make([]byte, 64)
+	copy(sig, Rc[:])
+	s.ToBytes(sig[32:])
+	return sig
 }
 
 func TestEd25519AcceptsGeneratedKeys(t *testing.T) {
