@@ -1,6 +1,7 @@
 // Package keycheck refuses public keys that are valid encodings but weak:
-// Ed25519 points of small order or in a non-canonical encoding, and RSA
-// keys that are short or have a bad public exponent. Every place a key
+// Ed25519 points of small order, with a torsion component or in a
+// non-canonical encoding, and RSA keys that are short, too long or have a
+// bad public exponent. Every place a key
 // enters the project (policies, key files, vkeys, SMP keys) calls Public.
 //
 // Why: an Ed25519 key of small order admits one constant signature that
