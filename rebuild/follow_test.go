@@ -342,3 +342,24 @@ func TestAttackBadReleaseDoesNotBlockFollower(t *testing.T) {
 		t.Fatalf("pass after giving up: %+v\n%s", pass, report.String())
 	}
 }
+
+// TestFollowTimeout: a recipe that never finishes (here a shell whose
+// child holds the output open) is a failure after Timeout, not a follower
+// stuck for ever.
+func TestFollowTimeout(t *testing.T) {
+	f := newFollowFixture(t)
+	source, commit := demoModule(t, "hello")
+	hang := &manifest.Recipe{Toolchain: strings.TrimSpace(goVersion()), Command: []string{"sh", "-c", "sleep 600"}, Environment: map[string]string{}}
+	f.log(f.release("demo", "1.0.0", commit, source, strings.Repeat("0", 64), hang, true))
+	var report strings.Builder
+	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, Timeout: time.Second,
+		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard}}
+	start := time.Now()
+	pass, err := fw.Run(context.Background())
+	if err != nil || len(pass.Failed) != 1 || !strings.Contains(pass.Failed[0].Error, "no result after 1s") {
+		t.Fatalf("pass: %+v %v\n%s", pass, err, report.String())
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("the pass took %v", d)
+	}
+}
