@@ -45,7 +45,9 @@ type followState struct {
 	// payload) to the entry that was rebuilt. The log holds one payload
 	// more than once when more keys sign it later, and anyone can log a
 	// signed release again under other signature bytes; a rebuild costs
-	// minutes, so each payload is rebuilt once, whatever the outcome.
+	// minutes, so each payload is rebuilt once, whatever the outcome. A
+	// rebuild that fails to give an outcome is not recorded here but in
+	// Failed.
 	Rebuilt map[string]int64 `json:"rebuilt,omitempty"`
 	// Failed maps each release that could not be rebuilt (by the same
 	// reference) to its attempts, until it rebuilds; one given up stays.

@@ -262,7 +262,7 @@ func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, log
 			if !fl.GaveUp {
 				next = "to be tried again"
 			}
-			fmt.Fprintf(c.ErrOrStderr(), "ssms: rebuild: entry %d: %s %s could not be rebuilt (attempt %d, %s): %s\n", fl.Entry, fl.Product, fl.Version, fl.Attempts, next, fl.Error)
+			fmt.Fprintf(c.ErrOrStderr(), "ssms: rebuild: entry %d: %s %s could not be rebuilt (attempt %d of %d, %s): %s\n", fl.Entry, fl.Product, fl.Version, fl.Attempts, rebuild.DefaultAttempts, next, fl.Error)
 		}
 		if once {
 			if pass.Mismatched > 0 {
