@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/manifest"
@@ -20,14 +21,21 @@ import (
 // Follower rebuilds every new release in a log of the products its policy
 // lists, attests the ones that match and submits the attestations to the
 // same log. Its state (the last checkpoint verified and the next entry to
-// look at, and the releases rebuilt) is in Dir/follow.json, replaced
-// atomically after each entry.
+// look at, the releases rebuilt and the ones that failed) is in
+// Dir/follow.json, replaced atomically after each entry.
 type Follower struct {
 	Log       *translog.Client
 	Policy    *policies.Policy
 	Rebuilder *Rebuilder
 	Dir       string    // state and attestations
 	Report    io.Writer // one line per release handled
+
+	// The retry policy for releases that fail (see DefaultAttempts); zero
+	// values mean the defaults. Now is the clock, for tests.
+	Attempts   int
+	RetryAfter time.Duration
+	Timeout    time.Duration // one rebuild, fetch to compare
+	Now        func() time.Time
 }
 
 type followState struct {
@@ -37,21 +45,31 @@ type followState struct {
 	// payload) to the entry that was rebuilt. The log holds one payload
 	// more than once when more keys sign it later, and anyone can log a
 	// signed release again under other signature bytes; a rebuild costs
-	// minutes, so each payload is rebuilt once, whatever the outcome.
+	// minutes, so each payload is rebuilt once, whatever the outcome. A
+	// rebuild that fails to give an outcome is not recorded here but in
+	// Failed.
 	Rebuilt map[string]int64 `json:"rebuilt,omitempty"`
+	// Failed maps each release that could not be rebuilt (by the same
+	// reference) to its attempts, until it rebuilds; one given up stays.
+	Failed map[string]*Failure `json:"failed,omitempty"`
 }
 
 // FollowPass is what one pass did.
 type FollowPass struct {
-	From, To   int64
-	Attested   int
-	Mismatched int
+	From       int64     `json:"from"`
+	To         int64     `json:"to"`
+	Attested   int       `json:"attested"`
+	Mismatched int       `json:"mismatched"`
+	Failed     []Failure `json:"failed"` // attempts that failed in this pass
 }
 
-// Run handles the entries added since the last pass. A release that does
-// not rebuild is reported and passed over; any other failure (the source
-// cannot be fetched, the log is down) stops the pass at that entry, to be
-// tried again on the next.
+// Run handles the entries added since the last pass, then tries again the
+// releases that failed before and are due. A release that does not
+// rebuild is reported and passed over; so is one that cannot be rebuilt
+// (its source cannot be fetched, its recipe fails), recorded to be tried
+// again under the retry policy. A failure of the log itself (or of the
+// state directory) stops the pass at that entry, to be tried again on the
+// next.
 func (f *Follower) Run(ctx context.Context) (*FollowPass, error) {
 	st, err := f.load()
 	if err != nil {
@@ -70,14 +88,16 @@ func (f *Follower) Run(ctx context.Context) (*FollowPass, error) {
 	if err != nil {
 		return nil, err
 	}
-	pass := &FollowPass{From: st.Next, To: st.Next}
+	pass := &FollowPass{From: st.Next, To: st.Next, Failed: []Failure{}}
 	st.Checkpoint = string(latest.Raw)
-	if st.Next >= latest.Size {
-		return pass, f.save(st)
-	}
-	entries, err := f.Log.Entries(ctx, st.Next, latest.Size, latest.Checkpoint)
-	if err != nil {
+	if err := f.save(st); err != nil {
 		return nil, err
+	}
+	var entries [][]byte
+	if st.Next < latest.Size {
+		if entries, err = f.Log.Entries(ctx, st.Next, latest.Size, latest.Checkpoint); err != nil {
+			return nil, err
+		}
 	}
 	for _, entry := range entries {
 		index := st.Next
@@ -90,7 +110,7 @@ func (f *Follower) Run(ctx context.Context) (*FollowPass, error) {
 			return pass, err
 		}
 	}
-	return pass, nil
+	return pass, f.retry(ctx, st, latest.Checkpoint, pass)
 }
 
 // handle rebuilds entry if it is a release this rebuilder should rebuild.
@@ -122,14 +142,37 @@ func (f *Follower) handle(ctx context.Context, st *followState, index int64, ent
 			if err != nil {
 				return err
 			}
-			return f.submit(ctx, index, rel, name, raw, pass)
+			if err := f.submit(ctx, index, rel, name, raw, pass); err != nil {
+				return err
+			}
+			delete(st.Failed, ref)
+			return nil
 		}
 		fmt.Fprintf(f.Report, "entry %d: skipped: %s %s was rebuilt already (entry %d)\n", index, p.Product, p.Version, first)
 		return nil
 	}
-	res, err := f.Rebuilder.Rebuild(ctx, env, rel, "", nil)
+	if fl, ok := st.Failed[ref]; ok {
+		if fl.Entry != index {
+			fmt.Fprintf(f.Report, "entry %d: skipped: %s %s failed at entry %d (attempt %d of %d)\n", index, p.Product, p.Version, fl.Entry, fl.Attempts, f.attempts())
+			return nil
+		}
+		if !f.due(fl) {
+			return nil // the pass stopped after recording the failure; retried when due
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, f.timeout())
+	res, err := f.Rebuilder.Rebuild(rctx, env, rel, "", nil)
+	timedOut := rctx.Err() != nil // before cancel, which sets it
+	cancel()
 	if err != nil && !errors.Is(err, ErrMismatch) {
-		return err
+		if ctx.Err() != nil {
+			return err // the follower is stopping: not the release's fault
+		}
+		if timedOut {
+			err = fmt.Errorf("no result after %v: %w", f.timeout(), err)
+		}
+		f.fail(st, ref, index, &p, err, pass)
+		return nil
 	}
 	var raw []byte
 	if err == nil {
@@ -150,11 +193,16 @@ func (f *Follower) handle(ctx context.Context, st *followState, index int64, ent
 		return err
 	}
 	if raw == nil {
+		delete(st.Failed, ref)
 		pass.Mismatched++
 		fmt.Fprintf(f.Report, "entry %d: %s %s: MISMATCH, nothing attested; evidence in %s\n%s", index, p.Product, p.Version, res.Work, Report(res.Artifacts))
 		return nil
 	}
-	return f.submit(ctx, index, rel, name, raw, pass)
+	if err := f.submit(ctx, index, rel, name, raw, pass); err != nil {
+		return err
+	}
+	delete(st.Failed, ref)
+	return nil
 }
 
 // submit logs the attestation kept in file name.

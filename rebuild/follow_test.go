@@ -236,3 +236,130 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestAttackBadReleaseDoesNotBlockFollower logs signed releases that cannot
+// be rebuilt (a source that cannot be fetched yet, a recipe that fails)
+// before a good one. The old follower stopped every pass at the first and
+// never reached the good one. Now the good one is attested in the first
+// pass; each bad one is recorded and tried again only when due, at most
+// three times; the first rebuilds once its source appears, the second is
+// given up with a state entry saying why. A copy of a failed release is
+// not rebuilt on its own.
+func TestAttackBadReleaseDoesNotBlockFollower(t *testing.T) {
+	f := newFollowFixture(t)
+	source, commit := demoModule(t, "hello")
+	r := demoRecipe("-buildid=")
+	good := manifestDigest(t, filepath.Join(rebuildDemo(t, source, commit, r), "demo"))
+	later := filepath.Join(t.TempDir(), "later") // the source, not there yet
+	failing := &manifest.Recipe{Toolchain: r.Toolchain, Command: []string{"false"}, Environment: map[string]string{}}
+	unfetched := f.release("demo", "1.0.0", commit, later, good, r, true)
+	copied := *unfetched
+	copied.Signatures = []manifest.Signature{{KeyID: "another hint", Sig: unfetched.Signatures[0].Sig}}
+	f.log(
+		unfetched, // 0: cannot be fetched until the second retry
+		f.release("demo", "1.0.1", commit, source, good, failing, true), // 1: never builds
+		f.release("demo", "1.0.2", commit, source, good, r, true),       // 2: good
+		&copied, // 3: the payload of 0 again
+	)
+	now := time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)
+	var report strings.Builder
+	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, Now: func() time.Time { return now },
+		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard}}
+	run := func(at time.Duration) *FollowPass {
+		t.Helper()
+		now = now.Add(at)
+		report.Reset()
+		pass, err := fw.Run(context.Background())
+		if err != nil {
+			t.Fatalf("pass: %v\n%s", err, report.String())
+		}
+		return pass
+	}
+	failed := func(version string) *Failure {
+		t.Helper()
+		st, err := fw.load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fl := range st.Failed {
+			if fl.Version == version {
+				return fl
+			}
+		}
+		return nil
+	}
+
+	pass := run(0)
+	if pass.To != 4 || pass.Attested != 1 || len(pass.Failed) != 2 {
+		t.Fatalf("first pass: %+v\n%s", pass, report.String())
+	}
+	for _, want := range []string{
+		"entry 0: demo 1.0.0: FAILED, attempt 1 of 3, next no sooner than 2026-11-27T02:00:00Z: cloning file://" + later,
+		`entry 1: demo 1.0.1: FAILED, attempt 1 of 3, next no sooner than 2026-11-27T02:00:00Z: recipe command "false"`,
+		"entry 2: demo 1.0.2 reproduced; attestation logged as entry 4",
+		"entry 3: skipped: demo 1.0.0 failed at entry 0 (attempt 1 of 3)",
+	} {
+		if !strings.Contains(report.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, report.String())
+		}
+	}
+	if fl := failed("1.0.1"); fl == nil || *fl != (Failure{Entry: 1, Product: "demo", Version: "1.0.1", Attempts: 1, Last: "2026-11-27T01:00:00Z", Error: fl.Error}) || !strings.Contains(fl.Error, "exit status 1") {
+		t.Fatalf("state: %+v", fl)
+	}
+
+	// Not due: nothing is tried again.
+	if pass = run(59 * time.Minute); pass.To != 5 || pass.Attested != 0 || len(pass.Failed) != 0 || report.Len() != 0 {
+		t.Fatalf("pass before the retry time: %+v\n%s", pass, report.String())
+	}
+
+	// Due: both are tried again, in log order; 1.0.0 is still not there.
+	if pass = run(time.Minute); len(pass.Failed) != 2 || pass.Failed[0].Entry != 0 || pass.Failed[0].Attempts != 2 || pass.Failed[1].GaveUp {
+		t.Fatalf("first retry: %+v\n%s", pass, report.String())
+	}
+
+	// The source of 1.0.0 appears: it rebuilds; 1.0.1 is given up.
+	gitT(t, filepath.Dir(later), "clone", "--quiet", source, later)
+	if pass = run(time.Hour); pass.Attested != 1 || len(pass.Failed) != 1 || !pass.Failed[0].GaveUp {
+		t.Fatalf("second retry: %+v\n%s", pass, report.String())
+	}
+	for _, want := range []string{
+		"entry 0: demo 1.0.0 reproduced; attestation logged as entry 5",
+		`entry 1: demo 1.0.1: FAILED, attempt 3 of 3, given up: recipe command "false"`,
+	} {
+		if !strings.Contains(report.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, report.String())
+		}
+	}
+	if fl := failed("1.0.0"); fl != nil {
+		t.Errorf("1.0.0 rebuilt, still failed in the state: %+v", fl)
+	}
+	if fl := failed("1.0.1"); fl == nil || !fl.GaveUp || fl.Attempts != 3 || fl.Last != "2026-11-27T03:00:00Z" {
+		t.Fatalf("state: %+v", fl)
+	}
+
+	// Given up, it is not tried again, however long after.
+	if pass = run(24 * time.Hour); pass.To != 6 || pass.Attested != 0 || len(pass.Failed) != 0 || report.Len() != 0 {
+		t.Fatalf("pass after giving up: %+v\n%s", pass, report.String())
+	}
+}
+
+// TestFollowTimeout: a recipe that never finishes (here a shell whose
+// child holds the output open) is a failure after Timeout, not a follower
+// stuck for ever.
+func TestFollowTimeout(t *testing.T) {
+	f := newFollowFixture(t)
+	source, commit := demoModule(t, "hello")
+	hang := &manifest.Recipe{Toolchain: strings.TrimSpace(goVersion()), Command: []string{"sh", "-c", "sleep 600"}, Environment: map[string]string{}}
+	f.log(f.release("demo", "1.0.0", commit, source, strings.Repeat("0", 64), hang, true))
+	var report strings.Builder
+	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, Timeout: time.Second,
+		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard}}
+	start := time.Now()
+	pass, err := fw.Run(context.Background())
+	if err != nil || len(pass.Failed) != 1 || !strings.Contains(pass.Failed[0].Error, "no result after 1s") {
+		t.Fatalf("pass: %+v %v\n%s", pass, err, report.String())
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("the pass took %v", d)
+	}
+}

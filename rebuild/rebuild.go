@@ -20,9 +20,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"ssms.dev/ssms/manifest"
 )
+
+// waitDelay bounds the wait for a command's output once ctx is done and
+// the command killed: a child it left behind (git's remote helper, a shell
+// recipe's build) can hold its output open, and Wait would wait for that
+// child to finish, past any timeout.
+const waitDelay = 5 * time.Second
 
 // ErrDirty means a local source tree has uncommitted changes.
 var ErrDirty = errors.New("source tree has uncommitted changes")
@@ -64,6 +71,7 @@ func Git(ctx context.Context, dir string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	cmd.WaitDelay = waitDelay
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
@@ -123,6 +131,7 @@ func Build(ctx context.Context, r *manifest.Recipe, src, work string, log io.Wri
 	}
 	cmd := exec.CommandContext(ctx, r.Command[0], r.Command[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = src, env, log, log
+	cmd.WaitDelay = waitDelay
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("recipe command %q: %w", strings.Join(r.Command, " "), err)
 	}

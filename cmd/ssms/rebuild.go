@@ -120,9 +120,15 @@ checkpoint's consistency with the last, and rebuild every new release of the
 policy's products that meets its threshold, logging each attestation there.
 Progress is kept in --state DIR (attestations in DIR/attestations), which
 one follower owns at a time (another is refused: DIR is in use by process N). A
-mismatch is reported and passed over; any other failure stops the pass at
-that release, to be retried. --once makes one pass (exit 1 if any release
-did not rebuild); otherwise a pass every --interval.`,
+mismatch is reported and passed over. A release that cannot be rebuilt (its
+source cannot be fetched, its recipe fails or runs over 2 hours) is reported,
+recorded in DIR/follow.json under "failed" with its error, attempts and time,
+and passed over too: it is tried again at most 3 times in all, at least an
+hour apart, then given up (rebuild it by hand with "ssms rebuild
+RELEASE.json --log URL"). A failure of the log stops the pass, to be
+retried. --once makes one pass (exit 1 if any release did not rebuild);
+otherwise a pass every --interval. With --json, each pass is printed as a
+JSON object, the per-release report going to standard error.`,
 		Example: `  ssms rebuild smp-server-1.2.0.json --key rebuilder.key
   ssms rebuild release.json --source ~/src/ssms --key rebuilder.key --log https://log.example --artifact smp-server=dist/smp-server
   ssms rebuild --follow https://log.example --state /var/lib/ssms-rebuilder --key rebuilder.key --policy policy.json`,
@@ -147,7 +153,7 @@ did not rebuild); otherwise a pass every --interval.`,
 				fmt.Fprintf(c.ErrOrStderr(), "ssms: hint: this key is not a rebuilder of policy version %d; its attestations will not count toward the rebuild threshold\n", pol.Version)
 			}
 			if f.follow != "" {
-				return followLog(c, pol, r, f.follow, f.vkey, f.state, f.once, f.interval)
+				return followLog(c, pol, r, f.follow, f.vkey, f.state, f.once, f.json, f.interval)
 			}
 			var logc *translog.Client // resolved now, not after a long build
 			if f.log != "" {
@@ -223,7 +229,7 @@ did not rebuild); otherwise a pass every --interval.`,
 }
 
 // followLog runs rebuild --follow.
-func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, logURL, vkey, state string, once bool, interval time.Duration) error {
+func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, logURL, vkey, state string, once, asJSON bool, interval time.Duration) error {
 	if state == "" {
 		return withHint(errors.New("--follow needs --state DIR"), "the directory keeps which entries were handled, and the attestations")
 	}
@@ -237,15 +243,33 @@ func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, log
 	}
 	defer lock.Release()
 	fw := &rebuild.Follower{Log: client, Policy: pol, Rebuilder: r, Dir: state, Report: c.OutOrStdout()}
+	if asJSON {
+		fw.Report = c.ErrOrStderr() // standard output is the passes' JSON
+	}
 	for {
 		pass, err := fw.Run(c.Context())
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.ErrOrStderr(), "ssms: rebuild: entries %d to %d: %d attested, %d did not rebuild\n", pass.From, pass.To, pass.Attested, pass.Mismatched)
+		if asJSON {
+			if err := printJSON(c, pass); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(c.ErrOrStderr(), "ssms: rebuild: entries %d to %d: %d attested, %d did not rebuild, %d could not be rebuilt\n", pass.From, pass.To, pass.Attested, pass.Mismatched, len(pass.Failed))
+		for _, fl := range pass.Failed {
+			next := "given up; see " + filepath.Join(state, "follow.json")
+			if !fl.GaveUp {
+				next = "to be tried again"
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "ssms: rebuild: entry %d: %s %s could not be rebuilt (attempt %d of %d, %s): %s\n", fl.Entry, fl.Product, fl.Version, fl.Attempts, rebuild.DefaultAttempts, next, fl.Error)
+		}
 		if once {
 			if pass.Mismatched > 0 {
 				return fmt.Errorf("%s did not rebuild bit for bit", plural(pass.Mismatched, "release"))
+			}
+			if len(pass.Failed) > 0 {
+				return fmt.Errorf("%s could not be rebuilt", plural(len(pass.Failed), "release"))
 			}
 			return nil
 		}
