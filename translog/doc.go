@@ -14,6 +14,13 @@
 //
 //	— log.example.org/releases Az3grlT1rY0tM2Ov0t3O0sFvFoZ3...
 //
+// Witness cosignatures are further signature lines on the same note. The
+// published checkpoint carries at most one line per key (name and key
+// hash): when an unchanged checkpoint is cosigned again (hourly on an idle
+// log, and at every restart), each witness's newer line replaces its older
+// one ([Store.Attach], [OneSignaturePerKey]), so the note never grows past
+// the 100 signatures sumdb/note opens and its freshness keeps moving.
+//
 // Proofs handed to submitters are C2SP tlog-proof@v1 (see [Proof]). Parsers
 // accept only canonical input and cap sizes; a later incompatible proof
 // format would have a different first line.
