@@ -49,7 +49,10 @@
 // Errors: 400 malformed, 403 not admitted, 413 over 65,535 bytes, 429 with
 // Retry-After (seconds) when every key of the entry is over its limit, 404
 // beyond the published tree (a tile index of any size past it, even one
-// that does not fit an int64), 503 with Retry-After when overloaded. Tile
+// that does not fit an int64), 503 with Retry-After when overloaded or
+// when [Server.MaxBodies] /add bodies are being read already (answered
+// before reading, so clients holding bodies open cannot hold the log's
+// memory; internal/httpserver caps the connections as well). Tile
 // paths are accepted only in their canonical C2SP tlog-tiles form: level 0
 // to 63, x-prefixed three-digit groups without a leading x000, and a
 // partial width .p/W from 1 to 255 without leading zeros.

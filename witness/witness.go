@@ -50,6 +50,9 @@ type Witness struct {
 	// refused other than with a 409 (which a log resolves by itself), and
 	// each evidence file written.
 	Warn func(msg string)
+	// MaxBodies is how many add-checkpoint bodies Handler reads at once
+	// (0: DefaultMaxBodies); it is read when Handler is called.
+	MaxBodies int
 
 	completing sync.Mutex     // completions from tiles run one at a time, in turn
 	pending    sync.WaitGroup // for tests: completions in flight
