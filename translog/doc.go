@@ -55,7 +55,9 @@
 // memory; internal/httpserver caps the connections as well). Tile
 // paths are accepted only in their canonical C2SP tlog-tiles form: level 0
 // to 63, x-prefixed three-digit groups without a leading x000, and a
-// partial width .p/W from 1 to 255 without leading zeros.
+// partial width .p/W from 1 to 255 without leading zeros. Every answer
+// other than 200 carries Cache-Control: no-store, so no cache keeps a 404
+// for a tile that will exist.
 //
 // Every answer has a stated maximum, which [Client] accepts in full and
 // refuses beyond (an honest log never exceeds it): an entry bundle

@@ -63,7 +63,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /tile/{level}/{path...}", s.handle(s.tile))
 	mux.HandleFunc("GET /proof/inclusion", s.handle(s.inclusion))
 	mux.HandleFunc("GET /proof/consistency", s.handle(s.consistency))
-	return mux
+	// Every answer but a 200 is no-store: a 404 for a tile or proof past
+	// the tree is heuristically cacheable otherwise (RFC 9111 4.2.2), and
+	// a CDN primed with future paths would keep serving it once they
+	// exist. A 200 sets its own Cache-Control over this one.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		mux.ServeHTTP(w, r)
+	})
 }
 
 type response struct {
