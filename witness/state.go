@@ -49,19 +49,15 @@ func (s *state) store(origin string, signed []byte) error {
 }
 
 // evidence keeps what a log sent that contradicts what the witness
-// cosigned: both signed checkpoints and the proof, self-contained. Evidence
-// that does not prove the fork on its own yet is kept as .incomplete, by
-// incomplete (see keepEvidence).
-func (s *state) evidence(e *translog.Evidence, size int64, complete bool) (string, error) {
+// cosigned: both signed checkpoints and the proof, self-contained and
+// conclusive. Evidence that does not prove the fork on its own yet is kept
+// as .incomplete by incomplete (see keepEvidence).
+func (s *state) evidence(e *translog.Evidence, size int64) (string, error) {
 	dir := filepath.Join(s.dir, "evidence")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	ext := ".evidence"
-	if !complete {
-		ext = ".incomplete"
-	}
-	name := filepath.Join(dir, fmt.Sprintf("%s-%d%s", time.Now().UTC().Format("20060102T150405.000000000Z"), size, ext))
+	name := filepath.Join(dir, fmt.Sprintf("%s-%d.evidence", time.Now().UTC().Format("20060102T150405.000000000Z"), size))
 	return name, atomicfile.Create(name, e.Marshal(), 0o644)
 }
 

@@ -214,7 +214,7 @@ func (w *Witness) keepEvidence(log logKey, a, b *translog.SignedCheckpoint, hash
 	note := "witness " + w.cosigner.Name() + ": " + what
 	e := translog.NewEvidence(log.vkey, a.Raw, b.Raw, hashes, note)
 	if _, err := e.Check(log.vkey); err == nil {
-		w.keep(e, b, what, true)
+		w.keep(e, b, what)
 		return
 	}
 	if a.Size >= b.Size {
@@ -292,15 +292,14 @@ func (w *Witness) complete(log logKey, a, b *translog.SignedCheckpoint, path, no
 			w.warn("log %s: the evidence completed from the log's tiles does not check (%v); %s stays incomplete", b.Origin, err, path)
 			return
 		}
-		w.keep(e, b, what, true)
+		w.keep(e, b, what)
 		os.Remove(path)
 	}
 }
 
-// keep writes evidence about b, complete or not, and tells the operator
-// where.
-func (w *Witness) keep(e *translog.Evidence, b *translog.SignedCheckpoint, what string, complete bool) {
-	path, err := w.state.evidence(e, b.Size, complete)
+// keep writes conclusive evidence about b and tells the operator where.
+func (w *Witness) keep(e *translog.Evidence, b *translog.SignedCheckpoint, what string) {
+	path, err := w.state.evidence(e, b.Size)
 	if err != nil {
 		w.warn("log %s: %s, but the evidence could not be kept: %v", b.Origin, what, err)
 		return
