@@ -50,15 +50,20 @@ func (s *state) store(origin string, signed []byte) error {
 
 // evidence keeps what a log sent that contradicts what the witness
 // cosigned: both signed checkpoints and the proof, self-contained and
-// conclusive. Evidence that does not prove the fork on its own yet is kept
-// as .incomplete by incomplete (see keepEvidence).
-func (s *state) evidence(e *translog.Evidence, size int64) (string, error) {
+// conclusive, once per pair of checkpoints (key): anyone holding the two
+// checkpoints of a real fork could otherwise send them again and again.
+// Evidence that does not prove the fork on its own yet is kept as
+// .incomplete by incomplete (see keepEvidence).
+func (s *state) evidence(e *translog.Evidence, size int64, key string) (path string, isNew bool, err error) {
 	dir := filepath.Join(s.dir, "evidence")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
+	if kept, _ := filepath.Glob(filepath.Join(dir, "*-"+key+".evidence")); len(kept) > 0 {
+		return kept[0], false, nil
 	}
-	name := filepath.Join(dir, fmt.Sprintf("%s-%d.evidence", time.Now().UTC().Format("20060102T150405.000000000Z"), size))
-	return name, atomicfile.Create(name, e.Marshal(), 0o644)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", false, err
+	}
+	name := filepath.Join(dir, fmt.Sprintf("%s-%d-%s.evidence", time.Now().UTC().Format("20060102T150405.000000000Z"), size, key))
+	return name, true, atomicfile.Create(name, e.Marshal(), 0o644)
 }
 
 // errTooManyIncomplete: MaxIncomplete .incomplete files are kept already.

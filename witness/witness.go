@@ -214,7 +214,7 @@ func (w *Witness) keepEvidence(log logKey, a, b *translog.SignedCheckpoint, hash
 	note := "witness " + w.cosigner.Name() + ": " + what
 	e := translog.NewEvidence(log.vkey, a.Raw, b.Raw, hashes, note)
 	if _, err := e.Check(log.vkey); err == nil {
-		w.keep(e, b, what)
+		w.keep(e, a, b, what)
 		return
 	}
 	if a.Size >= b.Size {
@@ -292,17 +292,21 @@ func (w *Witness) complete(log logKey, a, b *translog.SignedCheckpoint, path, no
 			w.warn("log %s: the evidence completed from the log's tiles does not check (%v); %s stays incomplete", b.Origin, err, path)
 			return
 		}
-		w.keep(e, b, what)
+		w.keep(e, a, b, what)
 		os.Remove(path)
 	}
 }
 
-// keep writes conclusive evidence about b and tells the operator where.
-func (w *Witness) keep(e *translog.Evidence, b *translog.SignedCheckpoint, what string) {
-	path, err := w.state.evidence(e, b.Size)
+// keep writes conclusive evidence about a and b, once per pair, and tells
+// the operator where.
+func (w *Witness) keep(e *translog.Evidence, a, b *translog.SignedCheckpoint, what string) {
+	path, isNew, err := w.state.evidence(e, b.Size, pairKey(a, b))
 	if err != nil {
 		w.warn("log %s: %s, but the evidence could not be kept: %v", b.Origin, what, err)
 		return
+	}
+	if !isNew {
+		return // the same pair again: kept and told before
 	}
 	w.warn("log %s: %s; evidence in %s", b.Origin, what, path)
 }
