@@ -21,8 +21,12 @@ type Cosigner interface {
 // Attach replaces the published checkpoint with the same checkpoint
 // carrying more signatures (witness cosignatures), and writes it to disk.
 // It accepts only a note that still carries the log's signature over the
-// same tree.
+// same tree. The note keeps one signature line per key, the last one (see
+// OneSignaturePerKey): re-cosigning an unchanged checkpoint replaces each
+// witness's line rather than adding one, so the note never grows past what
+// sumdb/note opens.
 func (s *Store) Attach(cosigned []byte) error {
+	cosigned = OneSignaturePerKey(cosigned)
 	cp, err := OpenCheckpoint(cosigned, s.origin, s.logKey)
 	if err != nil {
 		return err

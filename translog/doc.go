@@ -14,6 +14,13 @@
 //
 //	— log.example.org/releases Az3grlT1rY0tM2Ov0t3O0sFvFoZ3...
 //
+// Witness cosignatures are further signature lines on the same note. The
+// published checkpoint carries at most one line per key (name and key
+// hash): when an unchanged checkpoint is cosigned again (hourly on an idle
+// log, and at every restart), each witness's newer line replaces its older
+// one ([Store.Attach], [OneSignaturePerKey]), so the note never grows past
+// the 100 signatures sumdb/note opens and its freshness keeps moving.
+//
 // Proofs handed to submitters are C2SP tlog-proof@v1 (see [Proof]). Parsers
 // accept only canonical input and cap sizes; a later incompatible proof
 // format would have a different first line.
@@ -42,10 +49,15 @@
 // Errors: 400 malformed, 403 not admitted, 413 over 65,535 bytes, 429 with
 // Retry-After (seconds) when every key of the entry is over its limit, 404
 // beyond the published tree (a tile index of any size past it, even one
-// that does not fit an int64), 503 with Retry-After when overloaded. Tile
+// that does not fit an int64), 503 with Retry-After when overloaded or
+// when [Server.MaxBodies] /add bodies are being read already (answered
+// before reading, so clients holding bodies open cannot hold the log's
+// memory; internal/httpserver caps the connections as well). Tile
 // paths are accepted only in their canonical C2SP tlog-tiles form: level 0
 // to 63, x-prefixed three-digit groups without a leading x000, and a
-// partial width .p/W from 1 to 255 without leading zeros.
+// partial width .p/W from 1 to 255 without leading zeros. Every answer
+// other than 200 carries Cache-Control: no-store, so no cache keeps a 404
+// for a tile that will exist.
 //
 // Every answer has a stated maximum, which [Client] accepts in full and
 // refuses beyond (an honest log never exceeds it): an entry bundle

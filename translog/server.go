@@ -31,16 +31,24 @@ type Server struct {
 	// limit); beyond it POST /add answers 429. See [Claim].
 	KeyLimit  int
 	KeyWindow time.Duration
+	// MaxBodies is how many POST /add bodies are read at once (default
+	// DefaultMaxBodies); beyond it /add answers 503 before reading. It
+	// is read when Handler is called.
+	MaxBodies int
 
 	claims claims
 	limits keyLimits
 	now    func() time.Time
 }
 
+// DefaultMaxBodies bounds the /add bodies read at once: 64 of at most
+// 65,535 bytes is 4 MiB, however many clients hold a body open.
+const DefaultMaxBodies = 64
+
 // NewServer serves store, appending through seq, admitting with admit.
 func NewServer(store *Store, seq *Sequencer, admit Admitter) *Server {
 	s := &Server{store: store, seq: seq, admit: admit, AddTimeout: 30 * time.Second,
-		KeyLimit: DefaultKeyLimit, KeyWindow: time.Hour, now: time.Now}
+		KeyLimit: DefaultKeyLimit, KeyWindow: time.Hour, MaxBodies: DefaultMaxBodies, now: time.Now}
 	go s.prime()
 	return s
 }
@@ -48,13 +56,21 @@ func NewServer(store *Store, seq *Sequencer, admit Admitter) *Server {
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /add", s.handle(s.add))
+	bodies := make(chan struct{}, max(s.MaxBodies, 1))
+	mux.HandleFunc("POST /add", s.handle(func(r *http.Request) (*response, error) { return s.add(r, bodies) }))
 	mux.HandleFunc("GET /checkpoint", s.handle(s.checkpoint))
 	mux.HandleFunc("GET /tile/entries/{path...}", s.handle(s.entries))
 	mux.HandleFunc("GET /tile/{level}/{path...}", s.handle(s.tile))
 	mux.HandleFunc("GET /proof/inclusion", s.handle(s.inclusion))
 	mux.HandleFunc("GET /proof/consistency", s.handle(s.consistency))
-	return mux
+	// Every answer but a 200 is no-store: a 404 for a tile or proof past
+	// the tree is heuristically cacheable otherwise (RFC 9111 4.2.2), and
+	// a CDN primed with future paths would keep serving it once they
+	// exist. A 200 sets its own Cache-Control over this one.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		mux.ServeHTTP(w, r)
+	})
 }
 
 type response struct {
@@ -103,8 +119,17 @@ func writeError(w http.ResponseWriter, err error) {
 	http.Error(w, msg, status)
 }
 
-func (s *Server) add(r *http.Request) (*response, error) {
+// add reads the body only with one of the bodies slots: a client that
+// sends all but the last byte and waits holds its buffer until the Read
+// timeout, and thousands of them would hold hundreds of megabytes.
+func (s *Server) add(r *http.Request, bodies chan struct{}) (*response, error) {
+	select {
+	case bodies <- struct{}{}:
+	default:
+		return nil, fmt.Errorf("%w: %d request bodies are being read", ErrOverloaded, cap(bodies))
+	}
 	entry, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxEntrySize))
+	<-bodies
 	if err != nil {
 		return nil, err
 	}

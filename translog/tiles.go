@@ -52,11 +52,12 @@ func parseTileIndex(path string) (n int64, w int, err error) {
 		}
 		path, w = base, v
 	}
-	// 2^64 has 20 digits: no tile index needs more than 7 groups.
+	// A canonical index of 8 groups or more (2^63 has 19 digits) is too
+	// large for any tree: it is checked for form like any other and then
+	// found past the tree (ParseInt overflows), so every index past the
+	// tree is 404, as the package doc says. The path is bounded by the
+	// server's header limit.
 	parts := strings.Split(path, "/")
-	if len(parts) > 7 {
-		return 0, 0, fmt.Errorf("%w: tile index too long", errBadPath)
-	}
 	if len(parts) > 1 && parts[0] == "x000" {
 		return 0, 0, fmt.Errorf("%w: %q is not canonical", errBadPath, path)
 	}

@@ -16,8 +16,9 @@ import (
 
 // TestAttackTileIndexOverflow asks for tiles whose index, times 256, wraps
 // around int64 into the tree (2^55 and 2^56 on a tree of 301 entries) or
-// does not fit an int64 at all. Each must be 404 without a cache header,
-// for hash tiles and entry bundles alike; malformed paths are 400.
+// does not fit an int64 at all. Each must be 404 with Cache-Control:
+// no-store, for hash tiles and entry bundles alike; malformed paths are
+// 400. An index too long to be any tree's (8 groups) is past the tree: 404.
 func TestAttackTileIndexOverflow(t *testing.T) {
 	_, c, srv := newServer(t)
 	addN(t, c, 301)
@@ -36,7 +37,10 @@ func TestAttackTileIndexOverflow(t *testing.T) {
 		{"/tile/0/x009/x223/x372/x036/x854/x775/807", 404}, // 2^63-1
 		{"/tile/0/x018/x446/x744/x073/x709/x551/615", 404}, // 2^64-1: past int64
 		{"/tile/entries/x999/x999/x999/x999/x999/x999/999", 404},
-		{"/tile/0/x001/x000/x000/x000/x000/x000/x000/000", 400}, // past uint64
+		{"/tile/0/x001/x000/x000/x000/x000/x000/x000/000", 404}, // past uint64
+		{"/tile/entries/x999/x999/x999/x999/x999/x999/x999/x999/999.p/3", 404},
+		{"/tile/0/x000/x001/x000/x000/x000/x000/x000/x000/000", 400}, // leading x000
+		{"/tile/0/x001/x000/x000/x000/x000/x000/x000/x000/0000", 400},
 		{"/tile/0/x000/001", 400},
 		{"/tile/64/000", 400},
 		{"/tile/0/001.p/0", 400},
@@ -51,9 +55,46 @@ func TestAttackTileIndexOverflow(t *testing.T) {
 		if resp.StatusCode != tt.status {
 			t.Errorf("GET %s: %d (%d bytes), want %d", tt.path, resp.StatusCode, len(b), tt.status)
 		}
-		if cc := resp.Header.Get("Cache-Control"); tt.status != 200 && cc != "" {
-			t.Errorf("GET %s: Cache-Control %q on an error", tt.path, cc)
+		if cc := resp.Header.Get("Cache-Control"); tt.status != 200 && cc != "no-store" {
+			t.Errorf("GET %s: Cache-Control %q on an error, want no-store", tt.path, cc)
 		}
+	}
+}
+
+// TestAttackCacheable404: a 404 for a tile, bundle or proof past the tree
+// is heuristically cacheable (RFC 9111 4.2.2) unless it says otherwise; a
+// CDN primed with future paths would serve the 404 once they exist. Every
+// answer other than 200 carries Cache-Control: no-store.
+func TestAttackCacheable404(t *testing.T) {
+	_, c, srv := newServer(t)
+	addN(t, c, 3)
+	for path, want := range map[string]int{
+		"/tile/0/000.p/4":                 404,
+		"/tile/0/001":                     404,
+		"/tile/entries/000.p/4":           404,
+		"/tile/1/000.p/1":                 404,
+		"/proof/inclusion?index=0&size=4": 404,
+		"/proof/consistency?old=1&new=4":  404,
+		"/proof/consistency?old=2&new=1":  400,
+		"/tile/0/0000":                    400,
+		"/checkpoint/x":                   404,
+	} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: %d Cache-Control %q, want %d no-store", path, resp.StatusCode, resp.Header.Get("Cache-Control"), want)
+		}
+	}
+	resp, err := http.Post(srv.URL+"/add", "application/octet-stream", strings.NewReader("not admitted"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("POST /add refused: %d Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
 	}
 }
 

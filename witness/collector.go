@@ -137,18 +137,24 @@ type cosignature struct {
 	time time.Time
 }
 
-// attach appends to cp one cosignature per known key, in the order of the
-// keys, while the note stays within sumdb/note's and translog's limits.
+// attach puts on cp one cosignature per known key, in the order of the
+// keys, while the note stays within sumdb/note's and translog's limits. A
+// new line replaces the line by the same key that cp already carries (an
+// earlier round's): cp is the published checkpoint, re-cosigned hourly
+// when the log is idle, and appending would grow it until it no longer
+// opens.
 func (c *Collector) attach(cp *translog.SignedCheckpoint, got map[int]cosignature) []byte {
-	out := bytes.Clone(cp.Raw)
-	n := 0
+	out := translog.OneSignaturePerKey(cp.Raw)
 	for i := range c.known {
 		s, ok := got[i]
-		if !ok || n == maxCosignatures || len(out)+len(s.line) > translog.MaxCheckpointSize {
+		if !ok {
 			continue
 		}
-		out = append(out, s.line...)
-		n++
+		next := translog.ReplaceSignatures(out, s.line)
+		if strings.Count(string(next), "\n— ") > 1+maxCosignatures || len(next) > translog.MaxCheckpointSize {
+			continue
+		}
+		out = next
 	}
 	return out
 }

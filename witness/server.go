@@ -7,11 +7,32 @@ import (
 	"net/http"
 )
 
-// Handler serves POST /add-checkpoint (C2SP tlog-witness).
+// DefaultMaxBodies bounds the add-checkpoint bodies read at once (see
+// Witness.MaxBodies).
+const DefaultMaxBodies = 64
+
+// Handler serves POST /add-checkpoint (C2SP tlog-witness). It reads at
+// most MaxBodies request bodies at once and answers 503 with Retry-After
+// beyond, before reading: a client that sends all but the last byte and
+// waits holds its buffer until the server's Read timeout, and thousands of
+// them would hold hundreds of megabytes.
 func (w *Witness) Handler() http.Handler {
 	mux := http.NewServeMux()
+	n := w.MaxBodies
+	if n <= 0 {
+		n = DefaultMaxBodies
+	}
+	bodies := make(chan struct{}, n)
 	mux.HandleFunc("POST /add-checkpoint", func(rw http.ResponseWriter, r *http.Request) {
+		select {
+		case bodies <- struct{}{}:
+		default:
+			rw.Header().Set("Retry-After", "1")
+			http.Error(rw, "too many requests being read", http.StatusServiceUnavailable)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxRequest))
+		<-bodies
 		if err != nil {
 			http.Error(rw, "request too large", http.StatusRequestEntityTooLarge)
 			return

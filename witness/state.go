@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,18 +49,47 @@ func (s *state) store(origin string, signed []byte) error {
 }
 
 // evidence keeps what a log sent that contradicts what the witness
-// cosigned: both signed checkpoints and the proof, self-contained. Evidence
-// that does not prove the fork on its own yet is kept as .incomplete (see
-// keepEvidence).
-func (s *state) evidence(e *translog.Evidence, size int64, complete bool) (string, error) {
+// cosigned: both signed checkpoints and the proof, self-contained and
+// conclusive, once per pair of checkpoints (key): anyone holding the two
+// checkpoints of a real fork could otherwise send them again and again.
+// Evidence that does not prove the fork on its own yet is kept as
+// .incomplete by incomplete (see keepEvidence).
+func (s *state) evidence(e *translog.Evidence, size int64, key string) (path string, isNew bool, err error) {
 	dir := filepath.Join(s.dir, "evidence")
+	if kept, _ := filepath.Glob(filepath.Join(dir, "*-"+key+".evidence")); len(kept) > 0 {
+		return kept[0], false, nil
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
+		return "", false, err
 	}
-	ext := ".evidence"
-	if !complete {
-		ext = ".incomplete"
+	name := filepath.Join(dir, fmt.Sprintf("%s-%d-%s.evidence", time.Now().UTC().Format("20060102T150405.000000000Z"), size, key))
+	return name, true, atomicfile.Create(name, e.Marshal(), 0o644)
+}
+
+// errTooManyIncomplete: MaxIncomplete .incomplete files are kept already.
+var errTooManyIncomplete = errors.New("too many incomplete evidence files")
+
+// incomplete keeps .incomplete evidence about the pair of checkpoints
+// named key, unless a file for that pair exists (its path is returned,
+// isNew false) or MaxIncomplete files do (errTooManyIncomplete). The
+// caller holds s.mu, so counting and writing are one step.
+func (s *state) incomplete(e *translog.Evidence, size int64, key string) (path string, isNew bool, err error) {
+	dir := filepath.Join(s.dir, "evidence")
+	kept, err := filepath.Glob(filepath.Join(dir, "*.incomplete"))
+	if err != nil {
+		return "", false, err
 	}
-	name := filepath.Join(dir, fmt.Sprintf("%s-%d%s", time.Now().UTC().Format("20060102T150405.000000000Z"), size, ext))
-	return name, atomicfile.Create(name, e.Marshal(), 0o644)
+	for _, k := range kept {
+		if strings.HasSuffix(k, "-"+key+".incomplete") {
+			return k, false, nil
+		}
+	}
+	if len(kept) >= MaxIncomplete {
+		return "", false, errTooManyIncomplete
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", false, err
+	}
+	name := filepath.Join(dir, fmt.Sprintf("%s-%d-%s.incomplete", time.Now().UTC().Format("20060102T150405.000000000Z"), size, key))
+	return name, true, atomicfile.Create(name, e.Marshal(), 0o644)
 }

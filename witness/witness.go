@@ -3,8 +3,11 @@ package witness
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,10 +50,31 @@ type Witness struct {
 	// refused other than with a 409 (which a log resolves by itself), and
 	// each evidence file written.
 	Warn func(msg string)
+	// MaxBodies is how many add-checkpoint bodies Handler reads at once
+	// (0: DefaultMaxBodies); it is read when Handler is called.
+	MaxBodies int
 
-	completing atomic.Bool    // one evidence completion from tiles at a time
+	completing sync.Mutex     // completions from tiles run one at a time, in turn
 	pending    sync.WaitGroup // for tests: completions in flight
+	full       atomic.Bool    // warned that MaxIncomplete files are kept
+
+	noForkMu sync.Mutex
+	noFork   map[string]bool // pairs the log's tiles showed consistent
 }
+
+// maxNoFork bounds the memory of pairs shown consistent; past it the
+// memory starts over, which costs only a tile read per pair again.
+const maxNoFork = 1024
+
+// MaxIncomplete bounds the .incomplete evidence files a witness keeps.
+// Anyone holding two checkpoints the log signed, the witness's and a newer
+// one, can send them with a garbage proof; without the log's URL the
+// witness cannot tell that from a fork and keeps them. So it keeps one
+// file per pair of checkpoints and at most MaxIncomplete in all: past
+// that, it keeps the oldest, refuses to keep more and warns once, until
+// the operator completes (ssms verify-evidence) or removes them. With the
+// log's URL, a file the log's tiles show to be no fork is removed.
+const MaxIncomplete = 16
 
 func (w *Witness) warn(format string, args ...any) {
 	if w.Warn != nil {
@@ -178,53 +202,111 @@ func (w *Witness) checkAndStore(log logKey, old int64, hashes []tlog.Hash, cp *t
 // proves a fork only if it rebuilds the newer signed root from a prefix
 // root other than the stored one. When the stored size is a power of two,
 // an RFC 6962 proof omits that root (it is the first node of the newer
-// tree), and a log can always send a garbage proof; then, given the log's
-// URL, the witness reads the prefix root and a proof from the log's tiles,
-// which the newer signed root authenticates. That runs in the background,
-// so the refusal does not wait for it. Without the URL, the two signed
-// checkpoints are kept as .incomplete evidence, which anyone who can reach
-// the log completes (ssms verify-evidence --policy or --log).
+// tree), and a log can always send a garbage proof. Then the two signed
+// checkpoints are kept first, before the refusal is answered, as
+// .incomplete evidence, which anyone who can reach the log completes (ssms
+// verify-evidence --policy or --log); see MaxIncomplete for its bounds.
+// Given the log's URL, the witness then completes it itself in the
+// background: it reads the prefix root and a proof from the log's tiles,
+// which the newer signed root authenticates. A completion that fails is a
+// warning and leaves the .incomplete file.
 func (w *Witness) keepEvidence(log logKey, a, b *translog.SignedCheckpoint, hashes []tlog.Hash, what string) {
 	note := "witness " + w.cosigner.Name() + ": " + what
 	e := translog.NewEvidence(log.vkey, a.Raw, b.Raw, hashes, note)
 	if _, err := e.Check(log.vkey); err == nil {
-		w.keep(e, b, what, true)
+		w.keep(e, a, b, what)
 		return
 	}
 	if a.Size >= b.Size {
 		return // cannot happen here: equal sizes prove themselves, smaller ones are refused before
 	}
-	if log.client == nil {
-		w.keep(e, b, what+" (unproven until completed from the log's tiles)", false)
-		return
+	w.noForkMu.Lock()
+	known := w.noFork[pairKey(a, b)]
+	w.noForkMu.Unlock()
+	if known {
+		return // the log's tiles showed this pair consistent: a bad proof, not a fork
 	}
-	if !w.completing.CompareAndSwap(false, true) {
-		return // one completion at a time; the log will ask again
+	path, isNew := w.keepIncomplete(e, a, b, what+" (unproven until completed from the log's tiles)")
+	if !isNew || log.client == nil {
+		return // kept before (and completed or tried then), or nobody here can complete it
 	}
 	w.pending.Add(1)
-	go func() {
-		defer w.pending.Done()
-		defer w.completing.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), evidenceTimeout)
-		defer cancel()
-		prefix, proof, err := log.client.TileConsistency(ctx, a.Size, b.Checkpoint)
-		if err != nil || prefix == a.Hash {
-			return // no tiles, or the log is consistent and only its proof was bad
-		}
-		e := translog.ForkEvidence(log.vkey, a, b, prefix, proof, note+" (prefix root from the log's tiles)")
-		if _, err := e.Check(log.vkey); err == nil {
-			w.keep(e, b, what, true)
-		}
-	}()
+	go w.complete(log, a, b, path, note, what)
 }
 
-// keep writes evidence about b, complete or not, and tells the operator
-// where.
-func (w *Witness) keep(e *translog.Evidence, b *translog.SignedCheckpoint, what string, complete bool) {
-	path, err := w.state.evidence(e, b.Size, complete)
+// keepIncomplete writes .incomplete evidence unless the same pair of
+// checkpoints is kept already or MaxIncomplete files are; isNew reports a
+// new file.
+func (w *Witness) keepIncomplete(e *translog.Evidence, a, b *translog.SignedCheckpoint, what string) (path string, isNew bool) {
+	path, isNew, err := w.state.incomplete(e, b.Size, pairKey(a, b))
+	switch {
+	case errors.Is(err, errTooManyIncomplete):
+		if !w.full.Swap(true) {
+			w.warn("log %s: %s, but %d incomplete evidence files are kept already; no more are kept until they are completed (ssms verify-evidence) or removed", b.Origin, what, MaxIncomplete)
+		}
+	case err != nil:
+		w.warn("log %s: %s, but the evidence could not be kept: %v", b.Origin, what, err)
+	case isNew:
+		w.full.Store(false)
+		w.warn("log %s: %s; evidence in %s", b.Origin, what, path)
+	}
+	return path, isNew
+}
+
+// pairKey names a pair of checkpoints: the older one's tree and the newer
+// one's, which is what evidence about them shows.
+func pairKey(a, b *translog.SignedCheckpoint) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%d\n%x\n%d\n%x\n", a.Origin, a.Size, a.Hash, b.Size, b.Hash)
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// complete tries to turn the .incomplete evidence at path into conclusive
+// evidence from the log's tiles. Completions wait their turn rather than
+// being dropped: each one is for a file kept, of which there are at most
+// MaxIncomplete.
+func (w *Witness) complete(log logKey, a, b *translog.SignedCheckpoint, path, note, what string) {
+	defer w.pending.Done()
+	w.completing.Lock()
+	defer w.completing.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), evidenceTimeout)
+	defer cancel()
+	prefix, proof, err := log.client.TileConsistency(ctx, a.Size, b.Checkpoint)
+	switch {
+	case err != nil:
+		w.warn("log %s: could not complete the evidence in %s from the log's tiles (it stays incomplete): %v", b.Origin, path, err)
+	case prefix == a.Hash:
+		// The tiles, authenticated by the newer signed root, show that it
+		// extends the cosigned tree: only the proof was bad. No fork.
+		os.Remove(path)
+		w.noForkMu.Lock()
+		if len(w.noFork) >= maxNoFork || w.noFork == nil {
+			w.noFork = map[string]bool{}
+		}
+		w.noFork[pairKey(a, b)] = true
+		w.noForkMu.Unlock()
+		w.warn("log %s: its tiles show size %d extends the cosigned size %d; the refused proof was bad, the log is consistent: removed %s", b.Origin, b.Size, a.Size, path)
+	default:
+		e := translog.ForkEvidence(log.vkey, a, b, prefix, proof, note+" (prefix root from the log's tiles)")
+		if _, err := e.Check(log.vkey); err != nil {
+			w.warn("log %s: the evidence completed from the log's tiles does not check (%v); %s stays incomplete", b.Origin, err, path)
+			return
+		}
+		w.keep(e, a, b, what)
+		os.Remove(path)
+	}
+}
+
+// keep writes conclusive evidence about a and b, once per pair, and tells
+// the operator where.
+func (w *Witness) keep(e *translog.Evidence, a, b *translog.SignedCheckpoint, what string) {
+	path, isNew, err := w.state.evidence(e, b.Size, pairKey(a, b))
 	if err != nil {
 		w.warn("log %s: %s, but the evidence could not be kept: %v", b.Origin, what, err)
 		return
+	}
+	if !isNew {
+		return // the same pair again: kept and told before
 	}
 	w.warn("log %s: %s; evidence in %s", b.Origin, what, path)
 }

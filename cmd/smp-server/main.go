@@ -197,7 +197,7 @@ Connections are bounded by --max-clients and, from one IP address, by
 				if err != nil {
 					return err
 				}
-				go httpserver.New(reg.Handler()).Serve(ml)
+				go httpserver.New(reg.Handler()).Serve(httpserver.Listener(ml))
 			}
 			select {
 			case <-ctx.Done():

@@ -204,7 +204,7 @@ func startLogServer(dir string, listen func() (net.Listener, error), admit trans
 	srv := translog.NewServer(store, ls.seq, admit)
 	srv.KeyLimit = keyLimit
 	ls.srv = httpserver.New(srv.Handler())
-	go func() { ls.errc <- ls.srv.Serve(ln) }()
+	go func() { ls.errc <- ls.srv.Serve(httpserver.Listener(ln)) }()
 	return ls, nil
 }
 

@@ -55,7 +55,7 @@ func (s *script) startServers(ln net.Listener, logURL, logKey string, witnessKey
 			return fail(err)
 		}
 		srv := httpserver.New(w.Handler())
-		go srv.Serve(wl)
+		go srv.Serve(httpserver.Listener(wl))
 		stops = append(stops, func() { srv.Close() })
 		urls = append(urls, "http://"+wl.Addr().String())
 		fmt.Fprintf(s.out, "$ ssms witness serve --dir %s --addr %s --log %s=%s &\n    (served by this process)\n", dir, wl.Addr(), logKey, logURL)

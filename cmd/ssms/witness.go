@@ -68,14 +68,18 @@ func witnessServeCmd() *cobra.Command {
 verifier keys. The witness cosigns a checkpoint only if it is consistent with
 the last one it cosigned for that log, and stores it before answering. When a
 log presents a checkpoint that contradicts one it signed before, the witness
-keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence).
-Given the log's URL (--log VKEY=URL), the witness can prove every fork it
-refuses: when the log's proof does not (always the case when the size it
-cosigned last is a power of two, since an RFC 6962 proof then omits that
-tree's root), it reads the root from the log's tiles, which the forked
-checkpoint's signature authenticates. Without it, the two signed checkpoints
-are kept as DIR/evidence/*.incomplete, which ssms verify-evidence --policy
-completes from the log's tiles.
+keeps both, with the proof, in DIR/evidence (check with ssms verify-evidence),
+once per pair of checkpoints. When the log's proof does not prove the fork
+(always the case when the size cosigned last is a power of two, since an
+RFC 6962 proof then omits that tree's root), the two signed checkpoints are
+first kept, before the answer, as DIR/evidence/*.incomplete, which
+ssms verify-evidence --policy completes from the log's tiles. Given the log's
+URL (--log VKEY=URL), the witness completes it itself from the log's tiles,
+which the forked checkpoint's signature authenticates; if that fails (a log
+that does not serve its tiles) it warns and the .incomplete file stays. At
+most 16 .incomplete files are kept (anyone holding two checkpoints the log
+signed can send them with a garbage proof); past that the witness warns once
+and keeps no more until they are completed or removed.
 
 Each refused checkpoint (other than a 409, which the log resolves) and each
 evidence file is a warning line on stderr. A second witness on DIR is

@@ -28,7 +28,7 @@ func start(t *testing.T, l Limits) string {
 		io.Copy(io.Discard, r.Body)
 		io.WriteString(w, "ok\n")
 	})
-	go func() { done <- Serve(ctx, l.New(h), ln) }()
+	go func() { done <- l.Serve(ctx, l.New(h), ln) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
