@@ -5,7 +5,8 @@
 // themselves. The rules leave an outsider nothing to add: a copy of a
 // public envelope in another spelling is not canonical, a junk or unknown
 // signature is refused, and a logged envelope with signatures reordered,
-// re-made or dropped is the same entry (see translog.Claim).
+// re-made or dropped is the same entry, and a stolen key paired with
+// logged signatures is charged alone (see translog.Claim).
 package admission
 
 import (
