@@ -15,11 +15,25 @@ import (
 type Admitter interface {
 	// Admit checks an entry and returns its claim. It returns an error
 	// wrapping ErrNotAdmitted to refuse, and any other error for a
-	// malformed entry; the message is shown to the client. The log also
-	// calls it on the entries it holds, to index their claims: a logged
-	// entry that would not be admitted now (logged under other rules or
-	// other policies) covers no submission.
+	// malformed entry; the message is shown to the client. Unless the
+	// Admitter is a [LoggedClaimer], the log also calls it on the entries
+	// it holds, to index their claims: a logged entry that would not be
+	// admitted now (logged under other rules or other policies) then
+	// covers no submission.
 	Admit(entry []byte) (Claim, error)
+}
+
+// LoggedClaimer is an Admitter that can say what an entry the log already
+// holds claims, even one it would not admit now. The log indexes every
+// entry it holds with it as it starts, so that what a logged entry covers
+// does not shrink when the rules or the policies change: otherwise, once a
+// rotation removes a key, anyone could strip that key's signature from
+// logged envelopes and add every subset of the rest as new entries.
+type LoggedClaimer interface {
+	// LoggedClaim returns the claim of a logged entry: its subject and the
+	// keys known now whose signatures on it verify, ignoring any other
+	// signature. It returns false for an entry that claims nothing.
+	LoggedClaim(entry []byte) (Claim, bool)
 }
 
 // Claim is what an entry vouches for: a subject (for SSMS, the envelope's
@@ -134,9 +148,10 @@ func (c *claims) catchUp(store *Store, admit Admitter) error {
 	return nil
 }
 
-// admitAll admits entries on every core (the work is signature checks) and
-// returns their claims, nil for an entry not admitted.
+// admitAll claims entries on every core (the work is signature checks) and
+// returns their claims, nil for an entry that claims nothing.
 func admitAll(admit Admitter, entries [][]byte) []*Claim {
+	lc, lenient := admit.(LoggedClaimer)
 	out := make([]*Claim, len(entries))
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
@@ -145,7 +160,11 @@ func admitAll(admit Admitter, entries [][]byte) []*Claim {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(entries); i += workers {
-				if cl, err := admit.Admit(entries[i]); err == nil {
+				if lenient {
+					if cl, ok := lc.LoggedClaim(entries[i]); ok {
+						out[i] = &cl
+					}
+				} else if cl, err := admit.Admit(entries[i]); err == nil {
 					out[i] = &cl
 				}
 			}

@@ -43,7 +43,12 @@
 // [Server.KeyWindow] (default 60 per hour; copies are free). So a stolen
 // key spends only its own allowance, whatever public signatures it is
 // paired with. The counts are kept in memory: a restart, which is the
-// operator's, resets them.
+// operator's, resets them. The index of claims is rebuilt from every
+// logged entry as the server starts; with a [LoggedClaimer] (as SSMS's
+// admission is), an entry logged under other rules or policies is indexed
+// by the keys served now whose signatures on it verify, so that after a
+// rotation removes a key, the subsets of older envelopes without its
+// signature are still copies.
 //
 // Errors: 400 malformed, 403 not admitted, 413 over 65,535 bytes, 429 with
 // Retry-After (seconds) when every new key of the entry is over its limit, 404
