@@ -283,7 +283,9 @@ func logVerifyProofCmd() *cobra.Command {
 		Use:   "verify-proof FILE.proof --entry FILE (--policy policy.json | --vkey VKEY)",
 		Short: "Verify a tlog-proof offline: the entry is in the log's signed tree",
 		Long: `Verify a C2SP tlog-proof offline: its checkpoint is signed by the log and the
-entry (the file, byte for byte) is included in it. With --policy, the log's key
+entry (the file, byte for byte) is included in it. When the log held a release
+already in other bytes, release publish wrote those next to the proof, as
+FILE.proof.entry: that is the entry to verify. With --policy, the log's key
 comes from the policy (by the checkpoint's origin), and the checkpoint must
 also carry the policy's witness quorum, a quorum of cosignatures no older than
 its maxCheckpointAge: what a client demands before it installs anything.`,
@@ -319,7 +321,13 @@ its maxCheckpointAge: what a client demands before it installs anything.`,
 			}
 			cp, err := translog.VerifyProof(p, data, v.Name(), v)
 			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
+				err = fmt.Errorf("%s: %w", args[0], err)
+				// release publish leaves the logged bytes there when the
+				// log held the release in other bytes.
+				if _, serr := os.Stat(args[0] + ".entry"); serr == nil && entry != args[0]+".entry" {
+					return withHint(err, fmt.Sprintf("the proof may be for the logged envelope that release publish wrote: --entry %s.entry", args[0]))
+				}
+				return err
 			}
 			out := c.OutOrStdout()
 			fmt.Fprintf(out, "%s is entry %d of %s, in the signed tree of size %d\n", entry, p.Index, cp.Origin, cp.Size)
