@@ -30,6 +30,9 @@ func (f *fixture) serveAdmitting() string {
 	}
 	f.seq = translog.NewSequencer(f.store, 1<<16, 4096)
 	s := translog.NewServer(f.store, f.seq, admission.New([]*policies.Policy{f.pol}))
+	if f.keyLimit != 0 {
+		s.KeyLimit = f.keyLimit
+	}
 	srv := httptest.NewServer(s.Handler())
 	f.srvStop = func() { srv.Close(); f.seq.Close(); f.store.Close() }
 	f.t.Cleanup(f.srvStop)
@@ -185,5 +188,61 @@ func TestAttackFloodByMaintainerKey(t *testing.T) {
 	want = append(want, fmt.Sprintf("below-threshold@%d", f.size()-1))
 	if got := kinds(pass); got != strings.Join(want, " ") {
 		t.Fatalf("findings:\n got %s\nwant %s", got, strings.Join(want, " "))
+	}
+}
+
+// TestAttackStolenKeyPairsPublicSignatures mounts the red team's
+// ratelimit_dos: the holder of one stolen key (carol's) pairs it with
+// alice's and bob's public signatures on logged releases in every way, and
+// floods with its own entries. Only carol's allowance is spent: alice and
+// bob publish their next release, and the monitor reports the
+// below-threshold release that follows.
+func TestAttackStolenKeyPairsPublicSignatures(t *testing.T) {
+	f := newFixture(t)
+	f.keyLimit = 3
+	url := f.serveAdmitting()
+	m := &Monitor{Log: f.client, Pinned: f.pol, Dir: t.TempDir()}
+	f.log(f.polEnv)
+	var logged []*manifest.Envelope
+	for i, v := range []string{"1.0.0", "1.1.0"} {
+		rel := f.release(v, uint64(i+1), "a", "alice", "bob")
+		if status := post(t, url, marshal(t, rel)); status != 200 {
+			t.Fatalf("release %s: %d", v, status)
+		}
+		logged = append(logged, rel)
+	}
+	before := f.size()
+	statuses := map[int]int{}
+	for _, rel := range logged {
+		raw := marshal(t, rel)
+		for _, keep := range [][]int{{0}, {1}, {0, 1}} {
+			e, _ := manifest.ParseEnvelope(raw)
+			var sigs []manifest.Signature
+			for _, k := range keep {
+				sigs = append(sigs, e.Signatures[k])
+			}
+			e.Signatures = sigs
+			statuses[post(t, url, marshal(t, f.sign(e, "carol")))]++
+		}
+	}
+	for i := range 10 {
+		statuses[post(t, url, marshal(t, f.padded(i, "carol")))]++
+	}
+	t.Logf("the stolen key's submissions: status → count %v", statuses)
+	if grown := f.size() - before; grown != 3 {
+		t.Errorf("the stolen key grew the log by %d entries, want its allowance, 3", grown)
+	}
+	if status := post(t, url, marshal(t, f.release("1.2.0", 3, "c", "alice", "bob"))); status != 200 {
+		t.Fatalf("the maintainers' next release: %d, want 200", status)
+	}
+	if status := post(t, url, marshal(t, f.release("1.3.0", 4, "d", "bob"))); status != 200 {
+		t.Fatalf("the bad release: %d", status)
+	}
+	pass, err := m.Run(context.Background())
+	if err != nil {
+		t.Fatalf("monitor after the flood: %v", err)
+	}
+	if got, want := kinds(pass), fmt.Sprintf("below-threshold@%d", f.size()-1); !strings.HasSuffix(got, want) {
+		t.Fatalf("findings %q, want them to end with %q", got, want)
 	}
 }

@@ -18,16 +18,17 @@ import (
 )
 
 type fixture struct {
-	t       testing.TB
-	keys    map[string]signer.Signer
-	pol     *policies.Policy
-	polEnv  *manifest.Envelope
-	logDir  string
-	store   *translog.Store
-	seq     *translog.Sequencer
-	client  *translog.Client
-	srvStop func()
-	wrap    func(http.Handler) http.Handler // a hostile log's front, if set
+	t        testing.TB
+	keys     map[string]signer.Signer
+	pol      *policies.Policy
+	polEnv   *manifest.Envelope
+	logDir   string
+	store    *translog.Store
+	seq      *translog.Sequencer
+	client   *translog.Client
+	srvStop  func()
+	wrap     func(http.Handler) http.Handler // a hostile log's front, if set
+	keyLimit int                             // serveAdmitting's per-key limit, if not 0
 }
 
 func newFixture(t testing.TB) *fixture {

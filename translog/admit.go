@@ -3,8 +3,10 @@ package translog
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -13,11 +15,25 @@ import (
 type Admitter interface {
 	// Admit checks an entry and returns its claim. It returns an error
 	// wrapping ErrNotAdmitted to refuse, and any other error for a
-	// malformed entry; the message is shown to the client. The log also
-	// calls it on the entries it holds, to index their claims: a logged
-	// entry that would not be admitted now (logged under other rules or
-	// other policies) covers no submission.
+	// malformed entry; the message is shown to the client. Unless the
+	// Admitter is a [LoggedClaimer], the log also calls it on the entries
+	// it holds, to index their claims: a logged entry that would not be
+	// admitted now (logged under other rules or other policies) then
+	// covers no submission.
 	Admit(entry []byte) (Claim, error)
+}
+
+// LoggedClaimer is an Admitter that can say what an entry the log already
+// holds claims, even one it would not admit now. The log indexes every
+// entry it holds with it as it starts, so that what a logged entry covers
+// does not shrink when the rules or the policies change: otherwise, once a
+// rotation removes a key, anyone could strip that key's signature from
+// logged envelopes and add every subset of the rest as new entries.
+type LoggedClaimer interface {
+	// LoggedClaim returns the claim of a logged entry: its subject and the
+	// keys known now whose signatures on it verify, ignoring any other
+	// signature. It returns false for an entry that claims nothing.
+	LoggedClaim(entry []byte) (Claim, bool)
 }
 
 // Claim is what an entry vouches for: a subject (for SSMS, the envelope's
@@ -29,10 +45,18 @@ type Admitter interface {
 // log then answers with the logged entry's index, and nothing counts
 // against a limit. So a replayed envelope, or one with its signatures
 // reordered, re-signed (ECDSA and RSA-PSS signatures differ every time) or
-// dropped, adds nothing; an entry with a new signer does.
+// dropped, adds nothing.
 //
-// Each entry is charged to one of its keys for the per-key limit
-// ([Server.KeyLimit]); an entry with no keys is not limited.
+// The entries of one subject form a chain of growing key sets: a new entry
+// must include every key of every logged (or in-flight) entry with its
+// subject, and at least one more; otherwise it is refused with
+// ErrNotAdmitted, naming the logged keys, so that an honest submitter can
+// merge the logged signatures into its own. A new entry is charged, for the
+// per-key limit ([Server.KeyLimit]), to one of its new keys (those with no
+// logged signature on the subject), the one with the most room left. So
+// whoever holds one key spends only that key's allowance, however they pair
+// it with others' public signatures; a subject has at most as many entries
+// as there are keys; an entry with no keys is not limited.
 type Claim struct {
 	Subject [32]byte
 	Keys    []string
@@ -124,9 +148,10 @@ func (c *claims) catchUp(store *Store, admit Admitter) error {
 	return nil
 }
 
-// admitAll admits entries on every core (the work is signature checks) and
-// returns their claims, nil for an entry not admitted.
+// admitAll claims entries on every core (the work is signature checks) and
+// returns their claims, nil for an entry that claims nothing.
 func admitAll(admit Admitter, entries [][]byte) []*Claim {
+	lc, lenient := admit.(LoggedClaimer)
 	out := make([]*Claim, len(entries))
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
@@ -135,7 +160,11 @@ func admitAll(admit Admitter, entries [][]byte) []*Claim {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(entries); i += workers {
-				if cl, err := admit.Admit(entries[i]); err == nil {
+				if lenient {
+					if cl, ok := lc.LoggedClaim(entries[i]); ok {
+						out[i] = &cl
+					}
+				} else if cl, err := admit.Admit(entries[i]); err == nil {
 					out[i] = &cl
 				}
 			}
@@ -180,8 +209,15 @@ func (s *Server) addClaimed(ctx context.Context, entry []byte, cl Claim) (int64,
 			}
 		}
 	}
-	// Charged only now: a copy of a logged entry costs no one anything.
-	if err := s.limits.charge(cl.Keys, s.KeyLimit, s.KeyWindow, s.now()); err != nil {
+	newKeys, err := c.chain(&cl)
+	if err != nil {
+		c.mu.Unlock()
+		return 0, nil, err
+	}
+	// Charged only now, and only to keys whose signature on this subject is
+	// new: a copy costs no one anything, and nobody can spend a key's
+	// allowance with that key's logged (public) signatures.
+	if err := s.limits.charge(newKeys, s.KeyLimit, s.KeyWindow, s.now()); err != nil {
 		c.mu.Unlock()
 		return 0, nil, err
 	}
@@ -199,4 +235,41 @@ func (s *Server) addClaimed(ctx context.Context, entry []byte, cl Claim) (int64,
 	c.mu.Unlock()
 	close(f.done)
 	return f.index, f.cp, f.err
+}
+
+// chain applies the rule that the entries of one subject form a chain of
+// growing key sets: cl, which no logged or in-flight entry covers, must
+// cover every one of them, or it is refused; it returns the keys of cl
+// that none of them has, the only ones it may be charged to. Without the
+// rule, anyone holding one key could pair it with others' public
+// signatures in many ways, each a new entry charged to the others. With it,
+// a subject has at most as many entries as there are keys, and each key
+// pays at most once per subject. c.mu is held.
+func (c *claims) chain(cl *Claim) ([]string, error) {
+	var have []string
+	covered := true
+	for _, l := range c.logged[cl.Subject] {
+		covered = covered && cl.covers(&l.claim)
+		have = append(have, l.claim.Keys...)
+	}
+	for _, f := range c.flights[cl.Subject] {
+		covered = covered && cl.covers(&f.claim)
+		have = append(have, f.claim.Keys...)
+	}
+	slices.Sort(have)
+	have = slices.Compact(have)
+	if !covered {
+		return nil, fmt.Errorf("%w: the log holds or is adding entries with the same subject, signed by %s in all; a new entry must carry the signatures of every one of them, plus one more: add the logged signatures to yours and submit again",
+			ErrNotAdmitted, strings.Join(have, ", "))
+	}
+	var fresh []string
+	for _, k := range cl.Keys {
+		if _, ok := slices.BinarySearch(have, k); !ok {
+			fresh = append(fresh, k)
+		}
+	}
+	// Empty only when cl merges entries logged before this rule, none
+	// covering the others: free, and possible once per subject, since cl
+	// then covers every later submission that has no new key.
+	return fresh, nil
 }

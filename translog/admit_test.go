@@ -153,3 +153,74 @@ func TestKeyLimit(t *testing.T) {
 		t.Errorf("log size %d, want 8", size)
 	}
 }
+
+// TestAttackStolenKeySpendsOthers mounts the red team's ratelimit_dos: the
+// holder of one stolen key x pairs it with alice's and bob's public logged
+// signatures in every way, hoping each variant is a new entry charged to
+// alice or bob. Only x's own allowance may be spent, and the maintainers'
+// next release must go in.
+func TestAttackStolenKeySpendsOthers(t *testing.T) {
+	s, _ := newStore(t)
+	l := newKeyedLog(t, s, 3)
+	for _, e := range []string{"ok rel1 0 alice bob", "ok rel2 0 alice bob"} {
+		if status, _, _ := l.add(t, e); status != 200 {
+			t.Fatalf("%q: %d", e, status)
+		}
+	}
+	statuses := map[int]int{}
+	for _, rel := range []string{"rel1", "rel2"} {
+		for i, signers := range []string{"alice x", "bob x", "alice bob x", "alice", "bob x y"} {
+			status, _, _ := l.add(t, fmt.Sprintf("ok %s %d %s", rel, i+1, signers))
+			statuses[status]++
+		}
+	}
+	for i := range 5 {
+		status, _, _ := l.add(t, fmt.Sprintf("ok junk%d 0 x", i))
+		statuses[status]++
+	}
+	t.Logf("the stolen key's submissions: status → count %v", statuses)
+	if status, _, _ := l.add(t, "ok rel3 0 alice bob"); status != 200 {
+		t.Fatalf("the maintainers' next release: %d, want 200", status)
+	}
+	// x's allowance, 3, bought rel1 and rel2 signed by alice, bob and x,
+	// and one junk entry; nothing was charged to alice or bob.
+	if size := s.Checkpoint().Size; size != 2+3+1 {
+		t.Errorf("log size %d, want 6", size)
+	}
+}
+
+// TestClaimChain checks the chain rule: a new entry of a logged subject
+// must carry every logged key, and is charged only to its new keys.
+func TestClaimChain(t *testing.T) {
+	s, _ := newStore(t)
+	l := newKeyedLog(t, s, 1)
+	for _, tt := range []struct {
+		entry  string
+		status int
+		index  int64
+	}{
+		{"ok rel 0 a", 200, 0},   // a's one entry this hour
+		{"ok rel 1 b", 403, -1},  // does not carry a
+		{"ok rel 2 a b", 200, 1}, // charged to b, the new key
+		{"ok rel 3 a c", 403, -1},
+		{"ok rel 4 a b c", 200, 2}, // charged to c
+		{"ok rel 5 c", 200, 2},     // covered: a copy
+		{"ok rel 6 a b c d", 200, 3},
+		{"ok rel 7 a b c d e", 200, 4},
+		{"ok new 0 a", 429, -1}, // a's allowance was spent by its own first entry
+	} {
+		if status, index, _ := l.add(t, tt.entry); status != tt.status || index != tt.index {
+			t.Errorf("%q: %d, index %d; want %d, index %d", tt.entry, status, index, tt.status, tt.index)
+		}
+	}
+	resp, err := http.Post(l.url+"/add", "text/plain", strings.NewReader("ok rel 8 x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(b.String(), "with the same subject, signed by a, b, c, d, e in all") {
+		t.Errorf("refusal: %d %q", resp.StatusCode, b.String())
+	}
+}

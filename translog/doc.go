@@ -41,13 +41,24 @@
 // whose claim a logged entry covers (the same subject, signed by the same
 // keys or fewer) is not added again: the answer is the logged entry's
 // proof, whose bytes may differ from those submitted ([LoggedAsError]).
-// Each new entry is charged to one of its keys, and a key adds at most
-// [Server.KeyLimit] entries per [Server.KeyWindow] (default 60 per hour;
-// copies are free). The counts are kept in memory: a restart, which is the
-// operator's, resets them.
+// The entries of one subject form a chain of growing key sets: a new entry
+// must carry every key of every logged entry with its subject, plus at
+// least one more, or it is refused (403, naming the logged keys, whose
+// signatures the submitter can merge into its own). Each new entry is
+// charged to one of its new keys (those with no logged signature on the
+// subject), and a key adds at most [Server.KeyLimit] entries per
+// [Server.KeyWindow] (default 60 per hour; copies are free). So a stolen
+// key spends only its own allowance, whatever public signatures it is
+// paired with. The counts are kept in memory: a restart, which is the
+// operator's, resets them. The index of claims is rebuilt from every
+// logged entry as the server starts; with a [LoggedClaimer] (as SSMS's
+// admission is), an entry logged under other rules or policies is indexed
+// by the keys served now whose signatures on it verify, so that after a
+// rotation removes a key, the subsets of older envelopes without its
+// signature are still copies.
 //
 // Errors: 400 malformed, 403 not admitted, 413 over 65,535 bytes, 429 with
-// Retry-After (seconds) when every key of the entry is over its limit, 404
+// Retry-After (seconds) when every new key of the entry is over its limit, 404
 // beyond the published tree (a tile index of any size past it, even one
 // that does not fit an int64), 503 with Retry-After when overloaded or
 // when [Server.MaxBodies] /add bodies are being read already (answered

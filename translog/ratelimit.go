@@ -12,8 +12,8 @@ import (
 // what a stolen key can add.
 const DefaultKeyLimit = 60
 
-// RateLimitError refuses an addition because every key that signed it has
-// used its allowance; the log answers 429 with Retry-After.
+// RateLimitError refuses an addition because every key it may be charged
+// to (see [Claim]) has used its allowance; the log answers 429 with Retry-After.
 type RateLimitError struct {
 	Keys       []string
 	Limit      int
@@ -26,7 +26,7 @@ func (e *RateLimitError) Error() string {
 	for i, k := range e.Keys {
 		ids[i] = k[:min(len(k), 16)]
 	}
-	return fmt.Sprintf("every key that signed this entry (%s) added %d entries in the last %v; retry in %v",
+	return fmt.Sprintf("every key that signed this entry and has no logged signature on its subject (%s) added %d entries in the last %v; retry in %v",
 		strings.Join(ids, ", "), e.Limit, e.Window, e.RetryAfter)
 }
 

@@ -71,9 +71,13 @@ func logServeCmd() *cobra.Command {
 envelope of at most 65,535 bytes in canonical encoding (the bytes ssms writes)
 whose every signature verifies under a distinct maintainer or rebuilder key of
 a --policy, named by its key ID. The same payload signed by the same keys (or
-fewer) is the same entry: the log answers with the logged one. Each key adds at
-most --max-adds-per-hour entries per hour (429 with Retry-After beyond it;
-copies are free; the count restarts with the server). POST /add answers with a
+fewer) is the same entry: the log answers with the logged one, whatever policy
+it was logged under. Another envelope with a logged payload must carry every
+logged signer of it plus a new one (403 otherwise, naming the logged signers:
+merge their signatures into yours). A new entry is charged to one of its new
+signers, and each key adds at most --max-adds-per-hour entries per hour (429
+with Retry-After beyond it; copies are free; the count restarts with the
+server), so a stolen key spends only its own allowance. POST /add answers with a
 C2SP tlog-proof once the entry is durable and covered by a signed checkpoint.
 To log a policy rotation that adds keys, serve the new policy too. Stops
 cleanly on SIGINT or SIGTERM.
@@ -283,7 +287,9 @@ func logVerifyProofCmd() *cobra.Command {
 		Use:   "verify-proof FILE.proof --entry FILE (--policy policy.json | --vkey VKEY)",
 		Short: "Verify a tlog-proof offline: the entry is in the log's signed tree",
 		Long: `Verify a C2SP tlog-proof offline: its checkpoint is signed by the log and the
-entry (the file, byte for byte) is included in it. With --policy, the log's key
+entry (the file, byte for byte) is included in it. When the log held a release
+already in other bytes, release publish wrote those next to the proof, as
+FILE.proof.entry: that is the entry to verify. With --policy, the log's key
 comes from the policy (by the checkpoint's origin), and the checkpoint must
 also carry the policy's witness quorum, a quorum of cosignatures no older than
 its maxCheckpointAge: what a client demands before it installs anything.`,
@@ -319,7 +325,13 @@ its maxCheckpointAge: what a client demands before it installs anything.`,
 			}
 			cp, err := translog.VerifyProof(p, data, v.Name(), v)
 			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
+				err = fmt.Errorf("%s: %w", args[0], err)
+				// release publish leaves the logged bytes there when the
+				// log held the release in other bytes.
+				if _, serr := os.Stat(args[0] + ".entry"); serr == nil && entry != args[0]+".entry" {
+					return withHint(err, fmt.Sprintf("the proof may be for the logged envelope that release publish wrote: --entry %s.entry", args[0]))
+				}
+				return err
 			}
 			out := c.OutOrStdout()
 			fmt.Fprintf(out, "%s is entry %d of %s, in the signed tree of size %d\n", entry, p.Index, cp.Origin, cp.Size)

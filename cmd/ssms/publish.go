@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -27,6 +29,14 @@ checkpoint is signed by the log and includes exactly those bytes. The proof is
 written to --out, or printed. Then the checkpoint must carry the policy's
 witness quorum, as clients will demand: without it the command fails (the
 entry is in the log all the same; the proof is still written).
+
+A log holds one entry per release and set of signers: if it holds this release
+already in other bytes, signed by the same keys or more (signatures in another
+order or re-made, perhaps submitted by someone else first), it answers with
+that entry. The command checks that it says the same and writes the logged
+bytes next to the proof, as F.proof.entry: the proof is for them, and
+"ssms log verify-proof F.proof --entry F.proof.entry" verifies it. Without
+--out the command then fails, the proof printed, since the entry would be lost.
 
 The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 		Example: `  ssms release publish release.json --log https://log.example.org --policy policy.json --out release.proof`,
@@ -61,24 +71,46 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 				return withHint(err, "each key may add a limited number of entries per hour (ssms log serve --max-adds-per-hour)")
 			}
 			var logged *translog.LoggedAsError
+			var loggedEntry []byte // the logged bytes, when they are not the file's
 			if errors.As(err, &logged) {
 				if proof, cp, err = loggedAs(logged, env, pol.MaintainerKeys()); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.ErrOrStderr(), "ssms: the log holds this release already as entry %d, signed by the same keys or more with other signature bytes; the proof is for the logged envelope\n", proof.Index)
+				loggedEntry = logged.Entry
 			}
 			if err != nil {
 				return err
 			}
-			if out != "" {
-				if err := atomicfile.Write(out, proof.Marshal(), 0o644); err != nil {
+			if out == "" {
+				if _, err := c.OutOrStdout().Write(proof.Marshal()); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.OutOrStdout(), "published %s %s %s as entry %d of %s (checkpoint size %d); proof in %s\n",
-					st.Predicate.Type, st.Predicate.Product, st.Predicate.Version, proof.Index, cp.Origin, cp.Size, out)
-			} else if _, err := c.OutOrStdout().Write(proof.Marshal()); err != nil {
+				if loggedEntry != nil {
+					return withHint(fmt.Errorf("the log holds this release already as entry %d, in other bytes (signed by the same keys or more); the proof printed is for those bytes", proof.Index),
+						"run again with --out F.proof: the logged envelope is then written to F.proof.entry")
+				}
+				return checkPublishedQuorum(pol, proof, cp.Size)
+			}
+			if err := atomicfile.Write(out, proof.Marshal(), 0o644); err != nil {
 				return err
 			}
+			// F.proof.entry is left only when the proof is for other bytes
+			// than the file: a stale one would pair the proof with bytes it
+			// is not for. (Unless it is the file published.)
+			if loggedEntry != nil {
+				if err := atomicfile.Write(out+".entry", loggedEntry, 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.ErrOrStderr(), "ssms: the log holds this release already as entry %d, in other bytes (signed by the same keys or more); the proof is for those bytes, written to %s.entry\n", proof.Index, out)
+			} else if err := removeStale(out+".entry", args[0]); err != nil {
+				return err
+			}
+			where := out
+			if loggedEntry != nil {
+				where = fmt.Sprintf("%s, for the logged envelope in %s.entry", out, out)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "published %s %s %s as entry %d of %s (checkpoint size %d); proof in %s\n",
+				st.Predicate.Type, st.Predicate.Product, st.Predicate.Version, proof.Index, cp.Origin, cp.Size, where)
 			return checkPublishedQuorum(pol, proof, cp.Size)
 		},
 	}
@@ -88,6 +120,21 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 	c.Flags().StringVar(&policyPath, "policy", "", "the policy (default: the project's embedded policy)")
 	c.MarkFlagRequired("log")
 	return c
+}
+
+// removeStale removes path, if it exists and is not the file published.
+func removeStale(path, published string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if pst, err := os.Stat(published); err == nil && os.SameFile(st, pst) {
+		return nil
+	}
+	return os.Remove(path)
 }
 
 // checkPublishedQuorum demands of the checkpoint the log answered with the

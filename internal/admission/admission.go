@@ -5,7 +5,9 @@
 // themselves. The rules leave an outsider nothing to add: a copy of a
 // public envelope in another spelling is not canonical, a junk or unknown
 // signature is refused, and a logged envelope with signatures reordered,
-// re-made or dropped is the same entry (see translog.Claim).
+// re-made or dropped is the same entry, also after a rotation removed one
+// of its keys (LoggedClaim), and a stolen key paired with logged
+// signatures is charged alone (see translog.Claim).
 package admission
 
 import (
@@ -65,6 +67,29 @@ func (a *Policy) Admit(entry []byte) (translog.Claim, error) {
 	}
 	slices.Sort(ids)
 	return translog.Claim{Subject: sha256.Sum256(pae), Keys: ids}, nil
+}
+
+// LoggedClaim implements translog.LoggedClaimer: the subject of an entry
+// the log holds, in any encoding, and the keys of the served policies whose
+// signatures on it verify; signatures by other keys (a key a rotation
+// removed) or that do not verify are ignored. So a logged envelope still
+// covers every subset of its signatures that Admit would take now.
+func (a *Policy) LoggedClaim(entry []byte) (translog.Claim, bool) {
+	env, err := manifest.ParseEnvelope(entry)
+	if err != nil {
+		return translog.Claim{}, false
+	}
+	pae := manifest.PAE(env.PayloadType, env.Payload)
+	var ids []string
+	for _, sig := range env.Signatures {
+		// By the key ID hint only, as Admit: it admits no other signature.
+		k := a.keys[sig.KeyID]
+		if k != nil && !slices.Contains(ids, sig.KeyID) && k.Verify(pae, sig.Sig) == nil {
+			ids = append(ids, sig.KeyID)
+		}
+	}
+	slices.Sort(ids)
+	return translog.Claim{Subject: sha256.Sum256(pae), Keys: ids}, true
 }
 
 func short(id string) string {
