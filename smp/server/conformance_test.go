@@ -310,10 +310,11 @@ func TestQuotaAndTTL(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	_, addr := startText(t, Config{QueueQuota: 2, MessageTTL: time.Hour, Now: clock})
+	srv, addr := startText(t, Config{QueueQuota: 2, MessageTTL: time.Hour, Now: clock})
 	r, s := dial(t, addr), dial(t, addr)
 	rid, sid := r.create()
 	r.conn.Close() // nobody subscribed: messages stay queued
+	waitUnsubscribed(t, srv)
 	s.raw(false, sid, "SEND :1")
 	s.expect(sid + " OK")
 	s.raw(false, sid, "SEND :2")

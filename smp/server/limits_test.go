@@ -106,6 +106,7 @@ func TestAttackTotalBytes(t *testing.T) {
 	_, sid1 := r.create()
 	_, sid2 := r.create()
 	r.conn.Close() // nobody reads: everything stays queued
+	waitUnsubscribed(t, srv) // else a message may go out to r before the server sees it leave, and stay in flight
 	s.raw(false, sid1, "SEND :123456")
 	s.expect(sid1 + " OK")
 	s.raw(false, sid2, "SEND :12345")
@@ -228,4 +229,23 @@ func TestAttackConnQueuesLive(t *testing.T) {
 	a.create()
 	a.raw(false, "", "CONN "+a.pub)
 	a.expect(" ERR AUTH")
+}
+
+// waitUnsubscribed waits until the server has seen every subscriber leave.
+func waitUnsubscribed(t *testing.T, srv *Server) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		srv.mu.Lock()
+		subscribed := 0
+		for _, q := range srv.byRID {
+			if q.sub != nil {
+				subscribed++
+			}
+		}
+		srv.mu.Unlock()
+		if subscribed == 0 {
+			return
+		}
+	}
+	t.Fatal("the server still has subscribers 5 s after they closed")
 }
