@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"ssms.dev/ssms/internal/httpserver"
 )
 
 // ErrNotAdmitted is returned by an Admitter for an entry the log refuses.
@@ -32,8 +33,9 @@ type Server struct {
 	KeyLimit  int
 	KeyWindow time.Duration
 	// MaxBodies is how many POST /add bodies are read at once (default
-	// DefaultMaxBodies); beyond it /add answers 503 before reading. It
-	// is read when Handler is called.
+	// DefaultMaxBodies), at most httpserver.DefaultBodiesPerSource from one
+	// address and each within httpserver.DefaultBodyTimeout; beyond them
+	// /add answers 503 before reading. It is read when Handler is called.
 	MaxBodies int
 
 	claims claims
@@ -56,8 +58,10 @@ func NewServer(store *Store, seq *Sequencer, admit Admitter) *Server {
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	bodies := make(chan struct{}, max(s.MaxBodies, 1))
-	mux.HandleFunc("POST /add", s.handle(func(r *http.Request) (*response, error) { return s.add(r, bodies) }))
+	bodies := httpserver.NewBodies(s.MaxBodies, 0, 0)
+	mux.HandleFunc("POST /add", func(w http.ResponseWriter, r *http.Request) {
+		s.handle(func(r *http.Request) (*response, error) { return s.add(w, r, bodies) })(w, r)
+	})
 	mux.HandleFunc("GET /checkpoint", s.handle(s.checkpoint))
 	mux.HandleFunc("GET /tile/entries/{path...}", s.handle(s.entries))
 	mux.HandleFunc("GET /tile/{level}/{path...}", s.handle(s.tile))
@@ -119,19 +123,20 @@ func writeError(w http.ResponseWriter, err error) {
 	http.Error(w, msg, status)
 }
 
-// add reads the body only with one of the bodies slots: a client that
-// sends all but the last byte and waits holds its buffer until the Read
-// timeout, and thousands of them would hold hundreds of megabytes.
-func (s *Server) add(r *http.Request, bodies chan struct{}) (*response, error) {
-	select {
-	case bodies <- struct{}{}:
-	default:
-		return nil, fmt.Errorf("%w: %d request bodies are being read", ErrOverloaded, cap(bodies))
-	}
-	entry, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxEntrySize))
-	<-bodies
-	if err != nil {
+// add reads the body only with one of the bodies slots (see
+// httpserver.Bodies): a client that sends all but the last byte and waits
+// holds its buffer, and thousands of them would hold hundreds of
+// megabytes, while a few addresses must not hold every slot.
+func (s *Server) add(w http.ResponseWriter, r *http.Request, bodies *httpserver.Bodies) (*response, error) {
+	entry, err := bodies.Read(w, r, MaxEntrySize)
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.Is(err, httpserver.ErrBusy):
+		return nil, fmt.Errorf("%w: %v", ErrOverloaded, err)
+	case errors.As(err, &maxErr):
 		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	if len(entry) == 0 {
 		return nil, fmt.Errorf("%w: empty body; POST the entry's bytes", ErrBadRequest)

@@ -3,8 +3,9 @@ package witness
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+
+	"ssms.dev/ssms/internal/httpserver"
 )
 
 // DefaultMaxBodies bounds the add-checkpoint bodies read at once (see
@@ -12,29 +13,31 @@ import (
 const DefaultMaxBodies = 64
 
 // Handler serves POST /add-checkpoint (C2SP tlog-witness). It reads at
-// most MaxBodies request bodies at once and answers 503 with Retry-After
-// beyond, before reading: a client that sends all but the last byte and
-// waits holds its buffer until the server's Read timeout, and thousands of
-// them would hold hundreds of megabytes.
+// most MaxBodies request bodies at once, httpserver.DefaultBodiesPerSource
+// from one address, each within httpserver.DefaultBodyTimeout, and answers
+// 503 with Retry-After beyond, before reading: a client that sends all but
+// the last byte and waits holds its buffer, thousands of them would hold
+// hundreds of megabytes, and a few addresses must not hold every slot.
 func (w *Witness) Handler() http.Handler {
 	mux := http.NewServeMux()
 	n := w.MaxBodies
 	if n <= 0 {
 		n = DefaultMaxBodies
 	}
-	bodies := make(chan struct{}, n)
+	bodies := httpserver.NewBodies(n, 0, 0)
 	mux.HandleFunc("POST /add-checkpoint", func(rw http.ResponseWriter, r *http.Request) {
-		select {
-		case bodies <- struct{}{}:
-		default:
+		body, err := bodies.Read(rw, r, MaxRequest)
+		var maxErr *http.MaxBytesError
+		switch {
+		case errors.Is(err, httpserver.ErrBusy):
 			rw.Header().Set("Retry-After", "1")
-			http.Error(rw, "too many requests being read", http.StatusServiceUnavailable)
+			http.Error(rw, err.Error(), http.StatusServiceUnavailable)
 			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxRequest))
-		<-bodies
-		if err != nil {
+		case errors.As(err, &maxErr):
 			http.Error(rw, "request too large", http.StatusRequestEntityTooLarge)
+			return
+		case err != nil:
+			http.Error(rw, err.Error(), http.StatusBadRequest)
 			return
 		}
 		sig, err := w.AddCheckpoint(body)
