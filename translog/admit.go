@@ -47,16 +47,17 @@ type LoggedClaimer interface {
 // reordered, re-signed (ECDSA and RSA-PSS signatures differ every time) or
 // dropped, adds nothing.
 //
-// The entries of one subject form a chain of growing key sets: a new entry
-// must include every key of every logged (or in-flight) entry with its
-// subject, and at least one more; otherwise it is refused with
-// ErrNotAdmitted, naming the logged keys, so that an honest submitter can
-// merge the logged signatures into its own. A new entry is charged, for the
-// per-key limit ([Server.KeyLimit]), to one of its new keys (those with no
-// logged signature on the subject), the one with the most room left. So
-// whoever holds one key spends only that key's allowance, however they pair
-// it with others' public signatures; a subject has at most as many entries
-// as there are keys; an entry with no keys is not limited.
+// A new entry must add a signature: a key with no logged (or in-flight)
+// signature on its subject. It is charged, for the per-key limit
+// ([Server.KeyLimit]), to one of those new keys, the one with the most room
+// left, so whoever holds one key spends only that key's allowance however
+// they pair it with others' public signatures. An entry with no new key is
+// admitted only as a merge that carries every key logged for its subject,
+// free of charge; anything else is refused with ErrNotAdmitted, naming the
+// logged keys, so that an honest submitter can merge them. A subject thus
+// has at most twice as many entries as there are keys, and nobody can keep
+// a release out by logging part of its signatures first: the full release
+// adds signatures, or merges. An entry with no keys is not limited.
 type Claim struct {
 	Subject [32]byte
 	Keys    []string
@@ -237,14 +238,14 @@ func (s *Server) addClaimed(ctx context.Context, entry []byte, cl Claim) (int64,
 	return f.index, f.cp, f.err
 }
 
-// chain applies the rule that the entries of one subject form a chain of
-// growing key sets: cl, which no logged or in-flight entry covers, must
-// cover every one of them, or it is refused; it returns the keys of cl
-// that none of them has, the only ones it may be charged to. Without the
-// rule, anyone holding one key could pair it with others' public
-// signatures in many ways, each a new entry charged to the others. With it,
-// a subject has at most as many entries as there are keys, and each key
-// pays at most once per subject. c.mu is held.
+// chain applies the rule that a new entry adds a signature or merges: cl,
+// which no logged or in-flight entry covers, must have a key none of them
+// has, or else cover every one of them; it returns cl's new keys, the only
+// ones it may be charged to. Without the rule, anyone holding one key
+// could pair it with others' public signatures in many ways, each a new
+// entry. With it, each entry but a merge adds a key to the subject's
+// union, and a merge equals that union, so the next entry without a new
+// key is a copy of it. c.mu is held.
 func (c *claims) chain(cl *Claim) ([]string, error) {
 	var have []string
 	covered := true
@@ -258,18 +259,15 @@ func (c *claims) chain(cl *Claim) ([]string, error) {
 	}
 	slices.Sort(have)
 	have = slices.Compact(have)
-	if !covered {
-		return nil, fmt.Errorf("%w: the log holds or is adding entries with the same subject, signed by %s in all; a new entry must carry the signatures of every one of them, plus one more: add the logged signatures to yours and submit again",
-			ErrNotAdmitted, strings.Join(have, ", "))
-	}
 	var fresh []string
 	for _, k := range cl.Keys {
 		if _, ok := slices.BinarySearch(have, k); !ok {
 			fresh = append(fresh, k)
 		}
 	}
-	// Empty only when cl merges entries logged before this rule, none
-	// covering the others: free, and possible once per subject, since cl
-	// then covers every later submission that has no new key.
+	if len(fresh) == 0 && !covered {
+		return nil, fmt.Errorf("%w: every signature in it is logged already, and it does not carry all %s that the log holds or is adding for the same subject: add the logged signatures to yours (a merge) and submit again",
+			ErrNotAdmitted, strings.Join(have, ", "))
+	}
 	return fresh, nil
 }

@@ -182,10 +182,11 @@ func TestAttackStolenKeySpendsOthers(t *testing.T) {
 	if status, _, _ := l.add(t, "ok rel3 0 alice bob"); status != 200 {
 		t.Fatalf("the maintainers' next release: %d, want 200", status)
 	}
-	// x's allowance, 3, bought rel1 and rel2 signed by alice, bob and x,
-	// and one junk entry; nothing was charged to alice or bob.
-	if size := s.Checkpoint().Size; size != 2+3+1 {
-		t.Errorf("log size %d, want 6", size)
+	// x's allowance, 3, bought {alice, x} for rel1 and rel2 and one junk
+	// entry; y's bought {bob, x, y} for each; each release also took one
+	// free merge, {alice, bob, x}; nothing was charged to alice or bob.
+	if size := s.Checkpoint().Size; size != 2+3+2+2+1 {
+		t.Errorf("log size %d, want 10", size)
 	}
 }
 
@@ -194,33 +195,49 @@ func TestAttackStolenKeySpendsOthers(t *testing.T) {
 func TestClaimChain(t *testing.T) {
 	s, _ := newStore(t)
 	l := newKeyedLog(t, s, 1)
-	for _, tt := range []struct {
-		entry  string
-		status int
-		index  int64
-	}{
-		{"ok rel 0 a", 200, 0},   // a's one entry this hour
-		{"ok rel 1 b", 403, -1},  // does not carry a
-		{"ok rel 2 a b", 200, 1}, // charged to b, the new key
-		{"ok rel 3 a c", 403, -1},
-		{"ok rel 4 a b c", 200, 2}, // charged to c
-		{"ok rel 5 c", 200, 2},     // covered: a copy
-		{"ok rel 6 a b c d", 200, 3},
-		{"ok rel 7 a b c d e", 200, 4},
-		{"ok new 0 a", 429, -1}, // a's allowance was spent by its own first entry
-	} {
-		if status, index, _ := l.add(t, tt.entry); status != tt.status || index != tt.index {
-			t.Errorf("%q: %d, index %d; want %d, index %d", tt.entry, status, index, tt.status, tt.index)
+	step := func(entry string, status int, index int64) {
+		t.Helper()
+		if got, i, _ := l.add(t, entry); got != status || i != index {
+			t.Errorf("%q: %d, index %d; want %d, index %d", entry, got, i, status, index)
 		}
 	}
-	resp, err := http.Post(l.url+"/add", "text/plain", strings.NewReader("ok rel 8 x"))
+	step("ok rel 0 a", 200, 0)       // a's one entry this hour
+	step("ok rel 1 b", 200, 1)       // a new signature: charged to b
+	step("ok rel 2 a b", 200, 2)     // nothing new, but merges everything logged: free
+	step("ok rel 3 a c", 200, 3)     // charged to c
+	step("ok rel 4 c", 200, 3)       // covered: a copy
+	step("ok rel 5 a b c d", 200, 4) // charged to d
+	step("ok rel 6 e", 200, 5)       // charged to e
+	resp, err := http.Post(l.url+"/add", "text/plain", strings.NewReader("ok rel 7 a e"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
 	b.ReadFrom(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 403 || !strings.Contains(b.String(), "with the same subject, signed by a, b, c, d, e in all") {
-		t.Errorf("refusal: %d %q", resp.StatusCode, b.String())
+	if resp.StatusCode != 403 || !strings.Contains(b.String(), "does not carry all a, b, c, d, e") {
+		t.Errorf("nothing new and no merge: %d %q", resp.StatusCode, b.String())
 	}
+	step("ok rel 8 a b c d e", 200, 6) // the merge
+	step("ok rel 9 b e", 200, 6)       // a copy of the merge
+	step("ok new 0 a", 429, -1)        // a's allowance was spent by its own first entry
+}
+
+// TestAttackPartialCopyBlocksRelease: under a rule that new entries must
+// carry every logged signature, an outsider who logged a partly signed
+// copy first (alice's alone), or a stolen rebuilder key's signature on the
+// draft, kept the maintainers' {bob, carol} release out with 403.
+func TestAttackPartialCopyBlocksRelease(t *testing.T) {
+	s, _ := newStore(t)
+	l := newKeyedLog(t, s, 10)
+	step := func(entry string, status int, index int64) {
+		t.Helper()
+		if got, i, body := l.add(t, entry); got != status || i != index {
+			t.Errorf("%q: %d, index %d (%s); want %d, index %d", entry, got, i, body, status, index)
+		}
+	}
+	step("ok rel 0 alice", 200, 0)     // the outsider logs alice's partial copy
+	step("ok rel 1 bob carol", 200, 1) // the maintainers' release still goes in
+	step("ok draft 0 r1", 200, 2)      // a stolen rebuilder key signs the draft
+	step("ok draft 1 alice bob", 200, 3)
 }

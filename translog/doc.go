@@ -41,15 +41,15 @@
 // whose claim a logged entry covers (the same subject, signed by the same
 // keys or fewer) is not added again: the answer is the logged entry's
 // proof, whose bytes may differ from those submitted ([LoggedAsError]).
-// The entries of one subject form a chain of growing key sets: a new entry
-// must carry every key of every logged entry with its subject, plus at
-// least one more, or it is refused (403, naming the logged keys, whose
-// signatures the submitter can merge into its own). Each new entry is
-// charged to one of its new keys (those with no logged signature on the
-// subject), and a key adds at most [Server.KeyLimit] entries per
-// [Server.KeyWindow] (default 60 per hour; copies are free). So a stolen
-// key spends only its own allowance, whatever public signatures it is
-// paired with. The counts are kept in memory: a restart, which is the
+// A new entry of a logged subject must add a signature (a key with no
+// logged signature on the subject) or carry every key logged for it (a
+// merge, free of charge); anything else is refused (403, naming the logged
+// keys, whose signatures the submitter can merge into its own). Each new
+// entry is charged to one of its new keys, and a key adds at most
+// [Server.KeyLimit] entries per [Server.KeyWindow] (default 60 per hour;
+// copies and merges are free). So a stolen key spends only its own
+// allowance, whatever public signatures it is paired with, and nobody
+// keeps a release out by logging part of its signatures first. The counts are kept in memory: a restart, which is the
 // operator's, resets them. The index of claims is rebuilt from every
 // logged entry as the server starts; with a [LoggedClaimer] (as SSMS's
 // admission is), an entry logged under other rules or policies is indexed

@@ -72,10 +72,10 @@ envelope of at most 65,535 bytes in canonical encoding (the bytes ssms writes)
 whose every signature verifies under a distinct maintainer or rebuilder key of
 a --policy, named by its key ID. The same payload signed by the same keys (or
 fewer) is the same entry: the log answers with the logged one, whatever policy
-it was logged under. Another envelope with a logged payload must carry every
-logged signer of it plus a new one (403 otherwise, naming the logged signers:
-merge their signatures into yours). A new entry is charged to one of its new
-signers, and each key adds at most --max-adds-per-hour entries per hour (429
+it was logged under. Another envelope with a logged payload must add a
+signature (a key with none logged on it) or carry every logged signer of it (a
+merge; 403 otherwise, naming the logged signers). A new entry is charged to
+one of its new signers, and each key adds at most --max-adds-per-hour entries per hour (429
 with Retry-After beyond it; copies are free; the count restarts with the
 server), so a stolen key spends only its own allowance. POST /add answers with a
 C2SP tlog-proof once the entry is durable and covered by a signed checkpoint.

@@ -64,6 +64,9 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 			}
 			proof, cp, err := client.Add(c.Context(), raw)
 			var herr *translog.HTTPError
+			if errors.As(err, &herr) && herr.Status == 403 && strings.Contains(herr.Message, "logged already") {
+				return withHint(err, "fetch the logged envelopes of this release from the log, add their signatures to yours, and publish again")
+			}
 			if errors.As(err, &herr) && herr.Status == 403 {
 				return withHint(err, "the log admits envelopes signed by keys of the policies it serves (ssms log serve --policy)")
 			}
