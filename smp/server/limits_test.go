@@ -105,7 +105,7 @@ func TestAttackTotalBytes(t *testing.T) {
 	r, s := dial(t, addr), dial(t, addr)
 	_, sid1 := r.create()
 	_, sid2 := r.create()
-	r.conn.Close() // nobody reads: everything stays queued
+	r.conn.Close()           // nobody reads: everything stays queued
 	waitUnsubscribed(t, srv) // else a message may go out to r before the server sees it leave, and stay in flight
 	s.raw(false, sid1, "SEND :123456")
 	s.expect(sid1 + " OK")
