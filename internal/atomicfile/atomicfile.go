@@ -22,7 +22,7 @@ func Write(path string, data []byte, perm os.FileMode) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return SyncDir(filepath.Dir(path))
 }
 
 // Create writes path with data only if nothing is there yet, so that a key
@@ -40,7 +40,7 @@ func Create(path string, data []byte, perm os.FileMode) error {
 		}
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return SyncDir(filepath.Dir(path))
 }
 
 func writeTemp(path string, data []byte, perm os.FileMode) (name string, err error) {
@@ -70,7 +70,9 @@ func writeTemp(path string, data []byte, perm os.FileMode) (name string, err err
 	return f.Name(), f.Close()
 }
 
-func syncDir(dir string) error {
+// SyncDir makes a rename (or a creation) in dir durable: until the
+// directory itself is synced, a crash may forget the new name.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"ssms.dev/ssms/internal/atomicfile"
 )
 
 // StoreLog makes queues (and, if enabled, undelivered messages) survive
@@ -114,7 +116,7 @@ func (l *StoreLog) rewrite(snap []byte) (err error) {
 		l.f.Close()
 	}
 	l.f, l.size, l.base, l.broken = wrapLog(f), int64(len(snap)), int64(len(snap)), false
-	if err := syncDir(filepath.Dir(l.path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(l.path)); err != nil {
 		return errRenamed{err}
 	}
 	return nil
@@ -124,16 +126,6 @@ func (l *StoreLog) rewrite(snap []byte) (err error) {
 type errRenamed struct{ error }
 
 func (e errRenamed) Unwrap() error { return e.error }
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
 
 // record queues an event line; the returned function waits until it is
 // durable. Called with the server lock held, so events keep their order.
