@@ -210,7 +210,7 @@ func (s *Server) addClaimed(ctx context.Context, entry []byte, cl Claim) (int64,
 			}
 		}
 	}
-	newKeys, err := c.chain(&cl)
+	newKeys, err := c.addsOrMerges(&cl)
 	if err != nil {
 		c.mu.Unlock()
 		return 0, nil, err
@@ -238,15 +238,15 @@ func (s *Server) addClaimed(ctx context.Context, entry []byte, cl Claim) (int64,
 	return f.index, f.cp, f.err
 }
 
-// chain applies the rule that a new entry adds a signature or merges: cl,
-// which no logged or in-flight entry covers, must have a key none of them
-// has, or else cover every one of them; it returns cl's new keys, the only
+// addsOrMerges applies the rule that a new entry adds a signature or
+// merges: cl, which no logged or in-flight entry covers, must have a key
+// none of them has, or else cover every one of them; it returns cl's new keys, the only
 // ones it may be charged to. Without the rule, anyone holding one key
 // could pair it with others' public signatures in many ways, each a new
 // entry. With it, each entry but a merge adds a key to the subject's
 // union, and a merge equals that union, so the next entry without a new
 // key is a copy of it. c.mu is held.
-func (c *claims) chain(cl *Claim) ([]string, error) {
+func (c *claims) addsOrMerges(cl *Claim) ([]string, error) {
 	var have []string
 	covered := true
 	for _, l := range c.logged[cl.Subject] {

@@ -190,9 +190,10 @@ func TestAttackStolenKeySpendsOthers(t *testing.T) {
 	}
 }
 
-// TestClaimChain checks the chain rule: a new entry of a logged subject
-// must carry every logged key, and is charged only to its new keys.
-func TestClaimChain(t *testing.T) {
+// TestAddsOrMerges checks the rule for a new entry of a logged subject: it
+// adds a key, charged only to its new keys, or merges every logged key,
+// free; anything else is refused.
+func TestAddsOrMerges(t *testing.T) {
 	s, _ := newStore(t)
 	l := newKeyedLog(t, s, 1)
 	step := func(entry string, status int, index int64) {
