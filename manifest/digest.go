@@ -3,6 +3,8 @@ package manifest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 )
@@ -40,4 +42,18 @@ func DigestFile(path string, wrap func(r io.Reader, size int64) io.Reader) (Dige
 	}
 	d, _, err := DigestReader(r)
 	return d, err
+}
+
+// ErrTooLong means an artifact is longer than its signed size.
+var ErrTooLong = errors.New("longer than its signed size")
+
+// DigestCapped hashes r as DigestReader does, but reads at most limit+1
+// bytes: data longer than limit is refused with ErrTooLong as soon as the
+// extra byte arrives, however much more r would yield.
+func DigestCapped(r io.Reader, limit int64) (Digest, int64, error) {
+	d, n, err := DigestReader(io.LimitReader(r, limit+1))
+	if err == nil && n > limit {
+		return Digest{}, n, fmt.Errorf("%w (%d bytes)", ErrTooLong, limit)
+	}
+	return d, n, err
 }

@@ -42,7 +42,7 @@
 // (wrapped here; the real payload is one line):
 //
 //	{"_type":"https://in-toto.io/Statement/v1",
-//	 "subject":[{"name":"smp-server","digest":{"sha256":"<64 hex>"}}],
+//	 "subject":[{"name":"smp-server","digest":{"sha256":"<64 hex>"},"annotations":{"size":9437184}}],
 //	 "predicateType":"https://ssms.dev/release/v1",
 //	 "predicate":{"product":"smp-server","version":"1.2.0","sequence":7,
 //	   "type":"release","released":"2026-11-22T10:00:00Z",
@@ -50,7 +50,10 @@
 //	   "build":{"toolchain":"go1.26.8","command":["go","build","-trimpath","./cmd/smp-server"],"environment":{"CGO_ENABLED":"0"}},
 //	   "policy":"sha256:<64 hex>"}}
 //
-// product: 1–64 of a-z 0-9 -. version: semantic version without "v" or
+// subject annotations.size: the artifact's size in bytes (0 to 16 GiB),
+// signed so that every download can be cut off at it before a byte more is
+// hashed; statements made before sizes were signed have no annotations and
+// stay valid. product: 1–64 of a-z 0-9 -. version: semantic version without "v" or
 // build metadata. sequence: 1 to 2^53-1, strictly increasing per product
 // (enforced by the verifier, which remembers the last one it accepted).
 // type: "release", or "rollback" for a deliberate return to an older

@@ -18,6 +18,9 @@ const (
 const (
 	MaxSubjects   = 256
 	maxNameLength = 128
+	// MaxArtifactSize bounds a signed size: a downloader capped by a
+	// signed length must not be told "up to 2^63 bytes".
+	MaxArtifactSize = 1 << 34 // 16 GiB
 )
 
 // Statement is an in-toto Statement v1 with a predicate of type P.
@@ -28,10 +31,34 @@ type Statement[P any] struct {
 	Predicate     P         `json:"predicate"`
 }
 
-// Subject is one artifact: its file name and digest.
+// Subject is one artifact: its file name, its digest and, in statements
+// made since sizes were signed, its size. An in-toto v1 ResourceDescriptor
+// carries it in annotations, the place the format leaves for such facts.
 type Subject struct {
-	Name   string `json:"name"`
-	Digest Digest `json:"digest"`
+	Name        string       `json:"name"`
+	Digest      Digest       `json:"digest"`
+	Annotations *Annotations `json:"annotations,omitempty"`
+}
+
+// Annotations are what SSMS signs about an artifact besides its digest.
+type Annotations struct {
+	// Size in bytes: a download is cut off at it, before a byte more is
+	// hashed or stored (TUF's defence against endless data).
+	Size int64 `json:"size"`
+}
+
+// Size returns the artifact's signed size; ok is false for statements
+// made before sizes were signed.
+func (s Subject) Size() (size int64, ok bool) {
+	if s.Annotations == nil {
+		return 0, false
+	}
+	return s.Annotations.Size, true
+}
+
+// SizedSubject is the subject of an artifact of size bytes.
+func SizedSubject(name string, d Digest, size int64) Subject {
+	return Subject{Name: name, Digest: d, Annotations: &Annotations{Size: size}}
 }
 
 // Digest is an in-toto DigestSet restricted to SHA-256, the only algorithm
@@ -125,6 +152,9 @@ func checkSubjects(doc string, subjects []Subject) error {
 		}
 		if !hexSHA256.MatchString(s.Digest.SHA256) {
 			return &FieldError{doc, field + ".digest.sha256", "not 64 lowercase hex digits"}
+		}
+		if size, ok := s.Size(); ok && (size < 0 || size > MaxArtifactSize) {
+			return &FieldError{doc, field + ".annotations.size", fmt.Sprintf("%d; want 0 to %d bytes", size, int64(MaxArtifactSize))}
 		}
 		if i > 0 && subjects[i-1].Name >= s.Name {
 			return &FieldError{doc, field + ".name", fmt.Sprintf("%q is out of order or repeated; subjects are sorted by name", s.Name)}

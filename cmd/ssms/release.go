@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -111,7 +112,8 @@ func releaseDraft(c *cobra.Command, f *draftFlags) error {
 	}
 	fmt.Fprintf(c.OutOrStdout(), "wrote %s: %s %s %s (sequence %d) with %s\n", f.out, st.Predicate.Type, f.product, f.version, f.sequence, plural(len(subjects), "artifact"))
 	for _, s := range st.Subject {
-		fmt.Fprintf(c.OutOrStdout(), "  %s  sha256:%s\n", s.Name, s.Digest.SHA256)
+		size, _ := s.Size()
+		fmt.Fprintf(c.OutOrStdout(), "  %s  sha256:%s  %d bytes\n", s.Name, s.Digest.SHA256, size)
 	}
 	return nil
 }
@@ -128,23 +130,32 @@ func hashArtifacts(c *cobra.Command, args []string) ([]manifest.Subject, error) 
 			return nil, fmt.Errorf("--artifact: %q given twice", name)
 		}
 		seen[name] = true
-		d, err := digestWithProgress(c, name, path)
+		d, size, err := digestWithProgress(c, name, path, manifest.MaxArtifactSize)
 		if err != nil {
 			return nil, err
 		}
-		subjects = append(subjects, manifest.Subject{Name: name, Digest: d})
+		subjects = append(subjects, manifest.SizedSubject(name, d, size))
 	}
 	return subjects, nil
 }
 
-func digestWithProgress(c *cobra.Command, name, path string) (manifest.Digest, error) {
-	d, err := manifest.DigestFile(path, func(r io.Reader, size int64) io.Reader {
-		return progress.Reader(r, size, "hashing "+name, c.ErrOrStderr())
-	})
+// digestWithProgress hashes the artifact at path, refusing it as soon as it
+// is longer than limit bytes.
+func digestWithProgress(c *cobra.Command, name, path string, limit int64) (manifest.Digest, int64, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return d, fmt.Errorf("artifact %s: %w", name, err)
+		return manifest.Digest{}, 0, fmt.Errorf("artifact %s: %w", name, err)
 	}
-	return d, nil
+	defer f.Close()
+	var r io.Reader = f
+	if fi, err := f.Stat(); err == nil {
+		r = progress.Reader(f, min(fi.Size(), limit), "hashing "+name, c.ErrOrStderr())
+	}
+	d, n, err := manifest.DigestCapped(r, limit)
+	if err != nil {
+		return d, n, fmt.Errorf("artifact %s (%s): %w", name, path, err)
+	}
+	return d, n, nil
 }
 
 func releaseSignCmd() *cobra.Command {
@@ -273,9 +284,23 @@ func checkArtifacts(c *cobra.Command, st *manifest.ReleaseStatement, args []stri
 			problems = append(problems, fmt.Sprintf("artifact %s is not in the release (it lists %s)", name, strings.Join(names, ", ")))
 			continue
 		}
-		d, err := digestWithProgress(c, name, path)
+		limit, sized := sub.Size()
+		if !sized {
+			limit = manifest.MaxArtifactSize // a release from before sizes were signed
+		}
+		d, n, err := digestWithProgress(c, name, path, limit)
+		if errors.Is(err, manifest.ErrTooLong) {
+			problems = append(problems, fmt.Sprintf("artifact %s (%s) is longer than the %d bytes the release signs; it was not read further", name, path, limit))
+			results = append(results, artifactResult{Name: name, Path: path})
+			continue
+		}
 		if err != nil {
 			return nil, err
+		}
+		if sized && n != limit {
+			problems = append(problems, fmt.Sprintf("artifact %s (%s) has %d bytes; the release signs %d", name, path, n, limit))
+			results = append(results, artifactResult{Name: name, Path: path, SHA256: d.SHA256})
+			continue
 		}
 		r := artifactResult{Name: name, Path: path, SHA256: d.SHA256, Match: d.SHA256 == sub.Digest.SHA256}
 		if !r.Match {

@@ -183,10 +183,11 @@ func vkey(name string, alg byte, pub ed25519.PublicKey) string {
 	return fmt.Sprintf("%s+%x+%s", name, h[:4], base64.StdEncoding.EncodeToString(key))
 }
 
-func (g *generator) release(typ string, seq uint64, p *policies.Policy) []byte {
-	st, err := manifest.NewRelease([]manifest.Subject{
-		{Name: "smp-server", Digest: manifest.Digest{SHA256: fmt.Sprintf("%x", sha256.Sum256([]byte("smp-server binary")))}},
-	}, manifest.ReleasePredicate{
+func (g *generator) release(typ string, seq uint64, p *policies.Policy, subjects ...manifest.Subject) []byte {
+	if subjects == nil {
+		subjects = []manifest.Subject{{Name: "smp-server", Digest: manifest.Digest{SHA256: fmt.Sprintf("%x", sha256.Sum256([]byte("smp-server binary")))}}}
+	}
+	st, err := manifest.NewRelease(subjects, manifest.ReleasePredicate{
 		Product: "smp-server", Version: "1.0.0", Sequence: seq, Type: typ, Released: "2026-11-20T09:00:00Z",
 		Source: manifest.Source{URI: "https://example.org/ssms.git", Commit: strings.Repeat("5e", 20)}, Policy: p.Digest(),
 	})
@@ -216,6 +217,10 @@ func (g *generator) releases(p *policies.Policy) error {
 		noIDs.Signatures[i].KeyID = ""
 	}
 	rel("release/valid/no-key-ids.json", "", "key IDs are optional hints", noIDs)
+	artifact := []byte("smp-server binary")
+	sized := &manifest.Envelope{PayloadType: manifest.PayloadType, Payload: g.release(manifest.TypeRelease, 1, p,
+		manifest.SizedSubject("smp-server", manifest.Digest{SHA256: fmt.Sprintf("%x", sha256.Sum256(artifact))}, int64(len(artifact))))}
+	rel("release/valid/with-sizes.json", "", "each artifact's size is signed (subject annotations.size); the artifact is the 17 bytes \"smp-server binary\"", g.sign(sized, "alice", "bob"))
 	rel("release/invalid/one-of-2.json", "1 of 2 required release signatures", "k-1 signatures", g.sign(env(), "bob"))
 	dup := g.sign(env(), "bob")
 	dup.Signatures = append(dup.Signatures, manifest.Signature{Sig: dup.Signatures[0].Sig})
