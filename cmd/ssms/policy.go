@@ -15,7 +15,7 @@ import (
 
 func policyCmd() *cobra.Command {
 	c := &cobra.Command{Use: "policy", Short: "Write, sign and rotate the trust policy"}
-	c.AddCommand(policyInitCmd(), policySignCmd(), policyRotateCmd())
+	c.AddCommand(policyInitCmd(), policySignCmd(), policyRotateCmd(), policyPublishCmd())
 	return c
 }
 
@@ -186,6 +186,23 @@ rotation, the maintainers of both the old and the new version sign the new one.`
 	return c
 }
 
+// predecessor checks the policy in force before a rotation: valid under
+// its own threshold, though it may have expired (an expired policy may
+// still hand over to its successor).
+func predecessor(path string, env *manifest.Envelope) (*policies.Policy, error) {
+	old, err := policies.VerifyRoot(env, time.Now())
+	if errors.Is(err, policies.ErrExpired) {
+		old, err = policies.Parse(env)
+		if err == nil {
+			_, err = old.Approve(env, policies.ActionPolicy, "policy version "+fmt.Sprint(old.Version))
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return old, nil
+}
+
 func policyRotateCmd() *cobra.Command {
 	var from, to string
 	var asJSON bool
@@ -205,15 +222,9 @@ policy threshold of its own. Clients accept the new policy only under this rule.
 			if err != nil {
 				return err
 			}
-			old, err := policies.VerifyRoot(oldEnv, time.Now())
-			if errors.Is(err, policies.ErrExpired) {
-				old, err = policies.Parse(oldEnv) // an expired predecessor may still hand over
-				if err == nil {
-					_, err = old.Approve(oldEnv, policies.ActionPolicy, "policy version "+fmt.Sprint(old.Version))
-				}
-			}
+			old, err := predecessor(from, oldEnv)
 			if err != nil {
-				return fmt.Errorf("%s: %w", from, err)
+				return err
 			}
 			next, rot, err := policies.VerifyNext(old, newEnv)
 			if err != nil {

@@ -58,63 +58,8 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 			if err != nil {
 				return withHint(fmt.Errorf("%s: %w", args[0], err), "only a release that meets the threshold is published")
 			}
-			client, err := logClient(pol, logURL, vkey)
-			if err != nil {
-				return err
-			}
-			proof, cp, err := client.Add(c.Context(), raw)
-			var herr *translog.HTTPError
-			if errors.As(err, &herr) && herr.Status == 403 && strings.Contains(herr.Message, "logged already") {
-				return withHint(err, "fetch the logged envelopes of this release from the log, add their signatures to yours, and publish again")
-			}
-			if errors.As(err, &herr) && herr.Status == 403 {
-				return withHint(err, "the log admits envelopes signed by keys of the policies it serves (ssms log serve --policy)")
-			}
-			if errors.As(err, &herr) && herr.Status == 429 {
-				return withHint(err, "each key may add a limited number of entries per hour (ssms log serve --max-adds-per-hour)")
-			}
-			var logged *translog.LoggedAsError
-			var loggedEntry []byte // the logged bytes, when they are not the file's
-			if errors.As(err, &logged) {
-				if proof, cp, err = loggedAs(logged, env, pol.MaintainerKeys()); err != nil {
-					return err
-				}
-				loggedEntry = logged.Entry
-			}
-			if err != nil {
-				return err
-			}
-			if out == "" {
-				if _, err := c.OutOrStdout().Write(proof.Marshal()); err != nil {
-					return err
-				}
-				if loggedEntry != nil {
-					return withHint(fmt.Errorf("the log holds this release already as entry %d, in other bytes (signed by the same keys or more); the proof printed is for those bytes", proof.Index),
-						"run again with --out F.proof: the logged envelope is then written to F.proof.entry")
-				}
-				return checkPublishedQuorum(pol, proof, cp.Size)
-			}
-			if err := atomicfile.Write(out, proof.Marshal(), 0o644); err != nil {
-				return err
-			}
-			// F.proof.entry is left only when the proof is for other bytes
-			// than the file: a stale one would pair the proof with bytes it
-			// is not for. (Unless it is the file published.)
-			if loggedEntry != nil {
-				if err := atomicfile.Write(out+".entry", loggedEntry, 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(c.ErrOrStderr(), "ssms: the log holds this release already as entry %d, in other bytes (signed by the same keys or more); the proof is for those bytes, written to %s.entry\n", proof.Index, out)
-			} else if err := removeStale(out+".entry", args[0]); err != nil {
-				return err
-			}
-			where := out
-			if loggedEntry != nil {
-				where = fmt.Sprintf("%s, for the logged envelope in %s.entry", out, out)
-			}
-			fmt.Fprintf(c.OutOrStdout(), "published %s %s %s as entry %d of %s (checkpoint size %d); proof in %s\n",
-				st.Predicate.Type, st.Predicate.Product, st.Predicate.Version, proof.Index, cp.Origin, cp.Size, where)
-			return checkPublishedQuorum(pol, proof, cp.Size)
+			what := fmt.Sprintf("%s %s %s", st.Predicate.Type, st.Predicate.Product, st.Predicate.Version)
+			return publish(c, publication{raw: raw, env: env, file: args[0], noun: "release", what: what, keys: pol.MaintainerKeys(), pol: pol, logURL: logURL, vkey: vkey, out: out})
 		},
 	}
 	c.Flags().StringVar(&logURL, "log", "", "the log's URL (required)")
@@ -123,6 +68,83 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 	c.Flags().StringVar(&policyPath, "policy", "", "the policy (default: the project's embedded policy)")
 	c.MarkFlagRequired("log")
 	return c
+}
+
+// publication is one signed document to append to a log.
+type publication struct {
+	raw    []byte
+	env    *manifest.Envelope
+	file   string              // where raw came from
+	noun   string              // "release", "policy"
+	what   string              // "release demo 1.0.0", for messages
+	keys   []*signer.PublicKey // whose signatures a logged copy must carry too
+	pol    *policies.Policy    // its log keys and witness quorum
+	logURL string
+	vkey   string
+	out    string
+}
+
+// publish sends p's bytes, unchanged, to the log, checks the proof it
+// answers with, writes it, and demands the policy's witness quorum.
+func publish(c *cobra.Command, p publication) error {
+	pol, raw, env, out, logURL, vkey := p.pol, p.raw, p.env, p.out, p.logURL, p.vkey
+	client, err := logClient(pol, logURL, vkey)
+	if err != nil {
+		return err
+	}
+	proof, cp, err := client.Add(c.Context(), raw)
+	var herr *translog.HTTPError
+	if errors.As(err, &herr) && herr.Status == 403 && strings.Contains(herr.Message, "logged already") {
+		return withHint(err, "fetch the logged envelopes of this "+p.noun+" from the log, add their signatures to yours, and publish again")
+	}
+	if errors.As(err, &herr) && herr.Status == 403 {
+		return withHint(err, "the log admits envelopes signed by keys of the policies it serves (ssms log serve --policy)")
+	}
+	if errors.As(err, &herr) && herr.Status == 429 {
+		return withHint(err, "each key may add a limited number of entries per hour (ssms log serve --max-adds-per-hour)")
+	}
+	var logged *translog.LoggedAsError
+	var loggedEntry []byte // the logged bytes, when they are not the file's
+	if errors.As(err, &logged) {
+		if proof, cp, err = loggedAs(logged, env, p.keys); err != nil {
+			return err
+		}
+		loggedEntry = logged.Entry
+	}
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		if _, err := c.OutOrStdout().Write(proof.Marshal()); err != nil {
+			return err
+		}
+		if loggedEntry != nil {
+			return withHint(fmt.Errorf("the log holds this %s already as entry %d, in other bytes (signed by the same keys or more); the proof printed is for those bytes", p.noun, proof.Index),
+				"run again with --out F.proof: the logged envelope is then written to F.proof.entry")
+		}
+		return checkPublishedQuorum(pol, proof, cp.Size)
+	}
+	if err := atomicfile.Write(out, proof.Marshal(), 0o644); err != nil {
+		return err
+	}
+	// F.proof.entry is left only when the proof is for other bytes
+	// than the file: a stale one would pair the proof with bytes it
+	// is not for. (Unless it is the file published.)
+	if loggedEntry != nil {
+		if err := atomicfile.Write(out+".entry", loggedEntry, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.ErrOrStderr(), "ssms: the log holds this %s already as entry %d, in other bytes (signed by the same keys or more); the proof is for those bytes, written to %s.entry\n", p.noun, proof.Index, out)
+	} else if err := removeStale(out+".entry", p.file); err != nil {
+		return err
+	}
+	where := out
+	if loggedEntry != nil {
+		where = fmt.Sprintf("%s, for the logged envelope in %s.entry", out, out)
+	}
+	fmt.Fprintf(c.OutOrStdout(), "published %s as entry %d of %s (checkpoint size %d); proof in %s\n",
+		p.what, proof.Index, cp.Origin, cp.Size, where)
+	return checkPublishedQuorum(pol, proof, cp.Size)
 }
 
 // removeStale removes path, if it exists and is not the file published.
