@@ -1,0 +1,238 @@
+package verifier
+
+import (
+	"bytes"
+	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"ssms.dev/ssms/internal/b64"
+	"ssms.dev/ssms/internal/strictjson"
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/translog"
+)
+
+// MediaType identifies a bundle; a later incompatible format would have
+// another.
+const MediaType = "application/vnd.ssms.bundle.v1+json"
+
+// Limits on bundles.
+const (
+	MaxBundleSize  = 1 << 20
+	MaxPolicies    = 64 // a rotation a month for five years
+	MaxRebuilds    = 32
+	MaxConsistency = 8
+	maxHashes      = 64 // a proof in a log of 2^64 entries
+)
+
+// Bundle is everything the verifier needs about one release, offline.
+type Bundle struct {
+	MediaType   string        `json:"mediaType"`
+	Release     Logged        `json:"release"`
+	FirstSeen   FirstSeen     `json:"firstSeen"`
+	Policies    []Logged      `json:"policies"`
+	Rebuilds    []Logged      `json:"rebuilds"`
+	RollbackOf  *Logged       `json:"rollbackOf,omitempty"`
+	Consistency []Consistency `json:"consistency"`
+}
+
+// Logged is a document as the log holds it, and its proof against the
+// bundle's head checkpoint.
+type Logged struct {
+	Entry []byte `json:"entry"` // the exact bytes logged
+	Proof string `json:"proof"` // a C2SP tlog-proof
+}
+
+// FirstSeen dates a release: the earliest entry of its payload, proven in
+// the checkpoint it was published under, and that checkpoint's
+// consistency with the head.
+type FirstSeen struct {
+	Entry       []byte   `json:"entry"`
+	Proof       string   `json:"proof"`
+	Consistency []string `json:"consistency"` // RFC 6962, from the proof's checkpoint to the head
+}
+
+// Consistency is a consistency proof to the head from an older size, for
+// clients that accepted a checkpoint of that size before.
+type Consistency struct {
+	Size   int64    `json:"size"`
+	Hashes []string `json:"hashes"`
+}
+
+// parsed is a bundle with its parts decoded and cross-checked: every
+// proof against the same head, no document twice.
+type parsed struct {
+	*Bundle
+	head       []byte // the signed head checkpoint, as in every proof
+	release    doc
+	first      doc
+	firstCons  []tlog.Hash
+	policies   []doc
+	rebuilds   []doc
+	rollbackOf *doc
+	cons       map[int64][]tlog.Hash
+}
+
+// doc is one logged document with its proof.
+type doc struct {
+	entry []byte
+	env   *manifest.Envelope
+	proof *translog.Proof
+}
+
+// ParseBundle decodes a bundle, accepting only its canonical encoding
+// (Marshal's), within the limits above. Every entry must be a DSSE
+// envelope in canonical encoding, every proof a canonical tlog-proof, and
+// every proof but the first-seen one against byte-for-byte the same
+// checkpoint. Signatures and proofs are not verified here.
+func ParseBundle(data []byte) (*Bundle, error) {
+	p, err := parseBundle(data)
+	if err != nil {
+		return nil, err
+	}
+	return p.Bundle, nil
+}
+
+func parseBundle(data []byte) (*parsed, error) {
+	var b Bundle
+	if err := strictjson.Decode(data, &b, MaxBundleSize); err != nil {
+		return nil, formatError("bundle: %v", err)
+	}
+	if err := strictjson.Canonical(data, &b); err != nil {
+		return nil, formatError("bundle: %v", err)
+	}
+	if b.MediaType != MediaType {
+		return nil, formatError("bundle: mediaType %q; want %q", b.MediaType, MediaType)
+	}
+	switch {
+	case b.Rebuilds == nil || b.Consistency == nil || b.FirstSeen.Consistency == nil:
+		return nil, formatError("bundle: rebuilds, consistency and firstSeen.consistency are lists, [] when empty")
+	case len(b.Policies) == 0:
+		return nil, formatError("bundle: policies: empty; the chain starts at the pinned policy")
+	case len(b.Policies) > MaxPolicies:
+		return nil, formatError("bundle: policies: %d; at most %d", len(b.Policies), MaxPolicies)
+	case len(b.Rebuilds) > MaxRebuilds:
+		return nil, formatError("bundle: rebuilds: %d; at most %d", len(b.Rebuilds), MaxRebuilds)
+	case len(b.Consistency) > MaxConsistency:
+		return nil, formatError("bundle: consistency: %d proofs; at most %d", len(b.Consistency), MaxConsistency)
+	}
+	p := &parsed{Bundle: &b, cons: map[int64][]tlog.Hash{}}
+	var err error
+	seen := map[string]string{}
+	if p.release, err = p.logged("release", b.Release, seen); err != nil {
+		return nil, err
+	}
+	for i, l := range b.Policies {
+		d, err := p.logged(fmt.Sprintf("policies[%d]", i), l, seen)
+		if err != nil {
+			return nil, err
+		}
+		p.policies = append(p.policies, d)
+	}
+	for i, l := range b.Rebuilds {
+		d, err := p.logged(fmt.Sprintf("rebuilds[%d]", i), l, seen)
+		if err != nil {
+			return nil, err
+		}
+		p.rebuilds = append(p.rebuilds, d)
+	}
+	if b.RollbackOf != nil {
+		d, err := p.logged("rollbackOf", *b.RollbackOf, seen)
+		if err != nil {
+			return nil, err
+		}
+		p.rollbackOf = &d
+	}
+	if p.first, err = parseDoc("firstSeen", b.FirstSeen.Entry, b.FirstSeen.Proof); err != nil {
+		return nil, err
+	}
+	if p.firstCons, err = hashes("firstSeen.consistency", b.FirstSeen.Consistency); err != nil {
+		return nil, err
+	}
+	for i, c := range b.Consistency {
+		field := fmt.Sprintf("consistency[%d]", i)
+		if c.Size < 1 {
+			return nil, formatError("bundle: %s.size: %d; want 1 or more", field, c.Size)
+		}
+		if _, dup := p.cons[c.Size]; dup {
+			return nil, formatError("bundle: %s: a second proof from size %d", field, c.Size)
+		}
+		if p.cons[c.Size], err = hashes(field+".hashes", c.Hashes); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// logged parses one document proven against the head; seen catches one
+// logged entry offered twice, under any role.
+func (p *parsed) logged(field string, l Logged, seen map[string]string) (doc, error) {
+	d, err := parseDoc(field, l.Entry, l.Proof)
+	if err != nil {
+		return doc{}, err
+	}
+	if p.head == nil {
+		p.head = d.proof.Checkpoint
+	} else if !bytes.Equal(p.head, d.proof.Checkpoint) {
+		return doc{}, fmt.Errorf("%w: %s: its proof is against another checkpoint than the release's; every proof in a bundle is against the same head", ErrMixedHeads, field)
+	}
+	if other, dup := seen[string(l.Entry)]; dup {
+		return doc{}, formatError("bundle: %s: the same entry as %s", field, other)
+	}
+	seen[string(l.Entry)] = field
+	return d, nil
+}
+
+func parseDoc(field string, entry []byte, proof string) (doc, error) {
+	env, err := manifest.ParseCanonicalEnvelope(entry)
+	if err != nil {
+		return doc{}, formatError("bundle: %s.entry: %v", field, err)
+	}
+	pr, err := translog.ParseProof([]byte(proof))
+	if err != nil {
+		return doc{}, formatError("bundle: %s.proof: %v", field, err)
+	}
+	return doc{entry: entry, env: env, proof: pr}, nil
+}
+
+func hashes(field string, lines []string) ([]tlog.Hash, error) {
+	if len(lines) > maxHashes {
+		return nil, formatError("bundle: %s: %d hashes; at most %d", field, len(lines), maxHashes)
+	}
+	out := make([]tlog.Hash, 0, len(lines))
+	for i, l := range lines {
+		h, err := b64.Std(l)
+		if err != nil || len(h) != tlog.HashSize {
+			return nil, formatError("bundle: %s[%d]: not standard base64 of a SHA-256 hash", field, i)
+		}
+		out = append(out, tlog.Hash(h))
+	}
+	return out, nil
+}
+
+// Marshal encodes b canonically: the only encoding ParseBundle accepts.
+func (b *Bundle) Marshal() ([]byte, error) {
+	c := *b
+	c.Rebuilds = nonNil(c.Rebuilds)
+	c.Consistency = nonNil(c.Consistency)
+	c.FirstSeen.Consistency = nonNil(c.FirstSeen.Consistency)
+	out, err := strictjson.Marshal(&c)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > MaxBundleSize {
+		return nil, formatError("bundle: %d bytes; at most %d", len(out), MaxBundleSize)
+	}
+	return out, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func formatError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrFormat, fmt.Sprintf(format, args...))
+}

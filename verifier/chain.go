@@ -1,0 +1,98 @@
+package verifier
+
+import (
+	"bytes"
+	"time"
+
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/policies"
+)
+
+// chain is the verified policy chain of a bundle.
+type chain struct {
+	pinned  *policies.Policy
+	inForce *policies.Policy
+	links   []*policies.Policy // from the pinned policy to the one in force
+}
+
+// verifyChain walks the bundle's policies from the pinned one, each link
+// signed by the policy threshold of its predecessor and of its own (TUF's
+// root rotation). The chain must reach the latest policy this client
+// accepted, with the same policy at every version it pinned (SMIMP: a
+// history that is shorter or was replaced is refused). In install mode
+// the last link is in force and must not have expired; in installed mode
+// the one recorded at install is in force, expired or not, so that an
+// offline machine still restarts.
+func verifyChain(pinnedEnv *manifest.Envelope, docs []doc, st *State, installed *Installed, mode Mode, now time.Time) (*chain, error) {
+	pinned, err := policies.Parse(pinnedEnv)
+	if err == nil {
+		_, err = pinned.Approve(pinnedEnv, policies.ActionPolicy, "the pinned policy")
+	}
+	if err != nil {
+		return nil, fail(ErrPolicyChain, "pinned policy: %v", err)
+	}
+	start := -1
+	for i, d := range docs {
+		if d.env.PayloadType != policies.PayloadType {
+			return nil, fail(ErrPolicyChain, "policies[%d]: payload type %q is not a policy's", i, d.env.PayloadType)
+		}
+		if bytes.Equal(d.env.Payload, pinnedEnv.Payload) {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		return nil, fail(ErrPolicyChain, "the bundle's policies do not include the pinned policy (version %d, %s)", pinned.Version, pinned.Digest())
+	}
+	c := &chain{pinned: pinned, links: []*policies.Policy{pinned}}
+	for i := start + 1; i < len(docs); i++ {
+		next, _, err := policies.VerifyNext(c.links[len(c.links)-1], docs[i].env)
+		if err != nil {
+			return nil, fail(ErrPolicyChain, "policies[%d]: %v", i, err)
+		}
+		c.links = append(c.links, next)
+	}
+	if st.Policy != nil {
+		for _, ref := range []PolicyRef{st.Policy.First, st.Policy.Latest} {
+			if err := c.holds(ref, "accepted before"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	c.inForce = c.links[len(c.links)-1]
+	if mode == ModeInstalled && installed != nil {
+		if err := c.holds(installed.Policy, "in force at install"); err != nil {
+			return nil, err
+		}
+		c.inForce = c.links[installed.Policy.Version-c.pinned.Version]
+		return c, nil
+	}
+	if mode == ModeInstall {
+		if err := c.inForce.CheckExpiry(now); err != nil {
+			return nil, fail(ErrPolicyChain, "%v", err)
+		}
+	}
+	return c, nil
+}
+
+// holds checks that the chain has the policy ref at its version. A
+// version before the pinned one is not in the verified chain: the client
+// pinned a later policy than it once accepted, which is its own choice.
+func (c *chain) holds(ref PolicyRef, what string) error {
+	if ref.Version < c.pinned.Version {
+		return nil
+	}
+	i := ref.Version - c.pinned.Version
+	if i >= uint64(len(c.links)) {
+		return fail(ErrPolicyChain, "the chain ends at version %d, but this client %s version %d: a truncated history",
+			c.links[len(c.links)-1].Version, what, ref.Version)
+	}
+	if got := c.links[i].Digest(); got != ref.Digest {
+		return fail(ErrPolicyChain, "version %d in the chain is %s, but this client %s %s: a replaced history", ref.Version, got, what, ref.Digest)
+	}
+	return nil
+}
+
+func (c *chain) ref(p *policies.Policy) PolicyRef {
+	return PolicyRef{Version: p.Version, Digest: p.Digest()}
+}

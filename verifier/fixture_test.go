@@ -1,0 +1,301 @@
+package verifier
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/signer"
+	"ssms.dev/ssms/translog"
+)
+
+// t0 is when the fixture's release was first published.
+var t0 = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+// fixture is a log in memory with its keys, a pinned policy, a release of
+// "app" with two rebuild attestations, and the bundle for it.
+type fixture struct {
+	t         testing.TB
+	keys      map[string]signer.Signer
+	logSigner note.Signer
+	logVKey   string
+	witnesses map[string]ed25519.PrivateKey
+	wvkeys    []string
+	entries   [][]byte
+	hashes    []tlog.Hash // stored hashes, tlog's layout
+	pol       *policies.Policy
+	polEnv    *manifest.Envelope
+	artifact  []byte
+	now       time.Time
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	f := &fixture{t: t, keys: map[string]signer.Signer{}, witnesses: map[string]ed25519.PrivateKey{}, artifact: []byte("app version 1.0.0\n")}
+	for _, n := range []string{"alice", "bob", "carol", "dave", "mallory", "r1", "r2", "r3"} {
+		priv, _ := signer.Generate(signer.Ed25519)
+		f.keys[n], _ = signer.NewKeySigner(priv)
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, "log.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.logSigner, _ = note.NewSigner(skey)
+	f.logVKey = vkey
+	for _, n := range []string{"w1.test", "w2.test", "w3.test"} {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		f.witnesses[n] = priv
+		f.wvkeys = append(f.wvkeys, witnessVKey(n, priv))
+	}
+	f.pol, f.polEnv = f.policy(1, []string{"alice", "bob", "carol"}, "alice", "bob")
+	f.now = t0.Add(48 * time.Hour)
+	return f
+}
+
+// policy is version v for app, with maintainers names (2 of them for a
+// release, 3 for a rollback), rebuilders r1 and r2 (2 needed), the log,
+// three witnesses (quorum 2), signed by signers.
+func (f *fixture) policy(v uint64, names []string, signers ...string) (*policies.Policy, *manifest.Envelope) {
+	p := &policies.Policy{
+		Version: v, Expires: manifest.FormatTime(t0.Add(365 * 24 * time.Hour)), Products: []string{"app"},
+		Maintainers: policies.Maintainers{Thresholds: policies.Thresholds{Release: 2, Rollback: 3, Policy: 2}},
+		Rebuilders:  policies.Rebuilders{Threshold: 2},
+		Logs:        []policies.Log{{Origin: "log.test", VKey: f.logVKey}},
+		Witnesses:   policies.Witnesses{VKeys: f.wvkeys, Quorum: 2}, MaxCheckpointAge: "1h0m0s", MinLogAge: "24h0m0s",
+	}
+	for _, n := range names {
+		p.Maintainers.Keys = append(p.Maintainers.Keys, policies.NewKey(n, f.keys[n].Public()))
+	}
+	for _, n := range []string{"r1", "r2"} {
+		p.Rebuilders.Keys = append(p.Rebuilders.Keys, policies.NewKey(n, f.keys[n].Public()))
+	}
+	payload, err := p.Marshal()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	env := f.sign(&manifest.Envelope{PayloadType: policies.PayloadType, Payload: payload}, signers...)
+	parsed, err := policies.Parse(env)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return parsed, env
+}
+
+func (f *fixture) sign(env *manifest.Envelope, names ...string) *manifest.Envelope {
+	for _, n := range names {
+		if err := env.Sign(context.Background(), f.keys[n]); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return env
+}
+
+// release is app version v with sequence seq, of artifact, signed by names.
+func (f *fixture) release(typ, version string, seq uint64, artifact []byte, names ...string) *manifest.Envelope {
+	d := sha256.Sum256(artifact)
+	st, err := manifest.NewRelease([]manifest.Subject{manifest.SizedSubject("app", manifest.Digest{SHA256: fmt.Sprintf("%x", d)}, int64(len(artifact)))},
+		manifest.ReleasePredicate{Product: "app", Version: version, Sequence: seq, Type: typ, Released: manifest.FormatTime(t0),
+			Source: manifest.Source{URI: "https://example.org/app.git", Commit: strings.Repeat("ab", 20)}, Policy: f.pol.Digest()})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	payload, _ := manifest.MarshalRelease(st)
+	return f.sign(&manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}, names...)
+}
+
+// attest is by's attestation that rel rebuilds; edit may falsify it.
+func (f *fixture) attest(rel *manifest.Envelope, by string, edit func(*manifest.RebuildPredicate, []manifest.Subject)) *manifest.Envelope {
+	st, err := manifest.ParseRelease(rel.Payload)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	subjects := append([]manifest.Subject(nil), st.Subject...)
+	pr := manifest.RebuildPredicate{
+		Release: policies.ReleaseRef(rel.Payload), Product: st.Predicate.Product, Version: st.Predicate.Version, Builder: by,
+		Source: st.Predicate.Source, Build: manifest.Recipe{Toolchain: "go1.26.8", Command: []string{"go", "build"}, Environment: map[string]string{}},
+		Started: manifest.FormatTime(t0), Finished: manifest.FormatTime(t0.Add(time.Minute)), Outcome: manifest.OutcomeReproduced,
+	}
+	if edit != nil {
+		edit(&pr, subjects)
+	}
+	_, payload, err := manifest.NewRebuild(subjects, pr)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return f.sign(&manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}, by)
+}
+
+// add logs an envelope (canonical bytes) and returns its index.
+func (f *fixture) add(env *manifest.Envelope) int64 {
+	b, err := env.Marshal()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return f.addRaw(b)
+}
+
+func (f *fixture) addRaw(b []byte) int64 {
+	n := int64(len(f.entries))
+	hs, err := tlog.StoredHashes(n, b, f)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.entries = append(f.entries, b)
+	f.hashes = append(f.hashes, hs...)
+	return n
+}
+
+// ReadHashes makes the fixture a tlog.HashReader.
+func (f *fixture) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		out[i] = f.hashes[x]
+	}
+	return out, nil
+}
+
+// checkpoint signs the tree of size n, cosigned by each witness at the
+// time given (a zero time: that witness does not cosign).
+func (f *fixture) checkpoint(n int64, times map[string]time.Time) []byte {
+	root, err := tlog.TreeHash(n, f)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return f.signTree(n, root, times)
+}
+
+func (f *fixture) signTree(n int64, root tlog.Hash, times map[string]time.Time) []byte {
+	text := string(translog.Checkpoint{Origin: "log.test", Size: n, Hash: root}.Marshal())
+	signed, err := note.Sign(&note.Note{Text: text}, f.logSigner)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, name := range []string{"w1.test", "w2.test", "w3.test"} {
+		if at, ok := times[name]; ok && !at.IsZero() {
+			signed = append(signed, cosignLine(text, name, f.witnesses[name], at)...)
+		}
+	}
+	return signed
+}
+
+// all3 has every witness cosign at t.
+func all3(t time.Time) map[string]time.Time {
+	return map[string]time.Time{"w1.test": t, "w2.test": t, "w3.test": t}
+}
+
+// proof is the tlog-proof of entry i in the tree of signed checkpoint cp.
+func (f *fixture) proof(i int64, cp []byte) string {
+	c, err := translog.ParseCheckpoint([]byte(strings.SplitN(string(cp), "\n\n", 2)[0] + "\n"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	hs, err := tlog.ProveRecord(c.Size, i, f)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string((&translog.Proof{Index: i, Hashes: hs, Checkpoint: cp}).Marshal())
+}
+
+func (f *fixture) logged(i int64, cp []byte) Logged {
+	return Logged{Entry: f.entries[i], Proof: f.proof(i, cp)}
+}
+
+// consistency is the proof from size m to size n.
+func (f *fixture) consistency(m, n int64) []string {
+	hs, err := tlog.ProveTree(n, m, f)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out := []string{}
+	for _, h := range hs {
+		out = append(out, base64.StdEncoding.EncodeToString(h[:]))
+	}
+	return out
+}
+
+func witnessVKey(name string, priv ed25519.PrivateKey) string {
+	key := append([]byte{0x04}, priv.Public().(ed25519.PublicKey)...)
+	return fmt.Sprintf("%s+%08x+%s", name, witnessKeyHash(name, key), base64.StdEncoding.EncodeToString(key))
+}
+
+func witnessKeyHash(name string, key []byte) uint32 {
+	h := sha256.Sum256(append([]byte(name+"\n"), key...))
+	return binary.BigEndian.Uint32(h[:4])
+}
+
+// cosignLine is a C2SP tlog-cosignature/v1 line, written here from the
+// spec rather than with the witness package.
+func cosignLine(text, name string, priv ed25519.PrivateKey, at time.Time) string {
+	ts := at.Unix()
+	msg := "cosignature/v1\ntime " + strconv.FormatInt(ts, 10) + "\n" + text
+	sig := binary.BigEndian.AppendUint32(nil, witnessKeyHash(name, append([]byte{0x04}, priv.Public().(ed25519.PublicKey)...)))
+	sig = binary.BigEndian.AppendUint64(sig, uint64(ts))
+	sig = append(sig, ed25519.Sign(priv, []byte(msg))...)
+	return "— " + name + " " + base64.StdEncoding.EncodeToString(sig) + "\n"
+}
+
+// scenario is the standard history: policy v1 (entry 0), the release of
+// app 1.0.0 (entry 1) published at t0 under checkpoint first (size 2,
+// cosigned by all three witnesses at t0), r1's and r2's attestations
+// (entries 2 and 3), and the head (size 4) cosigned by all three a minute
+// before now.
+type scenario struct {
+	*fixture
+	rel         *manifest.Envelope
+	first, head []byte
+	relIdx      int64
+	atts        []int64
+}
+
+func newScenario(t testing.TB) *scenario {
+	f := newFixture(t)
+	s := &scenario{fixture: f}
+	f.add(f.polEnv)
+	s.rel = f.release(manifest.TypeRelease, "1.0.0", 1, f.artifact, "alice", "bob", "carol")
+	s.relIdx = f.add(s.rel)
+	s.first = f.checkpoint(2, all3(t0))
+	s.atts = []int64{f.add(f.attest(s.rel, "r1", nil)), f.add(f.attest(s.rel, "r2", nil))}
+	s.head = f.checkpoint(int64(len(f.entries)), all3(f.now.Add(-time.Minute)))
+	return s
+}
+
+// bundle is the scenario's bundle, against head.
+func (s *scenario) bundle() *Bundle {
+	b := &Bundle{
+		MediaType: MediaType,
+		Release:   s.logged(s.relIdx, s.head),
+		FirstSeen: FirstSeen{Entry: s.entries[s.relIdx], Proof: s.proof(s.relIdx, s.first), Consistency: s.consistency(2, int64(len(s.entries)))},
+		Policies:  []Logged{s.logged(0, s.head)},
+		Rebuilds:  []Logged{},
+	}
+	for _, i := range s.atts {
+		b.Rebuilds = append(b.Rebuilds, s.logged(i, s.head))
+	}
+	return b
+}
+
+// request verifies b for app with the fixture's artifact, at now.
+func (s *scenario) request(b *Bundle, st *State) Request {
+	raw, err := b.Marshal()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	d := sha256.Sum256(s.artifact)
+	return Request{
+		Bundle: raw, Product: "app", Pinned: s.polEnv, State: st, Now: s.now, Mode: ModeInstall,
+		Artifacts: []Artifact{{Name: "app", Digest: manifest.Digest{SHA256: fmt.Sprintf("%x", d)}, Size: int64(len(s.artifact))}},
+	}
+}
