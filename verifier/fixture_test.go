@@ -299,3 +299,12 @@ func (s *scenario) request(b *Bundle, st *State) Request {
 		Artifacts: []Artifact{{Name: "app", Digest: manifest.Digest{SHA256: fmt.Sprintf("%x", d)}, Size: int64(len(s.artifact))}},
 	}
 }
+
+// proofsFrom is the consistency proof from size m to the scenario's log.
+func proofsFrom(s *scenario, m int64) map[int64][]tlog.Hash {
+	hs, err := tlog.ProveTree(int64(len(s.entries)), m, s)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return map[int64][]tlog.Hash{m: hs}
+}
