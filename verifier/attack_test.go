@@ -127,7 +127,9 @@ func TestAttackReleaseNotInLog(t *testing.T) {
 func TestAttackAttestationNotLogged(t *testing.T) {
 	s := newScenario(t)
 	b := s.bundle()
-	unlogged, _ := s.attest(s.rel, "r2", func(p *manifest.RebuildPredicate, _ []manifest.Subject) { p.Finished = manifest.FormatTime(t0.Add(time.Hour)) }).Marshal()
+	unlogged, _ := s.attest(s.rel, "r2", func(p *manifest.RebuildPredicate, _ []manifest.Subject) {
+		p.Finished = manifest.FormatTime(t0.Add(time.Hour))
+	}).Marshal()
 	b.Rebuilds[1].Entry = unlogged
 	refused(t, s.request(b, nil), ErrInclusion, "rebuilds[1]")
 }
@@ -213,13 +215,17 @@ func TestAttackRebuilds(t *testing.T) {
 		"below threshold": {func(s *scenario, b *Bundle) { b.Rebuilds = b.Rebuilds[:1] }, "1 of 2 required"},
 		"none":            {func(s *scenario, b *Bundle) { b.Rebuilds = []Logged{} }, "0 of 2 required"},
 		"one rebuilder twice": {func(s *scenario, b *Bundle) {
-			i := s.add(s.attest(s.rel, "r1", func(p *manifest.RebuildPredicate, _ []manifest.Subject) { p.Finished = manifest.FormatTime(t0.Add(time.Hour)) }))
+			i := s.add(s.attest(s.rel, "r1", func(p *manifest.RebuildPredicate, _ []manifest.Subject) {
+				p.Finished = manifest.FormatTime(t0.Add(time.Hour))
+			}))
 			s.head = s.checkpoint(int64(len(s.entries)), all3(s.now.Add(-time.Minute)))
 			*b = *s.bundle()
 			b.Rebuilds = []Logged{s.logged(s.atts[0], s.head), s.logged(i, s.head)}
 		}, "counted already"},
 		"another digest": {func(s *scenario, b *Bundle) {
-			s.atts[1] = s.add(s.attest(s.rel, "r2", func(_ *manifest.RebuildPredicate, sub []manifest.Subject) { sub[0].Digest.SHA256 = strings.Repeat("e", 64) }))
+			s.atts[1] = s.add(s.attest(s.rel, "r2", func(_ *manifest.RebuildPredicate, sub []manifest.Subject) {
+				sub[0].Digest.SHA256 = strings.Repeat("e", 64)
+			}))
 			s.head = s.checkpoint(int64(len(s.entries)), all3(s.now.Add(-time.Minute)))
 			*b = *s.bundle()
 		}, "1 of 2 required"},
