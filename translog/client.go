@@ -195,17 +195,24 @@ func (c *Client) Update(ctx context.Context, old *SignedCheckpoint) (*SignedChec
 // CheckConsistency fetches a consistency proof between two verified
 // checkpoints and checks it.
 func (c *Client) CheckConsistency(ctx context.Context, old, new Checkpoint) error {
+	_, err := c.ConsistencyProof(ctx, old, new)
+	return err
+}
+
+// ConsistencyProof fetches the consistency proof between two verified
+// checkpoints and returns it once it checks (a *ConsistencyError if not).
+func (c *Client) ConsistencyProof(ctx context.Context, old, new Checkpoint) ([]tlog.Hash, error) {
 	var hashes []tlog.Hash
 	if old.Size > 0 && old.Size < new.Size {
 		b, err := c.do(ctx, http.MethodGet, fmt.Sprintf("/proof/consistency?old=%d&new=%d", old.Size, new.Size), nil, MaxHashLinesSize)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if hashes, err = parseHashLines(b); err != nil {
-			return fmt.Errorf("log's consistency proof: %w", err)
+			return nil, fmt.Errorf("log's consistency proof: %w", err)
 		}
 	}
-	return VerifyConsistency(old, new, hashes)
+	return hashes, VerifyConsistency(old, new, hashes)
 }
 
 // InclusionProof fetches and checks the proof that the entry with leaf hash

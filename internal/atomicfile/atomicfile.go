@@ -6,7 +6,6 @@ package atomicfile
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,7 +35,7 @@ func Create(path string, data []byte, perm os.FileMode) error {
 	defer os.Remove(tmp)
 	if err := os.Link(tmp, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists; not overwriting it", path)
+			return &existsError{path}
 		}
 		return err
 	}
@@ -80,3 +79,9 @@ func SyncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// existsError is fs.ErrExist, saying what a user needs to know.
+type existsError struct{ path string }
+
+func (e *existsError) Error() string { return e.path + " already exists; not overwriting it" }
+func (e *existsError) Unwrap() error { return fs.ErrExist }
