@@ -67,7 +67,7 @@ func verifyChain(pinnedEnv *manifest.Envelope, docs []doc, st *State, installed 
 		c.inForce = c.links[installed.Policy.Version-c.pinned.Version]
 		return c, nil
 	}
-	if mode == ModeInstall {
+	if mode != ModeInstalled {
 		if err := c.inForce.CheckExpiry(now); err != nil {
 			return nil, fail(ErrPolicyChain, "%v", err)
 		}

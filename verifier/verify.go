@@ -24,13 +24,14 @@ const (
 	// freshness, expiry or minLogAge, and the policy in force at install,
 	// so that a machine without network still restarts.
 	ModeInstalled
+	// ModePublish is what a publisher checks before handing a bundle out:
+	// everything ModeInstall checks but minLogAge (a new release is
+	// bundled before it may install) and the client's state.
+	ModePublish
 )
 
 func (m Mode) String() string {
-	if m == ModeInstalled {
-		return "installed"
-	}
-	return "install"
+	return [...]string{"install", "installed", "publish"}[m]
 }
 
 // Artifact is one file the caller hashed (while it streamed the file, so
@@ -115,7 +116,7 @@ func Verify(req Request) (*Result, error) {
 		return nil, err
 	}
 	var maxAge time.Duration
-	if req.Mode == ModeInstall {
+	if req.Mode != ModeInstalled {
 		maxAge = pol.MaxAge()
 	}
 	q, err := quorum("head", head.Raw, pol, req.Now, maxAge)
@@ -151,7 +152,7 @@ func Verify(req Request) (*Result, error) {
 		Release: rel, Signers: ap.Signers, Policy: pol, Head: head, Index: p.release.proof.Index,
 		Witnesses: q.Cosignatures, Rebuilders: rb.Builders, VisibleSince: visible, Bundle: digest(req.Bundle),
 	}
-	if req.Mode == ModeInstalled {
+	if req.Mode != ModeInstall {
 		res.Next = st
 		return res, nil
 	}
