@@ -31,9 +31,11 @@ maintainers sign it; it is verified and published to the log (log and
 witnesses are served by this process on loopback ports), its cosigned
 inclusion proof and the log's consistency are checked; both rebuilders
 rebuild it from source, bit for bit, and log their attestations; a monitor
-audits the log. Along the way it shows that a single signature, a repeated
-signature and a tampered artifact are refused, that a rebuilder will not
-vouch for a tampered binary, and that a second, different release of the
+audits the log; a client gets one bundle of the release from the log and
+verifies it offline with "ssms verify", remembering it in a state directory.
+Along the way it shows that a single signature, a repeated signature, a
+tampered artifact and a replayed update are refused, that a rebuilder will
+not vouch for a tampered binary, and that a second, different release of the
 same version raises the monitor's alarm. It needs git and go on PATH (the
 rebuilds compile the demo program from scratch, some seconds each). Nothing
 outside the directory is touched.`,
@@ -148,10 +150,11 @@ func quickstart(out io.Writer, dir string) error {
 	q.ok("release", "sign", "release.json", "--key", "bob.key")
 	q.section("6. Anyone (CI, a user) checks the threshold and the artifact")
 	q.ok("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=dist/demo-app")
-	q.section("7. The release goes into the log, whose checkpoints both witnesses cosign")
+	q.section("7. The policy, then the release, go into the log, whose checkpoints both witnesses cosign")
 	stop := q.startServers(ln, logURL, logKey, []string{w1Key, w2Key})
 	defer stop()
 	q.ok("log", "checkpoint", "--log", logURL, "--vkey", logKey, "--state", "seen.checkpoint")
+	q.ok("policy", "publish", "policy.json", "--log", logURL, "--out", "policy.proof")
 	q.ok("release", "publish", "release.json", "--log", logURL, "--policy", "policy.json", "--out", "release.proof")
 	q.ok("log", "verify-proof", "release.proof", "--entry", "release.json", "--policy", "policy.json")
 	q.ok("log", "checkpoint", "--log", logURL, "--vkey", logKey, "--state", "seen.checkpoint")
@@ -160,8 +163,15 @@ func quickstart(out io.Writer, dir string) error {
 	q.ok("rebuild", "release.json", "--key", "rebuilder-2.key", "--policy", "policy.json", "--log", logURL)
 	q.section("9. An auditor's monitor checks every checkpoint and entry, and that the release has its rebuilds")
 	q.ok("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
-	q.section("10. Attacks: a tampered artifact is refused; a second, different 1.0.0 (say, for one target) cannot hide")
+	q.section("10. A user's client gets one bundle of the release and decides offline, before it runs, remembering what it installed")
+	q.ok("bundle", "--log", logURL, "--product", "demo-app", "--version", "1.0.0", "--policy", "policy.json",
+		"--first", "release.proof", "--out", "demo-app-1.0.0.bundle", "--index", "bundle-index")
+	q.ok("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--state", "client")
+	q.ok("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--state", "client", "--mode", "installed")
+	q.section("11. Attacks: a tampered artifact and a replayed update are refused; a second, different 1.0.0 (say, for one target) cannot hide")
 	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered")
+	q.fails("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=demo-app.tampered", "--state", "client")
+	q.fails("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--state", "client")
 	q.ok("release", "draft", "--product", "demo-app", "--version", "1.0.0", "--sequence", "2",
 		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "demo-app-src/recipe.json",
 		"--artifact", "demo-app=demo-app.tampered", "--policy", "policy.json", "--out", "targeted.json")
