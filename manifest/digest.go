@@ -13,6 +13,12 @@ import (
 // the SHA-256 work, small enough to keep memory flat for any file size.
 const hashBuffer = 1 << 20
 
+// DigestBytes hashes data held in memory.
+func DigestBytes(data []byte) Digest {
+	h := sha256.Sum256(data)
+	return Digest{SHA256: hex.EncodeToString(h[:])}
+}
+
 // DigestReader hashes everything r yields in constant memory.
 func DigestReader(r io.Reader) (Digest, int64, error) {
 	h := sha256.New()

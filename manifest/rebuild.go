@@ -38,7 +38,16 @@ var builderName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,127}$`)
 // ParseRebuild parses the payload of a rebuild attestation, accepting only
 // its canonical form.
 func ParseRebuild(data []byte) (*RebuildStatement, error) {
-	return parseCanonical[RebuildPredicate]("rebuild attestation", data, RebuildPredicateType)
+	const doc = "rebuild attestation"
+	// Fast path: one decoding pass for canonical input, then the checks.
+	var fast RebuildStatement
+	if strictjson.DecodeCanonical(data, &fast, MaxStatementSize) == nil {
+		if err := checkStatement(doc, &fast, RebuildPredicateType); err != nil {
+			return nil, err
+		}
+		return &fast, fast.Predicate.check(doc)
+	}
+	return parseCanonical[RebuildPredicate](doc, data, RebuildPredicateType)
 }
 
 // NewRebuild builds an attestation statement, subjects in canonical order.

@@ -1,7 +1,6 @@
 package policies
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
@@ -109,7 +108,7 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	if err := strictjson.Canonical(data, &p); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	d, _, _ := manifest.DigestReader(bytes.NewReader(data))
+	d := manifest.DigestBytes(data)
 	p.digest = d
 	return &p, nil
 }
@@ -123,7 +122,7 @@ func (p *Policy) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.digest, _, _ = manifest.DigestReader(bytes.NewReader(b))
+	p.digest = manifest.DigestBytes(b)
 	return b, nil
 }
 

@@ -95,11 +95,15 @@ func ParseBundle(data []byte) (*Bundle, error) {
 
 func parseBundle(data []byte) (*parsed, error) {
 	var b Bundle
-	if err := strictjson.Decode(data, &b, MaxBundleSize); err != nil {
-		return nil, formatError("bundle: %v", err)
-	}
-	if err := strictjson.Canonical(data, &b); err != nil {
-		return nil, formatError("bundle: %v", err)
+	if strictjson.DecodeCanonical(data, &b, MaxBundleSize) != nil {
+		// Decode again, strictly, to name the problem.
+		b = Bundle{}
+		if err := strictjson.Decode(data, &b, MaxBundleSize); err != nil {
+			return nil, formatError("bundle: %v", err)
+		}
+		if err := strictjson.Canonical(data, &b); err != nil {
+			return nil, formatError("bundle: %v", err)
+		}
 	}
 	if b.MediaType != MediaType {
 		return nil, formatError("bundle: mediaType %q; want %q", b.MediaType, MediaType)

@@ -1,7 +1,8 @@
 package verifier
 
 import (
-	"bytes"
+	"fmt"
+	"strings"
 	"time"
 
 	"ssms.dev/ssms/manifest"
@@ -15,6 +16,21 @@ type chain struct {
 	links   []*policies.Policy // from the pinned policy to the one in force
 }
 
+// Pin checks the policy a client trusts (embedded in its binary or
+// configured) once, when the client starts: it must carry its own policy
+// threshold. Expiry is not checked: a pinned policy is the root of the
+// chain, and only the policy in force must be current.
+func Pin(env *manifest.Envelope) (*policies.Policy, error) {
+	p, err := policies.Parse(env)
+	if err == nil {
+		_, err = p.Approve(env, policies.ActionPolicy, fmt.Sprintf("the pinned policy (version %d)", p.Version))
+	}
+	if err != nil {
+		return nil, fail(ErrPolicyChain, "pinned policy: %v", err)
+	}
+	return p, nil
+}
+
 // verifyChain walks the bundle's policies from the pinned one, each link
 // signed by the policy threshold of its predecessor and of its own (TUF's
 // root rotation). The chain must reach the latest policy this client
@@ -23,20 +39,16 @@ type chain struct {
 // the last link is in force and must not have expired; in installed mode
 // the one recorded at install is in force, expired or not, so that an
 // offline machine still restarts.
-func verifyChain(pinnedEnv *manifest.Envelope, docs []doc, st *State, installed *Installed, mode Mode, now time.Time) (*chain, error) {
-	pinned, err := policies.Parse(pinnedEnv)
-	if err == nil {
-		_, err = pinned.Approve(pinnedEnv, policies.ActionPolicy, "the pinned policy")
-	}
-	if err != nil {
-		return nil, fail(ErrPolicyChain, "pinned policy: %v", err)
+func verifyChain(pinned *policies.Policy, docs []doc, st *State, installed *Installed, mode Mode, now time.Time) (*chain, error) {
+	if pinned == nil {
+		return nil, fail(ErrPolicyChain, "no pinned policy")
 	}
 	start := -1
 	for i, d := range docs {
 		if d.env.PayloadType != policies.PayloadType {
 			return nil, fail(ErrPolicyChain, "policies[%d]: payload type %q is not a policy's", i, d.env.PayloadType)
 		}
-		if bytes.Equal(d.env.Payload, pinnedEnv.Payload) {
+		if manifest.DigestBytes(d.env.Payload).SHA256 == strings.TrimPrefix(pinned.Digest(), "sha256:") {
 			start = i
 			break
 		}

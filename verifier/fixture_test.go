@@ -294,8 +294,12 @@ func (s *scenario) request(b *Bundle, st *State) Request {
 		s.t.Fatal(err)
 	}
 	d := sha256.Sum256(s.artifact)
+	pinned, err := Pin(s.polEnv)
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	return Request{
-		Bundle: raw, Product: "app", Pinned: s.polEnv, State: st, Now: s.now, Mode: ModeInstall,
+		Bundle: raw, Product: "app", Pinned: pinned, State: st, Now: s.now, Mode: ModeInstall,
 		Artifacts: []Artifact{{Name: "app", Digest: manifest.Digest{SHA256: fmt.Sprintf("%x", d)}, Size: int64(len(s.artifact))}},
 	}
 }

@@ -48,7 +48,7 @@ type Request struct {
 	Bundle    []byte             // the bundle file
 	Product   string             // the product the caller runs
 	Artifacts []Artifact         // at least one
-	Pinned    *manifest.Envelope // the policy the client trusts, embedded or configured
+	Pinned    *policies.Policy   // the policy the client trusts, checked once by Pin
 	State     *State             // nil for a client with no memory yet
 	Now       time.Time
 	Mode      Mode

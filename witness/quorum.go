@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	fmtnote "github.com/transparency-dev/formats/note"
@@ -65,19 +66,18 @@ type Cosignature struct {
 // Each signature line is checked on its own, so a bogus line cannot
 // invalidate the others.
 func CheckQuorum(signed []byte, vkeys []string, quorum int, now time.Time, maxAge time.Duration) (*Quorum, error) {
-	var verifiers []note.Verifier
-	keyOf := map[string]string{} // name and key hash → key material
+	verifiers := make([]note.Verifier, 0, len(vkeys))
+	keyOf := make(map[string]string, len(vkeys)) // name and key hash → key material
 	for _, vk := range vkeys {
-		v, err := NewVerifier(vk)
+		p, err := parsed.get(vk)
 		if err != nil {
 			return nil, err
 		}
-		k, _ := vkey.Parse(vk, vkey.AlgCosignatureV1) // checked by NewVerifier
-		if _, dup := keyOf[lineID(k.Name, k.Hash)]; dup {
+		if _, dup := keyOf[p.id]; dup {
 			continue // the same vkey twice (two policies during a rotation) is one key
 		}
-		keyOf[lineID(k.Name, k.Hash)] = string(k.Public)
-		verifiers = append(verifiers, v)
+		keyOf[p.id] = p.material
+		verifiers = append(verifiers, p.verifier)
 	}
 	text, sigs, ok := strings.Cut(string(signed), "\n\n")
 	if !ok {
@@ -149,4 +149,46 @@ func verifyLine(text, line string, verifiers []note.Verifier) (verifiedLine, boo
 		return verifiedLine{}, false
 	}
 	return verifiedLine{name: n.Sigs[0].Name, hash: n.Sigs[0].Hash, time: t}, true
+}
+
+// parsedKey is a witness vkey ready to verify with.
+type parsedKey struct {
+	verifier note.Verifier
+	id       string // name and key hash, as signature lines name the key
+	material string // the public key
+}
+
+// parsed remembers vkeys already parsed: a client checks the same
+// policy's witnesses at every verification, and parsing one costs about
+// as much as verifying a cosignature (the torsion check). The result
+// depends on the string alone.
+var parsed = &vkeyCache{keys: map[string]*parsedKey{}}
+
+const maxParsed = 1024
+
+type vkeyCache struct {
+	mu   sync.Mutex
+	keys map[string]*parsedKey
+}
+
+func (c *vkeyCache) get(vk string) (*parsedKey, error) {
+	c.mu.Lock()
+	p, ok := c.keys[vk]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	v, err := NewVerifier(vk)
+	if err != nil {
+		return nil, err
+	}
+	k, _ := vkey.Parse(vk, vkey.AlgCosignatureV1) // checked by NewVerifier
+	p = &parsedKey{verifier: v, id: lineID(k.Name, k.Hash), material: string(k.Public)}
+	c.mu.Lock()
+	if len(c.keys) >= maxParsed {
+		clear(c.keys)
+	}
+	c.keys[vk] = p
+	c.mu.Unlock()
+	return p, nil
 }

@@ -143,7 +143,11 @@ func selfCheck(raw []byte, product string, pinned *manifest.Envelope) (*verifier
 		size, _ := s.Size()
 		arts = append(arts, verifier.Artifact{Name: s.Name, Digest: s.Digest, Size: size})
 	}
-	res, err := verifier.Verify(verifier.Request{Bundle: raw, Product: product, Artifacts: arts, Pinned: pinned, Now: time.Now(), Mode: verifier.ModePublish})
+	pin, err := verifier.Pin(pinned)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	res, err := verifier.Verify(verifier.Request{Bundle: raw, Product: product, Artifacts: arts, Pinned: pin, Now: time.Now(), Mode: verifier.ModePublish})
 	if err != nil {
 		return nil, time.Time{}, err
 	}

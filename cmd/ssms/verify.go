@@ -65,9 +65,13 @@ func runVerify(c *cobra.Command, f *verifyFlags) error {
 	if err != nil {
 		return err
 	}
-	pinned, err := readEnvelope(f.policy)
+	pinnedEnv, err := readEnvelope(f.policy)
 	if err != nil {
 		return err
+	}
+	pinned, err := verifier.Pin(pinnedEnv)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.policy, err)
 	}
 	raw, err := readFile(f.bundle, verifier.MaxBundleSize)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/oasisprotocol/curve25519-voi/curve"
 )
@@ -70,6 +71,17 @@ func Public(pub crypto.PublicKey) error {
 // as two maintainers or two witnesses. The check is a multiplication by
 // the group order, about as costly as one signature verification.
 func Ed25519(pub ed25519.PublicKey) error {
+	if len(pub) == ed25519.PublicKeySize && passed.has([32]byte(pub)) {
+		return nil
+	}
+	if err := ed25519Check(pub); err != nil {
+		return err
+	}
+	passed.add([32]byte(pub))
+	return nil
+}
+
+func ed25519Check(pub ed25519.PublicKey) error {
 	var c curve.CompressedEdwardsY
 	if _, err := c.SetBytes(pub); err != nil {
 		return fmt.Errorf("%w: %d bytes, want %d", ErrEd25519Invalid, len(pub), ed25519.PublicKeySize)
@@ -103,4 +115,34 @@ func RSA(pub *rsa.PublicKey) error {
 		return fmt.Errorf("%w: exponent %d", ErrRSAExponent, pub.E)
 	}
 	return nil
+}
+
+// passed remembers Ed25519 keys that passed: the same policy, witness and
+// log keys come back at every verification, and the torsion check costs
+// as much as a signature verification. The result depends on the key's
+// bytes alone, so remembering it changes nothing but the time.
+var passed = &keySet{keys: map[[32]byte]struct{}{}}
+
+// maxPassed bounds the memory: a set that fills is emptied.
+const maxPassed = 4096
+
+type keySet struct {
+	mu   sync.Mutex
+	keys map[[32]byte]struct{}
+}
+
+func (s *keySet) has(k [32]byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.keys[k]
+	return ok
+}
+
+func (s *keySet) add(k [32]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.keys) >= maxPassed {
+		clear(s.keys)
+	}
+	s.keys[k] = struct{}{}
 }

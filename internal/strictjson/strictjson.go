@@ -19,6 +19,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -64,13 +65,11 @@ func DecodeCanonical(data []byte, v any, limit int) error {
 	if len(data) > limit || !utf8.Valid(data) {
 		return errors.New("too large or not UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	// Unmarshal, not a Decoder: no copy of data into a read buffer. The
+	// unknown fields it drops, the keys it matches in another case and any
+	// trailing data all make data differ from Marshal(v).
+	if err := json.Unmarshal(data, v); err != nil {
 		return err
-	}
-	if dec.InputOffset() != int64(len(data)) {
-		return errors.New("unexpected data after the JSON value")
 	}
 	return Canonical(data, v)
 }
@@ -91,15 +90,63 @@ func Marshal(v any) ([]byte, error) {
 // Canonical reports whether data is exactly Marshal(v). Call it after a
 // successful Decode of data into v.
 func Canonical(data []byte, v any) error {
-	want, err := Marshal(v)
+	want, put, err := encode(v, Form{})
 	if err != nil {
 		return err
 	}
+	defer put()
 	if !bytes.Equal(data, want) {
 		return fmt.Errorf("not in canonical form (compact JSON, fields in the specified order, no insignificant white space); at byte %d", firstDifference(data, want))
 	}
 	return nil
 }
+
+// Form is an encoding/json output form other than Marshal's.
+type Form struct {
+	Indent     string // as json.MarshalIndent's indent, with no prefix
+	EscapeHTML bool   // "<", ">", "&" as \u003c, \u003e, \u0026
+	Newline    bool   // a final newline
+}
+
+// Encodes reports whether data is exactly v encoded in form. Its buffers
+// are reused, so checking a document allocates nothing for the copy it
+// is compared with.
+func Encodes(data []byte, v any, form Form) bool {
+	want, put, err := encode(v, form)
+	if err != nil {
+		return false
+	}
+	defer put()
+	return bytes.Equal(data, want)
+}
+
+// encode writes v in form into a pooled buffer, valid until put is called.
+func encode(v any, form Form) (out []byte, put func(), err error) {
+	e := encoders.Get().(*encoder)
+	e.buf.Reset()
+	e.enc.SetIndent("", form.Indent)
+	e.enc.SetEscapeHTML(form.EscapeHTML)
+	if err := e.enc.Encode(v); err != nil {
+		encoders.Put(e)
+		return nil, nil, err
+	}
+	out = e.buf.Bytes()
+	if !form.Newline {
+		out = out[:len(out)-1] // Encode ends every value with one
+	}
+	return out, func() { encoders.Put(e) }, nil
+}
+
+type encoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := &encoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	return e
+}}
 
 func firstDifference(a, b []byte) int {
 	n := min(len(a), len(b))
