@@ -45,11 +45,11 @@ type Artifact struct {
 // Request is everything one verification decides on. Verify reads no
 // file, no network and no clock: Now is the time, read once by the caller.
 type Request struct {
-	Bundle    []byte             // the bundle file
-	Product   string             // the product the caller runs
-	Artifacts []Artifact         // at least one
-	Pinned    *policies.Policy   // the policy the client trusts, checked once by Pin
-	State     *State             // nil for a client with no memory yet
+	Bundle    []byte           // the bundle file
+	Product   string           // the product the caller runs
+	Artifacts []Artifact       // at least one
+	Pinned    *policies.Policy // the policy the client trusts, checked once by Pin
+	State     *State           // nil for a client with no memory yet
 	Now       time.Time
 	Mode      Mode
 	// Consistency adds proofs, from older sizes to the bundle's head, to
