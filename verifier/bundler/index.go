@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,7 +12,6 @@ import (
 	"path/filepath"
 
 	"ssms.dev/ssms/internal/atomicfile"
-	"ssms.dev/ssms/internal/strictjson"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
@@ -67,15 +67,21 @@ func loadIndex(dir string) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(b) > maxIndexSize {
+		return nil, fmt.Errorf("%s: over %d bytes (delete it to index the log again)", filepath.Join(dir, indexFile), maxIndexSize)
+	}
+	// Plain encoding/json: the index is this program's own cache, and
+	// nothing in it is trusted (every document picked is fetched from the
+	// log with its proof, and the bundle is verified before it is written).
 	var ix Index
-	if err := strictjson.Decode(b, &ix, maxIndexSize); err != nil {
+	if err := json.Unmarshal(b, &ix); err != nil {
 		return nil, fmt.Errorf("%s: %w (delete it to index the log again)", filepath.Join(dir, indexFile), err)
 	}
 	return &ix, nil
 }
 
 func (ix *Index) save(dir string) error {
-	b, err := strictjson.Marshal(ix)
+	b, err := json.Marshal(ix)
 	if err != nil {
 		return err
 	}
@@ -119,9 +125,11 @@ func (ix *Index) update(ctx context.Context, log *translog.Client) (*translog.Si
 // Signatures are not checked here: the bundler checks the entries it
 // picks, and the verifier checks them again.
 func (ix *Index) add(i int64, entry []byte) {
-	env, err := manifest.ParseEnvelope(entry)
+	env, err := manifest.ParseCanonicalEnvelope(entry) // what the log admits: the fast path
 	if err != nil {
-		return
+		if env, err = manifest.ParseEnvelope(entry); err != nil {
+			return
+		}
 	}
 	if env.PayloadType == policies.PayloadType {
 		if p, err := policies.ParsePolicy(env.Payload); err == nil {
