@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"ssms.dev/ssms/internal/memlog"
 	"ssms.dev/ssms/manifest"
 )
 
@@ -63,7 +64,7 @@ func withRelease(t *testing.T, rel func(f *fixture) *manifest.Envelope) *scenari
 	s.relIdx = f.add(s.rel)
 	s.first = f.checkpoint(2, all3(t0))
 	s.atts = []int64{f.add(f.attest(s.rel, "r1", nil)), f.add(f.attest(s.rel, "r2", nil))}
-	s.head = f.checkpoint(int64(len(f.entries)), all3(f.now.Add(-time.Minute)))
+	s.head = f.checkpoint(f.log.Size(), all3(f.now.Add(-time.Minute)))
 	return s
 }
 
@@ -138,9 +139,8 @@ func TestAttackAttestationNotLogged(t *testing.T) {
 // listed origin signed by another key.
 func TestAttackCheckpointOfAnotherLog(t *testing.T) {
 	s := newScenario(t)
-	other := newFixture(t)
-	other.entries, other.hashes = s.entries, s.hashes
-	head := other.checkpoint(4, all3(s.now.Add(-time.Minute))) // origin log.test, other log key
+	other := memlog.New("log.test", [32]byte{9}) // the same origin, another key
+	head := other.SignTree(4, s.log.Root(4), s.ws, all3(s.now.Add(-time.Minute)))
 	b := s.bundle()
 	b.Release.Proof = s.proof(s.relIdx, head)
 	b.Policies[0].Proof = s.proof(0, head)
@@ -218,7 +218,7 @@ func TestAttackRebuilds(t *testing.T) {
 			i := s.add(s.attest(s.rel, "r1", func(p *manifest.RebuildPredicate, _ []manifest.Subject) {
 				p.Finished = manifest.FormatTime(t0.Add(time.Hour))
 			}))
-			s.head = s.checkpoint(int64(len(s.entries)), all3(s.now.Add(-time.Minute)))
+			s.head = s.checkpoint(s.log.Size(), all3(s.now.Add(-time.Minute)))
 			*b = *s.bundle()
 			b.Rebuilds = []Logged{s.logged(s.atts[0], s.head), s.logged(i, s.head)}
 		}, "counted already"},
@@ -226,18 +226,18 @@ func TestAttackRebuilds(t *testing.T) {
 			s.atts[1] = s.add(s.attest(s.rel, "r2", func(_ *manifest.RebuildPredicate, sub []manifest.Subject) {
 				sub[0].Digest.SHA256 = strings.Repeat("e", 64)
 			}))
-			s.head = s.checkpoint(int64(len(s.entries)), all3(s.now.Add(-time.Minute)))
+			s.head = s.checkpoint(s.log.Size(), all3(s.now.Add(-time.Minute)))
 			*b = *s.bundle()
 		}, "1 of 2 required"},
 		"another release": {func(s *scenario, b *Bundle) {
 			other := s.release(manifest.TypeRelease, "1.0.1", 2, s.artifact, "alice", "bob")
 			s.atts[1] = s.add(s.attest(other, "r2", nil))
-			s.head = s.checkpoint(int64(len(s.entries)), all3(s.now.Add(-time.Minute)))
+			s.head = s.checkpoint(s.log.Size(), all3(s.now.Add(-time.Minute)))
 			*b = *s.bundle()
 		}, "1 of 2 required"},
 		"an outsider": {func(s *scenario, b *Bundle) {
 			s.atts[1] = s.add(s.attest(s.rel, "r3", nil))
-			s.head = s.checkpoint(int64(len(s.entries)), all3(s.now.Add(-time.Minute)))
+			s.head = s.checkpoint(s.log.Size(), all3(s.now.Add(-time.Minute)))
 			*b = *s.bundle()
 		}, "1 of 2 required"},
 	} {
@@ -285,7 +285,7 @@ func TestAttackRollbackToVersionNeverLogged(t *testing.T) {
 		return f.release(manifest.TypeRollback, "0.9.0", 3, f.artifact, "alice", "bob", "carol")
 	})
 	old := s.add(s.release(manifest.TypeRelease, "0.8.0", 1, s.artifact, "alice", "bob"))
-	s.head = s.checkpoint(int64(len(s.entries)), all3(s.now.Add(-time.Minute)))
+	s.head = s.checkpoint(s.log.Size(), all3(s.now.Add(-time.Minute)))
 	b := s.bundle()
 	l := s.logged(old, s.head)
 	b.RollbackOf = &l
@@ -301,9 +301,9 @@ func TestRollbackToLoggedVersion(t *testing.T) {
 	s.relIdx = f.add(s.rel)
 	s.first = f.checkpoint(3, all3(t0))
 	s.atts = []int64{f.add(f.attest(s.rel, "r1", nil)), f.add(f.attest(s.rel, "r2", nil))}
-	s.head = f.checkpoint(int64(len(f.entries)), all3(f.now.Add(-time.Minute)))
+	s.head = f.checkpoint(f.log.Size(), all3(f.now.Add(-time.Minute)))
 	b := s.bundle()
-	b.FirstSeen.Consistency = s.consistency(3, int64(len(s.entries)))
+	b.FirstSeen.Consistency = s.consistency(3, s.log.Size())
 	l := s.logged(old, s.head)
 	b.RollbackOf = &l
 	if _, err := Verify(s.request(b, nil)); err != nil {
@@ -361,9 +361,9 @@ func TestAttackSmuggledKeys(t *testing.T) {
 	s.relIdx = f.add(s.rel)
 	s.first = f.checkpoint(3, all3(t0))
 	s.atts = []int64{f.add(f.attest(s.rel, "r1", nil)), f.add(f.attest(s.rel, "r2", nil))}
-	s.head = f.checkpoint(int64(len(f.entries)), all3(f.now.Add(-time.Minute)))
+	s.head = f.checkpoint(f.log.Size(), all3(f.now.Add(-time.Minute)))
 	b := s.bundle()
-	b.FirstSeen.Consistency = s.consistency(3, int64(len(s.entries)))
+	b.FirstSeen.Consistency = s.consistency(3, s.log.Size())
 	b.Policies = append(b.Policies, s.logged(1, s.head))
 	refused(t, s.request(b, nil), ErrPolicyChain, "policies[1]: policy version 2 (maintainers of version 1): 0 of 2")
 }

@@ -18,13 +18,13 @@ func rotated(t *testing.T, rotate func(f *fixture) *manifest.Envelope, signers .
 	s.relIdx = f.add(s.rel)
 	s.first = f.checkpoint(3, all3(t0))
 	s.atts = []int64{f.add(f.attest(s.rel, "r1", nil)), f.add(f.attest(s.rel, "r2", nil))}
-	s.head = f.checkpoint(int64(len(f.entries)), all3(f.now.Add(-time.Minute)))
+	s.head = f.checkpoint(f.log.Size(), all3(f.now.Add(-time.Minute)))
 	return s
 }
 
 func (s *scenario) chainBundle() *Bundle {
 	b := s.bundle()
-	b.FirstSeen.Consistency = s.consistency(3, int64(len(s.entries)))
+	b.FirstSeen.Consistency = s.consistency(3, s.log.Size())
 	b.Policies = append(b.Policies, s.logged(1, s.head))
 	return b
 }
@@ -71,7 +71,7 @@ func TestAttackTruncatedChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := s.bundle() // policies: version 1 only
-	b.FirstSeen.Consistency = s.consistency(3, int64(len(s.entries)))
+	b.FirstSeen.Consistency = s.consistency(3, s.log.Size())
 	res.Next.Products = map[string]*Installed{}
 	refused(t, s.request(b, res.Next), ErrPolicyChain, "the chain ends at version 1, but this client accepted before version 2: a truncated history")
 }
@@ -87,9 +87,9 @@ func TestAttackReplacedChain(t *testing.T) {
 	}
 	_, other := s.policy(2, []string{"alice", "bob", "mallory"}, "alice", "bob")
 	i := s.add(other)
-	s.head = s.checkpoint(int64(len(s.entries)), all3(s.now.Add(-time.Minute)))
+	s.head = s.checkpoint(s.log.Size(), all3(s.now.Add(-time.Minute)))
 	b := s.bundle()
-	b.FirstSeen.Consistency = s.consistency(3, int64(len(s.entries)))
+	b.FirstSeen.Consistency = s.consistency(3, s.log.Size())
 	b.Policies = append(b.Policies, s.logged(i, s.head))
 	res.Next.Products = map[string]*Installed{}
 	req := s.request(b, res.Next)

@@ -2,24 +2,19 @@ package verifier
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"ssms.dev/ssms/internal/memlog"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/signer"
-	"ssms.dev/ssms/translog"
 )
 
 // t0 is when the fixture's release was first published.
@@ -28,37 +23,29 @@ var t0 = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 // fixture is a log in memory with its keys, a pinned policy, a release of
 // "app" with two rebuild attestations, and the bundle for it.
 type fixture struct {
-	t         testing.TB
-	keys      map[string]signer.Signer
-	logSigner note.Signer
-	logVKey   string
-	witnesses map[string]ed25519.PrivateKey
-	wvkeys    []string
-	entries   [][]byte
-	hashes    []tlog.Hash // stored hashes, tlog's layout
-	pol       *policies.Policy
-	polEnv    *manifest.Envelope
-	artifact  []byte
-	now       time.Time
+	t        testing.TB
+	keys     map[string]signer.Signer
+	log      *memlog.Log
+	ws       []*memlog.Witness
+	pol      *policies.Policy
+	polEnv   *manifest.Envelope
+	artifact []byte
+	now      time.Time
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{t: t, keys: map[string]signer.Signer{}, witnesses: map[string]ed25519.PrivateKey{}, artifact: []byte("app version 1.0.0\n")}
+	f := &fixture{t: t, keys: map[string]signer.Signer{}, artifact: []byte("app version 1.0.0\n")}
 	for _, n := range []string{"alice", "bob", "carol", "dave", "mallory", "r1", "r2", "r3"} {
 		priv, _ := signer.Generate(signer.Ed25519)
 		f.keys[n], _ = signer.NewKeySigner(priv)
 	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, "log.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.logSigner, _ = note.NewSigner(skey)
-	f.logVKey = vkey
+	var seed [32]byte
+	rand.Read(seed[:])
+	f.log = memlog.New("log.test", seed)
 	for _, n := range []string{"w1.test", "w2.test", "w3.test"} {
-		_, priv, _ := ed25519.GenerateKey(rand.Reader)
-		f.witnesses[n] = priv
-		f.wvkeys = append(f.wvkeys, witnessVKey(n, priv))
+		rand.Read(seed[:])
+		f.ws = append(f.ws, memlog.NewWitness(n, seed))
 	}
 	f.pol, f.polEnv = f.policy(1, []string{"alice", "bob", "carol"}, "alice", "bob")
 	f.now = t0.Add(48 * time.Hour)
@@ -73,8 +60,8 @@ func (f *fixture) policy(v uint64, names []string, signers ...string) (*policies
 		Version: v, Expires: manifest.FormatTime(t0.Add(365 * 24 * time.Hour)), Products: []string{"app"},
 		Maintainers: policies.Maintainers{Thresholds: policies.Thresholds{Release: 2, Rollback: 3, Policy: 2}},
 		Rebuilders:  policies.Rebuilders{Threshold: 2},
-		Logs:        []policies.Log{{Origin: "log.test", VKey: f.logVKey}},
-		Witnesses:   policies.Witnesses{VKeys: f.wvkeys, Quorum: 2}, MaxCheckpointAge: "1h0m0s", MinLogAge: "24h0m0s",
+		Logs:        []policies.Log{{Origin: "log.test", VKey: f.log.VKey}},
+		Witnesses:   policies.Witnesses{VKeys: []string{f.ws[0].VKey, f.ws[1].VKey, f.ws[2].VKey}, Quorum: 2}, MaxCheckpointAge: "1h0m0s", MinLogAge: "24h0m0s",
 	}
 	for _, n := range names {
 		p.Maintainers.Keys = append(p.Maintainers.Keys, policies.NewKey(n, f.keys[n].Public()))
@@ -144,51 +131,17 @@ func (f *fixture) add(env *manifest.Envelope) int64 {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return f.addRaw(b)
-}
-
-func (f *fixture) addRaw(b []byte) int64 {
-	n := int64(len(f.entries))
-	hs, err := tlog.StoredHashes(n, b, f)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.entries = append(f.entries, b)
-	f.hashes = append(f.hashes, hs...)
-	return n
-}
-
-// ReadHashes makes the fixture a tlog.HashReader.
-func (f *fixture) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
-	for i, x := range indexes {
-		out[i] = f.hashes[x]
-	}
-	return out, nil
+	return f.log.Add(b)
 }
 
 // checkpoint signs the tree of size n, cosigned by each witness at the
-// time given (a zero time: that witness does not cosign).
+// time given.
 func (f *fixture) checkpoint(n int64, times map[string]time.Time) []byte {
-	root, err := tlog.TreeHash(n, f)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return f.signTree(n, root, times)
+	return f.log.Checkpoint(n, f.ws, times)
 }
 
 func (f *fixture) signTree(n int64, root tlog.Hash, times map[string]time.Time) []byte {
-	text := string(translog.Checkpoint{Origin: "log.test", Size: n, Hash: root}.Marshal())
-	signed, err := note.Sign(&note.Note{Text: text}, f.logSigner)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	for _, name := range []string{"w1.test", "w2.test", "w3.test"} {
-		if at, ok := times[name]; ok && !at.IsZero() {
-			signed = append(signed, cosignLine(text, name, f.witnesses[name], at)...)
-		}
-	}
-	return signed
+	return f.log.SignTree(n, root, f.ws, times)
 }
 
 // all3 has every witness cosign at t.
@@ -196,56 +149,14 @@ func all3(t time.Time) map[string]time.Time {
 	return map[string]time.Time{"w1.test": t, "w2.test": t, "w3.test": t}
 }
 
-// proof is the tlog-proof of entry i in the tree of signed checkpoint cp.
-func (f *fixture) proof(i int64, cp []byte) string {
-	c, err := translog.ParseCheckpoint([]byte(strings.SplitN(string(cp), "\n\n", 2)[0] + "\n"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	hs, err := tlog.ProveRecord(c.Size, i, f)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return string((&translog.Proof{Index: i, Hashes: hs, Checkpoint: cp}).Marshal())
-}
+func (f *fixture) proof(i int64, cp []byte) string { return f.log.Proof(i, cp) }
 
 func (f *fixture) logged(i int64, cp []byte) Logged {
-	return Logged{Entry: f.entries[i], Proof: f.proof(i, cp)}
+	return Logged{Entry: f.log.Entry(i), Proof: f.log.Proof(i, cp)}
 }
 
 // consistency is the proof from size m to size n.
-func (f *fixture) consistency(m, n int64) []string {
-	hs, err := tlog.ProveTree(n, m, f)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	out := []string{}
-	for _, h := range hs {
-		out = append(out, base64.StdEncoding.EncodeToString(h[:]))
-	}
-	return out
-}
-
-func witnessVKey(name string, priv ed25519.PrivateKey) string {
-	key := append([]byte{0x04}, priv.Public().(ed25519.PublicKey)...)
-	return fmt.Sprintf("%s+%08x+%s", name, witnessKeyHash(name, key), base64.StdEncoding.EncodeToString(key))
-}
-
-func witnessKeyHash(name string, key []byte) uint32 {
-	h := sha256.Sum256(append([]byte(name+"\n"), key...))
-	return binary.BigEndian.Uint32(h[:4])
-}
-
-// cosignLine is a C2SP tlog-cosignature/v1 line, written here from the
-// spec rather than with the witness package.
-func cosignLine(text, name string, priv ed25519.PrivateKey, at time.Time) string {
-	ts := at.Unix()
-	msg := "cosignature/v1\ntime " + strconv.FormatInt(ts, 10) + "\n" + text
-	sig := binary.BigEndian.AppendUint32(nil, witnessKeyHash(name, append([]byte{0x04}, priv.Public().(ed25519.PublicKey)...)))
-	sig = binary.BigEndian.AppendUint64(sig, uint64(ts))
-	sig = append(sig, ed25519.Sign(priv, []byte(msg))...)
-	return "— " + name + " " + base64.StdEncoding.EncodeToString(sig) + "\n"
-}
+func (f *fixture) consistency(m, n int64) []string { return memlog.Encode(f.log.Consistency(m, n)) }
 
 // scenario is the standard history: policy v1 (entry 0), the release of
 // app 1.0.0 (entry 1) published at t0 under checkpoint first (size 2,
@@ -268,7 +179,7 @@ func newScenario(t testing.TB) *scenario {
 	s.relIdx = f.add(s.rel)
 	s.first = f.checkpoint(2, all3(t0))
 	s.atts = []int64{f.add(f.attest(s.rel, "r1", nil)), f.add(f.attest(s.rel, "r2", nil))}
-	s.head = f.checkpoint(int64(len(f.entries)), all3(f.now.Add(-time.Minute)))
+	s.head = f.checkpoint(f.log.Size(), all3(f.now.Add(-time.Minute)))
 	return s
 }
 
@@ -277,7 +188,7 @@ func (s *scenario) bundle() *Bundle {
 	b := &Bundle{
 		MediaType: MediaType,
 		Release:   s.logged(s.relIdx, s.head),
-		FirstSeen: FirstSeen{Entry: s.entries[s.relIdx], Proof: s.proof(s.relIdx, s.first), Consistency: s.consistency(2, int64(len(s.entries)))},
+		FirstSeen: FirstSeen{Entry: s.log.Entry(s.relIdx), Proof: s.proof(s.relIdx, s.first), Consistency: s.consistency(2, s.log.Size())},
 		Policies:  []Logged{s.logged(0, s.head)},
 		Rebuilds:  []Logged{},
 	}
@@ -306,9 +217,5 @@ func (s *scenario) request(b *Bundle, st *State) Request {
 
 // proofsFrom is the consistency proof from size m to the scenario's log.
 func proofsFrom(s *scenario, m int64) map[int64][]tlog.Hash {
-	hs, err := tlog.ProveTree(int64(len(s.entries)), m, s)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return map[int64][]tlog.Hash{m: hs}
+	return map[int64][]tlog.Hash{m: s.log.Consistency(m, s.log.Size())}
 }

@@ -16,26 +16,26 @@ import (
 func grown(t *testing.T) (*scenario, *State, int64) {
 	s := newScenario(t)
 	st := installedState(t, s)
-	old := int64(len(s.entries))
+	old := s.log.Size()
 	s.artifact = []byte("app version 1.1.0\n")
 	s.rel = s.release(manifest.TypeRelease, "1.1.0", 2, s.artifact, "alice", "bob")
 	s.relIdx = s.add(s.rel)
-	s.first = s.checkpoint(int64(len(s.entries)), all3(t0.Add(time.Hour)))
+	s.first = s.checkpoint(s.log.Size(), all3(t0.Add(time.Hour)))
 	s.atts = []int64{s.add(s.attest(s.rel, "r1", nil)), s.add(s.attest(s.rel, "r2", nil))}
-	s.head = s.checkpoint(int64(len(s.entries)), all3(s.now.Add(-time.Minute)))
+	s.head = s.checkpoint(s.log.Size(), all3(s.now.Add(-time.Minute)))
 	return s, st, old
 }
 
 func (s *scenario) update() *Bundle {
 	b := s.bundle()
-	b.FirstSeen.Consistency = s.consistency(int64(s.relIdx+1), int64(len(s.entries)))
+	b.FirstSeen.Consistency = s.consistency(int64(s.relIdx+1), s.log.Size())
 	return b
 }
 
 func TestUpdateWithConsistencyProof(t *testing.T) {
 	s, st, old := grown(t)
 	b := s.update()
-	b.Consistency = []Consistency{{Size: old, Hashes: s.consistency(old, int64(len(s.entries)))}}
+	b.Consistency = []Consistency{{Size: old, Hashes: s.consistency(old, s.log.Size())}}
 	res, err := Verify(s.request(b, st))
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func TestAttackForkedLog(t *testing.T) {
 	other := tlog.Hash(sha256.Sum256([]byte("another history")))
 	st.Logs["log.test"] = string(s.signTree(5, other, all3(t0)))
 	b := s.update()
-	b.Consistency = []Consistency{{Size: 5, Hashes: s.consistency(5, int64(len(s.entries)))}}
+	b.Consistency = []Consistency{{Size: 5, Hashes: s.consistency(5, s.log.Size())}}
 	err := refused(t, s.request(b, st), ErrFork, "has a prefix of size 5 with root")
 	checkEvidence(t, s, err)
 }
@@ -85,7 +85,7 @@ func TestForkUnprovableOffline(t *testing.T) {
 	s, st, old := grown(t)
 	st.Logs["log.test"] = string(s.signTree(old, tlog.Hash(sha256.Sum256([]byte("another history"))), all3(t0)))
 	b := s.update()
-	b.Consistency = []Consistency{{Size: old, Hashes: s.consistency(old, int64(len(s.entries)))}}
+	b.Consistency = []Consistency{{Size: old, Hashes: s.consistency(old, s.log.Size())}}
 	err := refused(t, s.request(b, st), ErrConsistency, "proves nothing")
 	if errors.Is(err, ErrFork) {
 		t.Fatal("fork alarm without evidence")
@@ -106,7 +106,7 @@ func checkEvidence(t *testing.T, s *scenario, err error) {
 	if !errors.As(err, &fe) {
 		t.Fatalf("%v is not a *ForkError", err)
 	}
-	finding, cerr := fe.Evidence.Check(s.logVKey)
+	finding, cerr := fe.Evidence.Check(s.log.VKey)
 	if cerr != nil {
 		t.Fatalf("the evidence does not prove the fork: %v", cerr)
 	}
