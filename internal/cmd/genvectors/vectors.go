@@ -27,11 +27,14 @@ const Now = "2026-11-22T12:00:00Z"
 // Vector says what a verifier must conclude about one file.
 type Vector struct {
 	File   string `json:"file"`
-	Kind   string `json:"kind"`             // "policy" (verified as a root) or "release" (against Policy)
-	Policy string `json:"policy,omitempty"` // for releases
-	Valid  bool   `json:"valid"`
-	Error  string `json:"error,omitempty"` // a substring of the error, for invalid vectors
-	Why    string `json:"why"`
+	Kind   string `json:"kind"`             // "policy" (verified as a root), "release" or "bundle" (against Policy)
+	Policy string `json:"policy,omitempty"` // for releases and bundles
+	// Artifact is the file a bundle is verified for, named as the
+	// release's subject of the same base name.
+	Artifact string `json:"artifact,omitempty"`
+	Valid    bool   `json:"valid"`
+	Error    string `json:"error,omitempty"` // a substring of the error, for invalid vectors
+	Why      string `json:"why"`
 }
 
 type generator struct {
@@ -64,6 +67,7 @@ func Generate() (map[string][]byte, error) {
 	if err := g.releases(pol); err != nil {
 		return nil, err
 	}
+	g.bundles()
 	sort.Slice(g.index, func(i, j int) bool { return g.index[i].File < g.index[j].File })
 	idx, err := json.MarshalIndent(g.index, "", "  ")
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/verifier"
 )
 
 const root = "../../../testdata"
@@ -63,6 +64,9 @@ func TestVectors(t *testing.T) {
 }
 
 func check(v Vector, now time.Time) error {
+	if v.Kind == "bundle" {
+		return checkBundle(v, now)
+	}
 	env, err := readEnvelope(v.File)
 	if err != nil {
 		return err
@@ -92,4 +96,30 @@ func readEnvelope(name string) (*manifest.Envelope, error) {
 		return nil, err
 	}
 	return manifest.ParseEnvelope(b)
+}
+
+// checkBundle verifies a bundle vector as a client installing it would.
+func checkBundle(v Vector, now time.Time) error {
+	penv, err := readEnvelope(v.Policy)
+	if err != nil {
+		return err
+	}
+	pinned, err := verifier.Pin(penv)
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(filepath.Join(root, v.File))
+	if err != nil {
+		return err
+	}
+	art, err := os.ReadFile(filepath.Join(root, v.Artifact))
+	if err != nil {
+		return err
+	}
+	name := filepath.Base(v.Artifact)
+	_, err = verifier.Verify(verifier.Request{
+		Bundle: raw, Product: name, Pinned: pinned, Now: now, Mode: verifier.ModeInstall,
+		Artifacts: []verifier.Artifact{{Name: name, Digest: manifest.DigestBytes(art), Size: int64(len(art))}},
+	})
+	return err
 }
