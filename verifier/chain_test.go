@@ -121,3 +121,21 @@ func TestAttackExpiredPolicy(t *testing.T) {
 		t.Fatalf("self-check after expiry: %v", err)
 	}
 }
+
+// TestSelfCheckAfterLaterPolicy: a client installed app under policy 1,
+// then accepted policy 2 (for another product, say); the installed app's
+// bundle, whose chain stops at 1, still passes its start-up self-check.
+func TestSelfCheckAfterLaterPolicy(t *testing.T) {
+	s := newScenario(t)
+	st := installedState(t, s)
+	_, v2env := s.policy(2, []string{"alice", "bob", "dave"}, "alice", "bob")
+	v2, _ := Pin(v2env)
+	st.Policy.Latest = PolicyRef{Version: 2, Digest: v2.Digest()}
+	req := s.request(s.bundle(), st)
+	req.Mode = ModeInstalled
+	if _, err := Verify(req); err != nil {
+		t.Fatalf("self-check: %v", err)
+	}
+	req.Mode = ModeInstall
+	refused(t, req, ErrPolicyChain, "truncated history")
+}
