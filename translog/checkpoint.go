@@ -104,14 +104,21 @@ type SignedCheckpoint struct {
 // origin, signed by logKey. Signatures by other keys (witnesses) are kept
 // in Note.UnverifiedSigs for the caller to check.
 func OpenCheckpoint(signed []byte, origin string, logKey note.Verifier) (*SignedCheckpoint, error) {
+	return OpenCheckpointWith(signed, origin, note.VerifierList(logKey))
+}
+
+// OpenCheckpointWith is OpenCheckpoint with the log's key as a
+// note.Verifiers made once (note.VerifierList), for callers that open
+// several checkpoints of one log.
+func OpenCheckpointWith(signed []byte, origin string, logKey note.Verifiers) (*SignedCheckpoint, error) {
 	if len(signed) > MaxCheckpointSize {
 		return nil, fmt.Errorf("%w: over %d bytes", ErrCheckpointFormat, MaxCheckpointSize)
 	}
-	n, err := note.Open(signed, note.VerifierList(logKey))
+	n, err := note.Open(signed, logKey)
 	if err != nil {
 		var unknown *note.UnverifiedNoteError
 		if errors.As(err, &unknown) {
-			return nil, fmt.Errorf("%w: no signature by the log key %s", ErrSignature, logKey.Name())
+			return nil, fmt.Errorf("%w: no signature by the log key %s", ErrSignature, origin)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
 	}

@@ -108,12 +108,15 @@ func TestAttackBundleForAnotherProduct(t *testing.T) {
 }
 
 // TestAttackReleaseNotInLog: the release's proof is the proof of another
-// entry; or the release is not in the tree at all.
+// entry, or has a hash changed; or the release is not in the tree at all.
 func TestAttackReleaseNotInLog(t *testing.T) {
 	s := newScenario(t)
 	b := s.bundle()
 	b.Release.Proof = s.proof(2, s.head)
-	refused(t, s.request(b, nil), ErrInclusion, "release: entry 2")
+	refused(t, s.request(b, nil), ErrFormat, "rebuilds[0]: the same entry as release (index 2)")
+	b = s.bundle()
+	b.Release.Proof = flipHash(t, b.Release.Proof)
+	refused(t, s.request(b, nil), ErrInclusion, "release: entry 1")
 
 	other := s.release(manifest.TypeRelease, "1.0.1", 2, s.artifact, "alice", "bob")
 	raw, _ := other.Marshal()
@@ -405,4 +408,20 @@ func TestAttackDuplicatesInBundle(t *testing.T) {
 		b.Rebuilds = append(b.Rebuilds, b.Rebuilds[0])
 	}
 	refused(t, s.request(b, nil), ErrFormat, fmt.Sprintf("at most %d", MaxRebuilds))
+}
+
+// flipHash changes the first proof hash of a tlog-proof.
+func flipHash(t *testing.T, proof string) string {
+	lines := strings.Split(proof, "\n")
+	if !strings.HasPrefix(lines[1], "index ") || lines[2] == "" {
+		t.Fatalf("unexpected proof:\n%s", proof)
+	}
+	h := []byte(lines[2])
+	if h[0] == 'A' {
+		h[0] = 'B'
+	} else {
+		h[0] = 'A'
+	}
+	lines[2] = string(h)
+	return strings.Join(lines, "\n")
 }

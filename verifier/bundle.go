@@ -122,32 +122,34 @@ func parseBundle(data []byte) (*parsed, error) {
 	}
 	p := &parsed{Bundle: &b, cons: map[int64][]tlog.Hash{}}
 	var err error
-	seen := map[string]string{}
-	if p.release, err = p.logged("release", b.Release, seen); err != nil {
+	seen := map[int64]field{}
+	if p.release, err = p.logged(field{"release", -1}, b.Release, seen); err != nil {
 		return nil, err
 	}
+	p.policies = make([]doc, 0, len(b.Policies))
 	for i, l := range b.Policies {
-		d, err := p.logged(fmt.Sprintf("policies[%d]", i), l, seen)
+		d, err := p.logged(field{"policies", i}, l, seen)
 		if err != nil {
 			return nil, err
 		}
 		p.policies = append(p.policies, d)
 	}
+	p.rebuilds = make([]doc, 0, len(b.Rebuilds))
 	for i, l := range b.Rebuilds {
-		d, err := p.logged(fmt.Sprintf("rebuilds[%d]", i), l, seen)
+		d, err := p.logged(field{"rebuilds", i}, l, seen)
 		if err != nil {
 			return nil, err
 		}
 		p.rebuilds = append(p.rebuilds, d)
 	}
 	if b.RollbackOf != nil {
-		d, err := p.logged("rollbackOf", *b.RollbackOf, seen)
+		d, err := p.logged(field{"rollbackOf", -1}, *b.RollbackOf, seen)
 		if err != nil {
 			return nil, err
 		}
 		p.rollbackOf = &d
 	}
-	if p.first, err = parseDoc("firstSeen", b.FirstSeen.Entry, b.FirstSeen.Proof); err != nil {
+	if p.first, err = parseFirst(b.FirstSeen, p.release); err != nil {
 		return nil, err
 	}
 	if p.firstCons, err = hashes("firstSeen.consistency", b.FirstSeen.Consistency); err != nil {
@@ -169,32 +171,59 @@ func parseBundle(data []byte) (*parsed, error) {
 }
 
 // logged parses one document proven against the head; seen catches one
-// logged entry offered twice, under any role.
-func (p *parsed) logged(field string, l Logged, seen map[string]string) (doc, error) {
-	d, err := parseDoc(field, l.Entry, l.Proof)
+// logged entry offered twice, under any role: in one tree, one index is
+// one entry (and the log holds no two equal entries).
+func (p *parsed) logged(f field, l Logged, seen map[int64]field) (doc, error) {
+	d, err := parseDoc(f, l.Entry, l.Proof)
 	if err != nil {
 		return doc{}, err
 	}
 	if p.head == nil {
 		p.head = d.proof.Checkpoint
 	} else if !bytes.Equal(p.head, d.proof.Checkpoint) {
-		return doc{}, fmt.Errorf("%w: %s: its proof is against another checkpoint than the release's; every proof in a bundle is against the same head", ErrMixedHeads, field)
+		return doc{}, fmt.Errorf("%w: %s: its proof is against another checkpoint than the release's; every proof in a bundle is against the same head", ErrMixedHeads, f)
 	}
-	if other, dup := seen[string(l.Entry)]; dup {
-		return doc{}, formatError("bundle: %s: the same entry as %s", field, other)
+	if other, dup := seen[d.proof.Index]; dup {
+		return doc{}, formatError("bundle: %s: the same entry as %s (index %d)", f, other, d.proof.Index)
 	}
-	seen[string(l.Entry)] = field
+	seen[d.proof.Index] = f
 	return d, nil
 }
 
-func parseDoc(field string, entry []byte, proof string) (doc, error) {
+// field names a document of a bundle, formatted only for an error.
+type field struct {
+	name  string
+	index int // -1: not in a list
+}
+
+func (f field) String() string {
+	if f.index < 0 {
+		return f.name
+	}
+	return fmt.Sprintf("%s[%d]", f.name, f.index)
+}
+
+// parseFirst parses the first-seen document, which is most often the
+// release's own entry: then its parsed envelope is shared.
+func parseFirst(f FirstSeen, release doc) (doc, error) {
+	if !bytes.Equal(f.Entry, release.entry) {
+		return parseDoc(field{"firstSeen", -1}, f.Entry, f.Proof)
+	}
+	pr, err := translog.ParseProof([]byte(f.Proof))
+	if err != nil {
+		return doc{}, formatError("bundle: firstSeen.proof: %v", err)
+	}
+	return doc{entry: f.Entry, env: release.env, proof: pr}, nil
+}
+
+func parseDoc(f field, entry []byte, proof string) (doc, error) {
 	env, err := manifest.ParseCanonicalEnvelope(entry)
 	if err != nil {
-		return doc{}, formatError("bundle: %s.entry: %v", field, err)
+		return doc{}, formatError("bundle: %s.entry: %v", f, err)
 	}
 	pr, err := translog.ParseProof([]byte(proof))
 	if err != nil {
-		return doc{}, formatError("bundle: %s.proof: %v", field, err)
+		return doc{}, formatError("bundle: %s.proof: %v", f, err)
 	}
 	return doc{entry: entry, env: env, proof: pr}, nil
 }

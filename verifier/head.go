@@ -17,9 +17,9 @@ import (
 
 // logKey is the policy's log that signed a checkpoint.
 type logKey struct {
-	vkey     string
-	verifier note.Verifier
-	origin   string
+	vkey   string
+	list   note.Verifiers // the key alone, made once for every checkpoint opened
+	origin string
 }
 
 // openHead checks that the head is signed by a log of the policy, found by
@@ -34,19 +34,20 @@ func openHead(signed []byte, pol *policies.Policy) (*translog.SignedCheckpoint, 
 		if err != nil {
 			return nil, nil, fail(ErrUnknownLog, "%v", err)
 		}
-		cp, err := translog.OpenCheckpoint(signed, origin, v)
+		key := &logKey{vkey: l.VKey, list: note.VerifierList(v), origin: origin}
+		cp, err := translog.OpenCheckpointWith(signed, origin, key.list)
 		if err != nil {
 			return nil, nil, fail(ErrUnknownLog, "head: %v", err)
 		}
-		return cp, &logKey{vkey: l.VKey, verifier: v, origin: origin}, nil
+		return cp, key, nil
 	}
 	return nil, nil, fail(ErrUnknownLog, "head: origin %q is not a log of policy version %d", origin, pol.Version)
 }
 
 // included checks that d's entry is in the tree of cp at its proof's index.
-func included(field string, d doc, cp *translog.SignedCheckpoint) error {
+func included(f field, d doc, cp *translog.SignedCheckpoint) error {
 	if err := translog.VerifyInclusion(d.proof.Index, cp.Size, translog.LeafHash(d.entry), d.proof.Hashes, cp.Hash); err != nil {
-		return fail(ErrInclusion, "%s: entry %d in the tree of size %d: %v", field, d.proof.Index, cp.Size, err)
+		return fail(ErrInclusion, "%s: entry %d in the tree of size %d: %v", f, d.proof.Index, cp.Size, err)
 	}
 	return nil
 }
@@ -115,14 +116,14 @@ func firstSeen(p *parsed, release doc, head *translog.SignedCheckpoint, key *log
 	if p.first.proof.Index > release.proof.Index {
 		return time.Time{}, fail(ErrFormat, "firstSeen: entry %d comes after the release's entry %d", p.first.proof.Index, release.proof.Index)
 	}
-	cp, err := translog.OpenCheckpoint(p.first.proof.Checkpoint, key.origin, key.verifier)
+	cp, err := translog.OpenCheckpointWith(p.first.proof.Checkpoint, key.origin, key.list)
 	if err != nil {
 		return time.Time{}, fail(ErrUnknownLog, "firstSeen: %v", err)
 	}
 	if cp.Size > head.Size {
 		return time.Time{}, fail(ErrFormat, "firstSeen: its checkpoint (size %d) is newer than the head (size %d)", cp.Size, head.Size)
 	}
-	if err := included("firstSeen", p.first, cp); err != nil {
+	if err := included(field{"firstSeen", -1}, p.first, cp); err != nil {
 		return time.Time{}, err
 	}
 	if err := consistent(cp, head, map[int64][]tlog.Hash{cp.Size: p.firstCons}, key, "firstSeen"); err != nil {

@@ -3,7 +3,6 @@ package verifier
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -167,21 +166,21 @@ func Verify(req Request) (*Result, error) {
 
 // allIncluded checks every document of the bundle against the head.
 func (p *parsed) allIncluded(head *translog.SignedCheckpoint) error {
-	if err := included("release", p.release, head); err != nil {
+	if err := included(field{"release", -1}, p.release, head); err != nil {
 		return err
 	}
 	for i, d := range p.policies {
-		if err := included(fmt.Sprintf("policies[%d]", i), d, head); err != nil {
+		if err := included(field{"policies", i}, d, head); err != nil {
 			return err
 		}
 	}
 	for i, d := range p.rebuilds {
-		if err := included(fmt.Sprintf("rebuilds[%d]", i), d, head); err != nil {
+		if err := included(field{"rebuilds", i}, d, head); err != nil {
 			return err
 		}
 	}
 	if p.rollbackOf != nil {
-		return included("rollbackOf", *p.rollbackOf, head)
+		return included(field{"rollbackOf", -1}, *p.rollbackOf, head)
 	}
 	return nil
 }
@@ -200,7 +199,7 @@ func extend(old string, head *translog.SignedCheckpoint, key *logKey, bundled, g
 	if old == "" {
 		return string(head.Raw), nil
 	}
-	prev, err := translog.OpenCheckpoint([]byte(old), key.origin, key.verifier)
+	prev, err := translog.OpenCheckpointWith([]byte(old), key.origin, key.list)
 	if err != nil {
 		return "", fail(ErrStateCorrupt, "the checkpoint remembered for %s: %v", key.origin, err)
 	}

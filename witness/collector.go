@@ -238,7 +238,7 @@ func (c *Collector) verified(cp *translog.SignedCheckpoint, resp []byte) []cosig
 			continue
 		}
 		for i, v := range c.known {
-			if l, ok := verifyLine(cp.Note.Text, line, []note.Verifier{v}); ok {
+			if l, ok := verifyLine([]byte(cp.Note.Text+"\n"+line), line, note.VerifierList(v)); ok {
 				out = append(out, cosignature{key: i, line: line, time: l.time})
 				break
 			}

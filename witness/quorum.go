@@ -85,8 +85,11 @@ func CheckQuorum(signed []byte, vkeys []string, quorum int, now time.Time, maxAg
 	}
 	q := &Quorum{}
 	seen := map[string]int{} // key material → index in q.Cosignatures
+	list := note.VerifierList(verifiers...)
+	var msg []byte // the note with one signature line, rebuilt in place per line
 	for _, line := range strings.SplitAfter(sigs, "\n") {
-		v, ok := verifyLine(text+"\n", line, verifiers)
+		msg = append(append(append(msg[:0], text...), "\n\n"...), line...)
+		v, ok := verifyLine(msg, line, list)
 		if !ok || v.time.After(now.Add(maxSkew)) {
 			continue // not a cosignature, or from the future: not a statement about now
 		}
@@ -134,13 +137,14 @@ type verifiedLine struct {
 	time time.Time
 }
 
-// verifyLine checks one signature line over the note text with the given
+// verifyLine checks one signature line, msg being the note text, a blank
+// line and that line, with the given
 // verifiers, by opening a note made of just that line.
-func verifyLine(text, line string, verifiers []note.Verifier) (verifiedLine, bool) {
+func verifyLine(msg []byte, line string, verifiers note.Verifiers) (verifiedLine, bool) {
 	if !strings.HasPrefix(line, "— ") || !strings.HasSuffix(line, "\n") {
 		return verifiedLine{}, false
 	}
-	n, err := note.Open([]byte(text+"\n"+line), note.VerifierList(verifiers...))
+	n, err := note.Open(msg, verifiers)
 	if err != nil || len(n.Sigs) != 1 {
 		return verifiedLine{}, false
 	}

@@ -143,8 +143,10 @@ func (w *bundleWorld) vectors() {
 	one.Rebuilds = one.Rebuilds[:1]
 	add("bundle/invalid/one-rebuild.bundle", "rebuild threshold not met", "one attestation of the two required", one)
 	wrong := w.bundle(head, first)
-	wrong.Release.Proof = w.log.Proof(2, head)
-	add("bundle/invalid/wrong-proof.bundle", "not proven to be in the log", "the release comes with the proof of another entry", wrong)
+	lines := strings.Split(wrong.Release.Proof, "\n")
+	lines[2] = "A" + lines[2][1:] // the first proof hash, changed
+	wrong.Release.Proof = strings.Join(lines, "\n")
+	add("bundle/invalid/wrong-proof.bundle", "not proven to be in the log", "the first hash of the release's inclusion proof is changed", wrong)
 	dup := w.bundle(head, first)
 	dup.Rebuilds[1] = dup.Rebuilds[0]
 	add("bundle/invalid/duplicate-entry.bundle", "the same entry as rebuilds[0]", "one attestation twice", dup)
