@@ -77,7 +77,7 @@ func rebuildOnce(b *testing.B, source, commit string, r *manifest.Recipe, artifa
 		b.Fatal(err)
 	}
 	var log bytes.Buffer
-	if err := Build(ctx, r, src, work, &log); err != nil {
+	if err := testBuild(b, r, src, work, &log); err != nil {
 		b.Fatalf("%v\n%s", err, log.String())
 	}
 	if subjects == nil {
