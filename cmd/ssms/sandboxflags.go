@@ -22,7 +22,7 @@ func (f *runnerFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.goCmd, "go", "go", "the Go installation to build with: its go command (its version must be the recipe's toolchain)")
 	fl.StringVar(&f.modcache, "modcache", "", "module cache, bound read-only into the build (default: go env GOMODCACHE)")
 	fl.BoolVar(&f.noSandbox, "no-sandbox", false, "build without bubblewrap (the recipe's code runs with your rights and network)")
-	fl.DurationVar(&f.timeout, "timeout", rebuild.DefaultTimeout, "time limit of each build step")
+	fl.DurationVar(&f.timeout, "timeout", rebuild.DefaultTimeout, "time limit of a build (with rebuild: of each rebuild, fetch to compare)")
 }
 
 // runner makes the rebuild.Runner, saying so loudly when there is no sandbox.
