@@ -22,6 +22,7 @@ type Rebuilder struct {
 	Builder string    // the name attestations carry: the key's name in the policy
 	Output  io.Writer // the build's output
 	Keep    bool      // keep the work directory even on success
+	Runner  *Runner   // the toolchain, module cache and sandbox builds use
 }
 
 // Result is what a rebuild found.
@@ -45,6 +46,9 @@ func (r *Rebuilder) Rebuild(ctx context.Context, env *manifest.Envelope, st *man
 	if source == "" {
 		source = p.Source.URI
 	}
+	if err := r.Runner.Check(p.Build); err != nil { // before a byte is fetched
+		return nil, err
+	}
 	work, err := os.MkdirTemp("", "ssms-rebuild-")
 	if err != nil {
 		return nil, err
@@ -65,7 +69,14 @@ func (r *Rebuilder) Rebuild(ctx context.Context, env *manifest.Envelope, st *man
 	if res.Src, err = Fetch(ctx, source, p.Source.Commit, work); err != nil {
 		return nil, err
 	}
-	if err := Build(ctx, p.Build, res.Src, work, r.Output); err != nil {
+	names := make([]string, len(st.Subject))
+	for i, s := range st.Subject {
+		names[i] = s.Name
+	}
+	if err := CheckFresh(res.Src, names); err != nil {
+		return nil, err
+	}
+	if err := r.Runner.Build(ctx, p.Build, res.Src, work); err != nil {
 		return nil, err
 	}
 	var ok bool

@@ -2,12 +2,15 @@ package rebuild
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"ssms.dev/ssms/manifest"
 )
@@ -23,6 +26,7 @@ type Artifact struct {
 	PubSize    int64  `json:"publishedSize,omitempty"` // its size
 	FirstDiff  int64  `json:"firstDifference"`         // first differing byte offset, with the published file; -1 if unknown
 	Diffo      string `json:"diffoscope,omitempty"`    // diffoscope report path, if diffoscope ran
+	Problem    string `json:"problem,omitempty"`       // why there is no rebuilt digest
 }
 
 // Match reports whether the artifact rebuilt bit for bit.
@@ -36,16 +40,15 @@ func Compare(subjects []manifest.Subject, src string, published map[string]strin
 	for _, s := range subjects {
 		a := Artifact{Name: s.Name, Want: s.Digest.SHA256, FirstDiff: -1}
 		path := filepath.Join(src, s.Name)
-		if fi, err := os.Stat(path); err == nil {
-			a.Size = fi.Size()
-			if d, err := manifest.DigestFile(path, nil); err == nil {
-				a.Got = d.SHA256
-			}
+		if d, size, err := digestRegular(path); err == nil {
+			a.Got, a.Size = d.SHA256, size
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			a.Problem = err.Error()
 		}
 		a.Reproduced = a.Match()
 		if !a.Reproduced {
 			all = false
-			if pub, ok := published[s.Name]; ok {
+			if pub, ok := published[s.Name]; ok && a.Got != "" {
 				a.Published = pub
 				a.PubSize, a.FirstDiff = firstDiff(pub, path)
 				a.Diffo = diffoscope(pub, path, filepath.Join(reportDir, s.Name+".diffoscope.txt"))
@@ -54,6 +57,48 @@ func Compare(subjects []manifest.Subject, src string, published map[string]strin
 		out = append(out, a)
 	}
 	return out, all
+}
+
+// ErrNotRegular means an artifact path is a symlink, device, directory
+// or anything else than a regular file: a symlink to /dev/zero would
+// never end, one to a published file would be "reproduced".
+var ErrNotRegular = errors.New("not a regular file")
+
+// digestRegular hashes the regular file at path, never following a
+// symlink and never blocking on a FIFO or device.
+func digestRegular(path string) (manifest.Digest, int64, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return manifest.Digest{}, 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		return manifest.Digest{}, 0, fmt.Errorf("%s is %w (%v)", filepath.Base(path), ErrNotRegular, fi.Mode().Type())
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return manifest.Digest{}, 0, err
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() { // swapped since the Lstat
+		return manifest.Digest{}, 0, fmt.Errorf("%s is %w", filepath.Base(path), ErrNotRegular)
+	}
+	d, n, err := manifest.DigestReader(f)
+	return d, n, err
+}
+
+// ErrInCheckout means an artifact is in the source before the build: a
+// committed binary would otherwise be "reproduced".
+var ErrInCheckout = errors.New("is in the source before the build; an artifact must be built, not committed")
+
+// CheckFresh refuses a checkout src in which any of the artifact names
+// already exists (as a file, a symlink or anything else).
+func CheckFresh(src string, names []string) error {
+	for _, name := range names {
+		if _, err := os.Lstat(filepath.Join(src, name)); !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("artifact %s %w", name, ErrInCheckout)
+		}
+	}
+	return nil
 }
 
 // firstDiff returns the size of a and the first offset where a and b differ.
@@ -97,6 +142,10 @@ func Report(arts []Artifact) string {
 	for _, a := range arts {
 		if a.Match() {
 			fmt.Fprintf(&b, "%s: reproduced (sha256:%s)\n", a.Name, a.Got)
+			continue
+		}
+		if a.Problem != "" {
+			fmt.Fprintf(&b, "%s: %s\n", a.Name, a.Problem)
 			continue
 		}
 		if a.Got == "" {

@@ -123,7 +123,7 @@ func TestFollow(t *testing.T) {
 	)
 	var report strings.Builder
 	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report,
-		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard}}
+		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard, Runner: testRunner(t)}}
 	pass, err := fw.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func TestAttackReplayedReleaseRebuiltOnce(t *testing.T) {
 	}
 	var report strings.Builder
 	fw := &Follower{Log: client, Policy: f.pol, Dir: t.TempDir(), Report: &report,
-		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard}}
+		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard, Runner: testRunner(t)}}
 	if _, err := fw.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "down for a moment") {
 		t.Fatalf("first pass: %v", err)
 	}
@@ -251,7 +251,7 @@ func TestAttackBadReleaseDoesNotBlockFollower(t *testing.T) {
 	r := demoRecipe("-buildid=")
 	good := manifestDigest(t, filepath.Join(rebuildDemo(t, source, commit, r), "demo"))
 	later := filepath.Join(t.TempDir(), "later") // the source, not there yet
-	failing := &manifest.Recipe{Toolchain: r.Toolchain, Command: []string{"false"}, Environment: map[string]string{}}
+	failing := &manifest.Recipe{Toolchain: r.Toolchain, Command: []string{"go", "build", "./missing"}, Environment: map[string]string{}}
 	unfetched := f.release("demo", "1.0.0", commit, later, good, r, true)
 	copied := *unfetched
 	copied.Signatures = []manifest.Signature{{KeyID: "another hint", Sig: unfetched.Signatures[0].Sig}}
@@ -264,7 +264,7 @@ func TestAttackBadReleaseDoesNotBlockFollower(t *testing.T) {
 	now := time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)
 	var report strings.Builder
 	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, Now: func() time.Time { return now },
-		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard}}
+		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard, Runner: testRunner(t)}}
 	run := func(at time.Duration) *FollowPass {
 		t.Helper()
 		now = now.Add(at)
@@ -295,7 +295,7 @@ func TestAttackBadReleaseDoesNotBlockFollower(t *testing.T) {
 	}
 	for _, want := range []string{
 		"entry 0: demo 1.0.0: FAILED, attempt 1 of 3, next no sooner than 2026-11-27T02:00:00Z: cloning file://" + later,
-		`entry 1: demo 1.0.1: FAILED, attempt 1 of 3, next no sooner than 2026-11-27T02:00:00Z: recipe command "false"`,
+		`entry 1: demo 1.0.1: FAILED, attempt 1 of 3, next no sooner than 2026-11-27T02:00:00Z: recipe command "go build ./missing"`,
 		"entry 2: demo 1.0.2 reproduced; attestation logged as entry 4",
 		"entry 3: skipped: demo 1.0.0 failed at entry 0 (attempt 1 of 3)",
 	} {
@@ -324,7 +324,7 @@ func TestAttackBadReleaseDoesNotBlockFollower(t *testing.T) {
 	}
 	for _, want := range []string{
 		"entry 0: demo 1.0.0 reproduced; attestation logged as entry 5",
-		`entry 1: demo 1.0.1: FAILED, attempt 3 of 3, given up: recipe command "false"`,
+		`entry 1: demo 1.0.1: FAILED, attempt 3 of 3, given up: recipe command "go build ./missing"`,
 	} {
 		if !strings.Contains(report.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, report.String())
@@ -343,20 +343,20 @@ func TestAttackBadReleaseDoesNotBlockFollower(t *testing.T) {
 	}
 }
 
-// TestFollowTimeout: a recipe that never finishes (here a shell whose
-// child holds the output open) is a failure after Timeout, not a follower
-// stuck for ever.
+// TestFollowTimeout: a rebuild that outlasts Timeout (a build that
+// hangs; here an ordinary one given 100ms) is a failure, not a follower
+// stuck for ever. The sandbox's tests check that the build's processes
+// are killed.
 func TestFollowTimeout(t *testing.T) {
 	f := newFollowFixture(t)
 	source, commit := demoModule(t, "hello")
-	hang := &manifest.Recipe{Toolchain: strings.TrimSpace(goVersion()), Command: []string{"sh", "-c", "sleep 600"}, Environment: map[string]string{}}
-	f.log(f.release("demo", "1.0.0", commit, source, strings.Repeat("0", 64), hang, true))
+	f.log(f.release("demo", "1.0.0", commit, source, strings.Repeat("0", 64), demoRecipe(""), true))
 	var report strings.Builder
-	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, Timeout: time.Second,
-		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard}}
+	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, Timeout: 100 * time.Millisecond,
+		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard, Runner: testRunner(t)}}
 	start := time.Now()
 	pass, err := fw.Run(context.Background())
-	if err != nil || len(pass.Failed) != 1 || !strings.Contains(pass.Failed[0].Error, "no result after 1s") {
+	if err != nil || len(pass.Failed) != 1 || !strings.Contains(pass.Failed[0].Error, "no result after 100ms") {
 		t.Fatalf("pass: %+v %v\n%s", pass, err, report.String())
 	}
 	if d := time.Since(start); d > time.Minute {

@@ -1,13 +1,17 @@
-// Package rebuild rebuilds a release from its source and recipe, in a
-// fresh directory with a scrubbed environment, and compares the result
-// with the release bit for bit.
+// Package rebuild rebuilds a release from its source and recipe and
+// compares the result with the release bit for bit.
 //
-// The environment is what the recipe says and nothing inherited: GOENV=off
-// and no GOFLAGS (a go env file under $HOME once changed builds here),
-// private HOME, GOPATH and build cache, GOTOOLCHAIN from the recipe. The
-// module cache is shared: its contents are checked against go.sum, and a
-// cold one would only download the same bytes again. The recipe's command
-// runs in the source root and must leave each artifact at <root>/<name>.
+// A recipe is the maintainers' word, and rebuilders exist to catch
+// maintainers gone bad, so a rebuild trusts it with nothing: the recipe
+// must pass the policy of CheckRecipe (go build, allowlisted flags and
+// variables) and name the rebuilder's own Go version, before anything is
+// fetched; the source is cloned by git with a minimal environment and
+// only the https, ssh and file protocols; the modules are downloaded by
+// the go command alone (no code of the checkout runs) into the module
+// cache; then in the sandbox (package internal/sandbox: no network, the
+// module cache and toolchain read-only, nothing of the host's home), go
+// mod verify checks the cache against go.sum, and the recipe's command
+// runs in the checkout and must leave each artifact at <root>/<name>.
 package rebuild
 
 import (
@@ -15,14 +19,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"ssms.dev/ssms/manifest"
 )
 
 // waitDelay bounds the wait for a command's output once ctx is done and
@@ -52,7 +53,7 @@ func Fetch(ctx context.Context, source, commit, dir string) (string, error) {
 		}
 	}
 	src := filepath.Join(dir, "src")
-	if _, err := Git(ctx, dir, "clone", "--quiet", "--no-checkout", source, src); err != nil {
+	if _, err := Git(ctx, dir, "clone", "--quiet", "--no-checkout", "--no-recurse-submodules", source, src); err != nil {
 		return "", fmt.Errorf("cloning %s: %w", source, err)
 	}
 	if _, err := Git(ctx, src, "checkout", "--quiet", "--detach", commit); err != nil {
@@ -66,11 +67,26 @@ func Fetch(ctx context.Context, source, commit, dir string) (string, error) {
 }
 
 // Git runs git in dir and returns its standard output; an error carries
-// git's own message. It never prompts for credentials.
+// git's own message. git runs with a minimal environment: no system or
+// global configuration, a throwaway HOME, no prompt for credentials, and
+// only the https, ssh and file protocols (not ext::, which runs a
+// command, nor the unauthenticated git:// and http://).
 func Git(ctx context.Context, dir string, args ...string) (string, error) {
+	home, err := os.MkdirTemp("", "ssms-git-home-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(home)
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
+		"GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=" + os.DevNull,
+		"GIT_ALLOW_PROTOCOL=https:ssh:file",
+	}
+	if v := os.Getenv("SSH_AUTH_SOCK"); v != "" { // a private repository's ssh key, in the agent
+		cmd.Env = append(cmd.Env, "SSH_AUTH_SOCK="+v)
+	}
 	cmd.WaitDelay = waitDelay
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
@@ -89,51 +105,4 @@ func Git(ctx context.Context, dir string, args ...string) (string, error) {
 func Head(ctx context.Context, dir string) (string, error) {
 	out, err := Git(ctx, dir, "rev-parse", "HEAD")
 	return strings.TrimSpace(out), err
-}
-
-// Env is the scrubbed environment a recipe runs in; work is a private
-// directory for HOME, GOPATH and the build cache.
-func Env(r *manifest.Recipe, work string) ([]string, error) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return nil, errors.New("no go command on PATH")
-	}
-	modcache, err := exec.Command(goBin, "env", "GOMODCACHE").Output()
-	if err != nil {
-		return nil, fmt.Errorf("go env GOMODCACHE: %w", err)
-	}
-	env := []string{
-		"PATH=" + filepath.Dir(goBin) + string(os.PathListSeparator) + "/usr/bin:/bin",
-		"HOME=" + filepath.Join(work, "home"),
-		"GOPATH=" + filepath.Join(work, "gopath"),
-		"GOCACHE=" + filepath.Join(work, "gocache"),
-		"GOMODCACHE=" + strings.TrimSpace(string(modcache)),
-		"GOENV=off", "GOFLAGS=", "GOTELEMETRY=off",
-		"GOTOOLCHAIN=" + r.Toolchain,
-	}
-	if p := os.Getenv("GOPROXY"); p != "" {
-		env = append(env, "GOPROXY="+p)
-	}
-	for k, v := range r.Environment {
-		env = append(env, k+"="+v)
-	}
-	return env, nil
-}
-
-// Build runs the recipe in src, with output to log.
-func Build(ctx context.Context, r *manifest.Recipe, src, work string, log io.Writer) error {
-	env, err := Env(r, work)
-	if err != nil {
-		return err
-	}
-	if strings.ContainsRune(r.Command[0], '/') {
-		return errors.New("the recipe's command must be a program name, found on the scrubbed PATH")
-	}
-	cmd := exec.CommandContext(ctx, r.Command[0], r.Command[1:]...)
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = src, env, log, log
-	cmd.WaitDelay = waitDelay
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("recipe command %q: %w", strings.Join(r.Command, " "), err)
-	}
-	return nil
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,7 +78,7 @@ func TestOurBinariesReproducible(t *testing.T) {
 		}
 		for _, product := range products {
 			var log bytes.Buffer
-			if err := Build(context.Background(), projectRecipe(t, product), src, work, &log); err != nil {
+			if err := testBuild(t, projectRecipe(t, product), src, work, &log); err != nil {
 				t.Fatalf("build %d of %s: %v\n%s", i, product, err, log.String())
 			}
 			d, err := manifest.DigestFile(filepath.Join(src, product), nil)
@@ -155,10 +157,35 @@ func rebuildDemo(t testing.TB, source, commit string, r *manifest.Recipe) string
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	if err := Build(context.Background(), r, src, work, &log); err != nil {
+	if err := testBuild(t, r, src, work, &log); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	return src
+}
+
+var (
+	runnerOnce sync.Once
+	runner     *Runner
+	runnerErr  error
+)
+
+// testRunner is the runner of the tests: go on PATH, the host's module
+// cache, the sandbox (which the tests require; scripts/test installs it).
+func testRunner(t testing.TB) *Runner {
+	t.Helper()
+	runnerOnce.Do(func() { runner, runnerErr = NewRunner(context.Background(), "", "", false) })
+	if runnerErr != nil {
+		t.Fatal(runnerErr)
+	}
+	return runner
+}
+
+// testBuild builds src with r as a rebuilder does, output to log.
+func testBuild(t testing.TB, r *manifest.Recipe, src, work string, log io.Writer) error {
+	t.Helper()
+	run := *testRunner(t)
+	run.Output = log
+	return run.Build(context.Background(), r, src, work)
 }
 
 func TestMain(m *testing.M) {
@@ -246,17 +273,18 @@ func TestFetchRefuses(t *testing.T) {
 	}
 }
 
-// TestEnvScrubbed checks that the user's Go settings do not reach a build.
+// TestEnvScrubbed checks that the user's Go settings do not reach a
+// build, and that the recipe's variables cannot override the rebuilder's.
 func TestEnvScrubbed(t *testing.T) {
 	t.Setenv("GOFLAGS", "-tags=evil")
 	t.Setenv("CGO_ENABLED", "1")
 	t.Setenv("GOPRIVATE", "example.org")
-	env, err := Env(demoRecipe(""), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := demoRecipe("")
+	r.Environment["GOFLAGS"] = "-toolexec=evil" // refused by CheckRecipe; must not get in even so
+	r.Environment["PATH"] = "/evil"
+	env := testRunner(t).buildEnv(r, t.TempDir())
 	joined := "\n" + strings.Join(env, "\n") + "\n"
-	for _, want := range []string{"\nGOFLAGS=\n", "\nGOENV=off\n", "\nCGO_ENABLED=0\n"} {
+	for _, want := range []string{"\nGOFLAGS=-mod=readonly\n", "\nGOENV=off\n", "\nCGO_ENABLED=0\n", "\nGOTOOLCHAIN=local\n", "\nGOPROXY=off\n", "\nGOWORK=off\n"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("env lacks %q", strings.TrimSpace(want))
 		}
@@ -265,6 +293,14 @@ func TestEnvScrubbed(t *testing.T) {
 		if strings.Contains(joined, bad) {
 			t.Errorf("env leaks %q", bad)
 		}
+	}
+	seen := map[string]bool{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if seen[k] {
+			t.Errorf("%s is set twice", k)
+		}
+		seen[k] = true
 	}
 }
 

@@ -61,6 +61,8 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 	cmds["waitglob"] = waitGlobCmd
 	cmds["halfopen"] = halfOpenCmd
 	cmds["lockdir"] = lockDirCmd
+	cmds["sandbox-exec"] = sandboxExecCmd
+	cmds["listen"] = listenCmd
 	return cmds
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/sandbox"
 	"ssms.dev/ssms/signer"
 )
 
@@ -116,6 +117,12 @@ func quickstart(out io.Writer, dir string) error {
 	}
 	logURL := "http://" + ln.Addr().String()
 	q := &script{out: out}
+	// The demo recipe is ours, so it may build unsandboxed where bwrap is missing.
+	var sandboxArg []string
+	if err := sandbox.Available(); err != nil {
+		sandboxArg = []string{"--no-sandbox"}
+		fmt.Fprintf(out, "(no sandbox here, so the builds below pass --no-sandbox: %v)\n", err)
+	}
 	q.section("1. Each maintainer creates a key pair")
 	for _, name := range []string{"alice", "bob", "carol"} {
 		q.ok("key", "generate", "--out", name)
@@ -138,7 +145,7 @@ func quickstart(out io.Writer, dir string) error {
 	q.ok("policy", "sign", "policy.json", "--key", "alice.key")
 	q.ok("policy", "sign", "policy.json", "--key", "bob.key")
 	q.section("4. A maintainer builds demo-app from a clean clone of its commit with its recipe, and drafts the release")
-	q.ok("build", "--recipe", "demo-app-src/recipe.json", "--artifact", "demo-app", "--source", "demo-app-src", "--commit", commit, "--out", "dist")
+	q.ok(append([]string{"build", "--recipe", "demo-app-src/recipe.json", "--artifact", "demo-app", "--source", "demo-app-src", "--commit", commit, "--out", "dist"}, sandboxArg...)...)
 	q.tamper("dist/demo-app", "demo-app.tampered")
 	q.ok("release", "draft", "--product", "demo-app", "--version", "1.0.0", "--sequence", "1",
 		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "demo-app-src/recipe.json",
@@ -159,8 +166,8 @@ func quickstart(out io.Writer, dir string) error {
 	q.ok("log", "verify-proof", "release.proof", "--entry", "release.json", "--policy", "policy.json")
 	q.ok("log", "checkpoint", "--log", logURL, "--vkey", logKey, "--state", "seen.checkpoint")
 	q.section("8. Each rebuilder rebuilds the release from its source and recipe, bit for bit, and logs an attestation")
-	q.ok("rebuild", "release.json", "--key", "rebuilder-1.key", "--policy", "policy.json", "--log", logURL)
-	q.ok("rebuild", "release.json", "--key", "rebuilder-2.key", "--policy", "policy.json", "--log", logURL)
+	q.ok(append([]string{"rebuild", "release.json", "--key", "rebuilder-1.key", "--policy", "policy.json", "--log", logURL}, sandboxArg...)...)
+	q.ok(append([]string{"rebuild", "release.json", "--key", "rebuilder-2.key", "--policy", "policy.json", "--log", logURL}, sandboxArg...)...)
 	q.section("9. An auditor's monitor checks every checkpoint and entry, and that the release has its rebuilds")
 	q.ok("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
 	q.section("10. A user's client gets one bundle of the release and decides offline, before it runs, remembering what it installed")
@@ -178,7 +185,7 @@ func quickstart(out io.Writer, dir string) error {
 	q.ok("release", "sign", "targeted.json", "--key", "alice.key")
 	q.ok("release", "sign", "targeted.json", "--key", "bob.key")
 	q.ok("release", "publish", "targeted.json", "--log", logURL, "--policy", "policy.json", "--out", "targeted.proof")
-	q.fails("rebuild", "targeted.json", "--key", "rebuilder-1.key", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered")
+	q.fails(append([]string{"rebuild", "targeted.json", "--key", "rebuilder-1.key", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered"}, sandboxArg...)...)
 	q.alarm("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
 	if q.err != nil {
 		return q.err

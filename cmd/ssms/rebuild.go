@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -23,19 +24,29 @@ import (
 func buildCmd() *cobra.Command {
 	var recipePath, source, commit, out string
 	var artifacts []string
+	var rf runnerFlags
 	c := &cobra.Command{
 		Use:   "build --recipe FILE --artifact NAME... --out DIR [--source DIR|URL] [--commit C]",
 		Short: "Build release artifacts from a clean clone, exactly as rebuilders will",
 		Long: `Clone the source at a commit (default: HEAD of the repository in the current
-directory) into a fresh directory, run the recipe there in a scrubbed
-environment, and copy each named artifact to --out. Maintainers build releases
-this way so that rebuilders, running the same recipe, get the same bytes.`,
+directory) into a fresh directory, run the recipe there exactly as rebuilders
+will, and copy each named artifact to --out. Maintainers build releases this
+way so that rebuilders, running the same recipe, get the same bytes.
+
+` + sandboxDoc,
 		Example: `  ssms build --recipe recipes/smp-server.json --artifact smp-server --out dist`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			r, err := readRecipe(recipePath)
 			if err != nil {
 				return err
+			}
+			run, err := rf.runner(c)
+			if err != nil {
+				return err
+			}
+			if err := run.Check(r); err != nil { // before anything is fetched
+				return fmt.Errorf("%s: %w", recipePath, err)
 			}
 			if commit == "" {
 				if commit, err = rebuild.Head(c.Context(), source); err != nil {
@@ -51,7 +62,10 @@ this way so that rebuilders, running the same recipe, get the same bytes.`,
 			if err != nil {
 				return err
 			}
-			if err := rebuild.Build(c.Context(), r, src, work, c.ErrOrStderr()); err != nil {
+			if err := rebuild.CheckFresh(src, artifacts); err != nil {
+				return err
+			}
+			if err := run.Build(c.Context(), r, src, work); err != nil {
 				return err
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
@@ -77,6 +91,7 @@ this way so that rebuilders, running the same recipe, get the same bytes.`,
 	c.Flags().StringVar(&out, "out", "dist", "directory for the artifacts")
 	c.Flags().StringVar(&source, "source", ".", "git repository (directory or URL)")
 	c.Flags().StringVar(&commit, "commit", "", "commit to build (default: HEAD of --source)")
+	rf.register(c.Flags())
 	c.MarkFlagRequired("recipe")
 	c.MarkFlagRequired("artifact")
 	return c
@@ -100,6 +115,7 @@ func rebuildCmd() *cobra.Command {
 		artifacts                                          []string
 		keep, once, json                                   bool
 		interval                                           time.Duration
+		runner                                             runnerFlags
 	}
 	c := &cobra.Command{
 		Use:   "rebuild (release.json | --follow URL --state DIR) --key R.key [--log URL]",
@@ -128,7 +144,9 @@ hour apart, then given up (rebuild it by hand with "ssms rebuild
 RELEASE.json --log URL"). A failure of the log stops the pass, to be
 retried. --once makes one pass (exit 1 if any release did not rebuild);
 otherwise a pass every --interval. With --json, each pass is printed as a
-JSON object, the per-release report going to standard error.`,
+JSON object, the per-release report going to standard error.
+
+` + sandboxDoc,
 		Example: `  ssms rebuild smp-server-1.2.0.json --key rebuilder.key
   ssms rebuild release.json --source ~/src/ssms --key rebuilder.key --log https://log.example --artifact smp-server=dist/smp-server
   ssms rebuild --follow https://log.example --state /var/lib/ssms-rebuilder --key rebuilder.key --policy policy.json`,
@@ -147,13 +165,17 @@ JSON object, the per-release report going to standard error.`,
 			if err != nil {
 				return err
 			}
-			r := &rebuild.Rebuilder{Signer: s, Builder: pol.KeyName(s.Public().ID()), Output: c.ErrOrStderr(), Keep: f.keep}
+			run, err := f.runner.runner(c)
+			if err != nil {
+				return err
+			}
+			r := &rebuild.Rebuilder{Signer: s, Builder: pol.KeyName(s.Public().ID()), Output: c.ErrOrStderr(), Keep: f.keep, Runner: run}
 			if r.Builder == "" {
 				r.Builder = "key-" + s.Public().ID()[:16]
 				fmt.Fprintf(c.ErrOrStderr(), "ssms: hint: this key is not a rebuilder of policy version %d; its attestations will not count toward the rebuild threshold\n", pol.Version)
 			}
 			if f.follow != "" {
-				return followLog(c, pol, r, f.follow, f.vkey, f.state, f.once, f.json, f.interval)
+				return followLog(c, pol, r, f.follow, f.vkey, f.state, f.once, f.json, f.interval, f.runner.timeout)
 			}
 			var logc *translog.Client // resolved now, not after a long build
 			if f.log != "" {
@@ -177,7 +199,9 @@ JSON object, the per-release report going to standard error.`,
 				}
 				published[name] = path
 			}
-			res, err := r.Rebuild(c.Context(), env, st, f.source, published)
+			ctx, cancel := context.WithTimeout(c.Context(), f.runner.timeout)
+			defer cancel()
+			res, err := r.Rebuild(ctx, env, st, f.source, published)
 			if res != nil && !f.json {
 				fmt.Fprint(c.OutOrStdout(), rebuild.Report(res.Artifacts))
 			}
@@ -224,12 +248,13 @@ JSON object, the per-release report going to standard error.`,
 	fl.StringVar(&f.state, "state", "", "with --follow: directory for progress and attestations")
 	fl.BoolVar(&f.once, "once", false, "with --follow: one pass")
 	fl.DurationVar(&f.interval, "interval", time.Minute, "with --follow: time between passes")
+	f.runner.register(fl)
 	c.MarkFlagRequired("key")
 	return c
 }
 
 // followLog runs rebuild --follow.
-func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, logURL, vkey, state string, once, asJSON bool, interval time.Duration) error {
+func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, logURL, vkey, state string, once, asJSON bool, interval, timeout time.Duration) error {
 	if state == "" {
 		return withHint(errors.New("--follow needs --state DIR"), "the directory keeps which entries were handled, and the attestations")
 	}
@@ -242,7 +267,7 @@ func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, log
 		return err
 	}
 	defer lock.Release()
-	fw := &rebuild.Follower{Log: client, Policy: pol, Rebuilder: r, Dir: state, Report: c.OutOrStdout()}
+	fw := &rebuild.Follower{Log: client, Policy: pol, Rebuilder: r, Dir: state, Report: c.OutOrStdout(), Timeout: timeout}
 	if asJSON {
 		fw.Report = c.ErrOrStderr() // standard output is the passes' JSON
 	}
