@@ -47,6 +47,11 @@ type Agent struct {
 	wg       sync.WaitGroup
 	closed   sync.Once
 	closeErr error
+
+	// uncleanOnDisk is set once a save has written Clean=false: until
+	// then the file still says the last session ended in order, and a
+	// crash would let the next session reuse the numbers this one sends.
+	uncleanOnDisk bool
 }
 
 // New runs an agent over an open store and its state. After a crash (the
@@ -93,6 +98,7 @@ func (a *Agent) save() error {
 	if err := a.store.Save(a.st); err != nil {
 		return fmt.Errorf("saving the state: %w", err)
 	}
+	a.uncleanOnDisk = !a.st.Clean
 	return nil
 }
 
@@ -353,7 +359,9 @@ func (a *Agent) number(sq *SendQueue, m *Message) ([]byte, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	was := *sq
-	mustSave := sq.next(m)
+	// The first message of a session saves, whatever the block: the
+	// file must say "not closed in order" before any number goes out.
+	mustSave := sq.next(m) || !a.uncleanOnDisk
 	plain, err := marshalMessage(m)
 	if err == nil && len(plain) > maxMessage {
 		err = fmt.Errorf("message of %d bytes once encoded; the limit is %d", len(plain), maxMessage)
