@@ -104,6 +104,9 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 		return nil, nil, err
 	}
 	store, st, err := agent.OpenStore(o.state, pass)
+	if errors.Is(err, agent.ErrEmptyPassphrase) {
+		return nil, nil, withHint(err, "choose a passphrase: it guards the keys of every conversation")
+	}
 	if errors.Is(err, agent.ErrLocked) {
 		return nil, nil, withHint(err, "a chat or listen is running on this state; send from there, or stop it")
 	}

@@ -31,7 +31,7 @@ func (a *Agent) handle(s *client.Session, d client.Delivery) {
 	}
 	q := s.Queue(d.RecipientID)
 	a.mu.Lock()
-	c := a.st.byRID(d.RecipientID)
+	c := a.st.byQueue(s.Addr.String(), d.RecipientID)
 	a.mu.Unlock()
 	if q == nil || c == nil {
 		return

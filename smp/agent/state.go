@@ -104,10 +104,13 @@ func (st *State) Names() []string {
 	return out
 }
 
-// byRID finds the contact receiving on rid.
-func (st *State) byRID(rid []byte) *Contact {
+// byQueue finds the contact receiving on queue rid of server (its
+// address as smp.Address.String writes it). Recipient IDs are unique
+// only per server: another server can hand out an ID that one of ours
+// uses, and its deliveries must not reach that contact.
+func (st *State) byQueue(server string, rid []byte) *Contact {
 	for _, c := range st.Contacts {
-		if string(c.Recv.RID) == string(rid) {
+		if c.Recv.Server == server && string(c.Recv.RID) == string(rid) {
 			return c
 		}
 	}
