@@ -32,6 +32,10 @@ const (
 // Agent runs a client's conversations over its state.
 type Agent struct {
 	Algorithm signer.Algorithm // for new signing keys (default Ed25519)
+	// Servers are the servers, besides the one a contact's own queue is
+	// on, where the user lets an invited contact put the queue we answer
+	// on. See replyServerAllowed.
+	Servers []smp.Address
 
 	store  *Store
 	mu     sync.Mutex // guards st and sessions
@@ -52,18 +56,19 @@ type Agent struct {
 	// then the file still says the last session ended in order, and a
 	// crash would let the next session reuse the numbers this one sends.
 	uncleanOnDisk bool
+
+	afterKey func(*client.Conn) error // for tests: runs once KEY succeeded
 }
 
 // New runs an agent over an open store and its state. After a crash (the
-// state was not closed cleanly) sequence counting restarts: see Resync.
+// state was not closed cleanly) sending restarts past the reserved
+// numbers, in a new epoch: see SendQueue.next. The receive side needs
+// nothing: it is saved before each message is acknowledged.
 func New(store *Store, st *State) *Agent {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{store: store, st: st, ctx: ctx, cancel: cancel, sessions: map[string]*client.Session{}, events: make(chan Event, 256), stopping: make(chan struct{})}
 	if !st.Clean {
 		for _, c := range st.Contacts {
-			if c.Recv.LastSeq > 0 {
-				c.Recv.Resync = true
-			}
 			if c.Send != nil && c.Send.Seq > 0 {
 				c.Send.Resync = true
 			}

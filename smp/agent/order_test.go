@@ -65,7 +65,11 @@ func TestMisbehavingServerIsDetected(t *testing.T) {
 		{tampered, "undecrypted"},   // 7, altered
 		{bodies[5], "message"},      // 7
 	} {
-		if got := kindsOf(alice.receive(c, step.body, now)); got != step.want {
+		events, err := alice.receive(c, step.body, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kindsOf(events); got != step.want {
 			t.Fatalf("got %q, want %q", got, step.want)
 		}
 	}

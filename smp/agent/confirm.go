@@ -1,0 +1,143 @@
+package agent
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+
+	"ssms.dev/ssms/smp"
+	"ssms.dev/ssms/smp/client"
+)
+
+// NoticeReplyServer: a confirmation asks us to answer on a server the
+// user has not chosen. It is left on the server, unanswered, until the
+// user allows that server (Agent.Servers) and listens again.
+const NoticeReplyServer = "reply-server"
+
+// confirmation handles the first message on a queue: the sender's key. The
+// queue is secured with it, the sender ID forgotten, and, if the sender
+// sent an invitation to its own queue, we confirm that one in turn. It
+// says whether to acknowledge the delivery: not when the handshake could
+// not go on for a reason that may pass, so that the server delivers it
+// again and the contact does not get stuck half-way.
+func (a *Agent) confirmation(ctx context.Context, s *client.Session, q *client.Queue, c *Contact, body []byte) bool {
+	ek, err := loadDHPrivate(c.Recv.EncKey)
+	if err != nil {
+		return true
+	}
+	conf, err := OpenConfirmation(body, ek)
+	if err != nil {
+		// Anyone who saw the invitation could send this: ignore it (the spec's rule).
+		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "a message that is not a valid confirmation; ignored"})
+		return true
+	}
+	var reply *Invitation
+	if c.Send == nil && conf.Body.Reply != "" {
+		reply, _ = ParseInvitation(conf.Body.Reply) // ParseConfirmation checked it
+		if err := a.replyServerAllowed(c, reply.Server); err != nil {
+			a.emit(Event{Contact: c.Name, Kind: NoticeReplyServer, Text: err.Error()})
+			return false
+		}
+	}
+	if err := a.secure(ctx, s, q, c, conf); err != nil {
+		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "securing the queue failed: " + err.Error()})
+		var e *smp.Error
+		return errors.As(err, &e) // the server refused: trying again will not help
+	}
+	switch {
+	case reply != nil:
+		// We invited; they joined and sent their queue: confirm it.
+		send, sealed, err := a.prepareConfirmation(reply, "")
+		if err == nil {
+			a.mu.Lock()
+			c.Send, c.Status = send, StatusAccepted
+			err = a.save()
+			a.mu.Unlock()
+		}
+		if err == nil {
+			err = a.sendConfirmation(ctx, reply, sealed)
+		}
+		if err != nil {
+			a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "answering the confirmation failed: " + err.Error()})
+		}
+	case c.Send != nil:
+		// We joined; this is their confirmation of our queue: both are
+		// secured now. Say hello on theirs, so they know.
+		a.mu.Lock()
+		c.Status = StatusConnected
+		a.save()
+		a.mu.Unlock()
+		if err := a.sendMessage(ctx, c, &Message{Kind: KindHello}); err != nil {
+			a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "saying hello failed: " + err.Error()})
+			return true
+		}
+		a.emit(Event{Contact: c.Name, Kind: EventConnected})
+	}
+	return true
+}
+
+// secure sends KEY with the confirmation's sender key and records the
+// peer's end-to-end key. The key is saved as the one being secured before
+// KEY goes: the server may apply KEY and the answer be lost, or this
+// process die before the next save; the confirmation then comes again,
+// KEY gets AUTH (the queue is secured already), and the saved key says
+// it was this confirmation's, so the handshake goes on. AUTH after a KEY
+// with another key, or with nothing sent before, is a refusal.
+func (a *Agent) secure(ctx context.Context, s *client.Session, q *client.Queue, c *Contact, conf *Confirmation) error {
+	k, err := smp.NewKey(conf.SenderKey)
+	if err != nil {
+		return err
+	}
+	peer, err := parseDHKey(conf.Body.DH)
+	if err != nil {
+		return err
+	}
+	key := k.String()
+	a.mu.Lock()
+	prev := c.Recv.Securing
+	same := prev != "" && subtle.ConstantTimeCompare([]byte(prev), []byte(key)) == 1
+	c.Recv.Securing = key
+	err = a.save()
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	lost := false // a KEY went and its answer did not come back
+	err = s.Do(ctx, func(cn *client.Conn) error {
+		err := cn.Secure(ctx, q, conf.SenderKey)
+		if err == nil && a.afterKey != nil {
+			err = a.afterKey(cn)
+		}
+		lost = lost || errors.Is(err, client.ErrClosed)
+		return err
+	})
+	var e *smp.Error
+	if errors.As(err, &e) && e.Type == smp.ErrAuth && (same || lost && prev == "") {
+		err = nil // our own KEY, applied before
+	}
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c.Recv.PeerDH, c.Recv.SID, c.Recv.Securing = peer.Bytes(), nil, ""
+	return a.save()
+}
+
+// replyServerAllowed says whether to answer a confirmation whose reply
+// queue is on server: only on the server the user put this contact's
+// queue on, or one the user allowed (Agent.Servers). A confirmation comes
+// from whoever has the invitation; without this rule it could make the
+// client dial any host and port.
+func (a *Agent) replyServerAllowed(c *Contact, server smp.Address) error {
+	if c.Recv.Server == server.String() {
+		return nil
+	}
+	for _, s := range a.Servers {
+		if s == server {
+			return nil
+		}
+	}
+	return fmt.Errorf("the reply queue is on %s, a server you have not allowed; not answered (allow it to answer: the confirmation waits on the server)", server)
+}
