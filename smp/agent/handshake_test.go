@@ -1,0 +1,73 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"ssms.dev/ssms/smp/client"
+	"ssms.dev/ssms/smp/server/servertest"
+)
+
+// TestAttackKeyReplyLost: the server applies alice's KEY and the answer
+// is lost with the connection. The client sends KEY again on the next
+// one and gets AUTH, the queue being secured already. Before, that AUTH
+// dropped the confirmation and the contact stayed "invited" for good.
+func TestAttackKeyReplyLost(t *testing.T) {
+	addr := servertest.Start(t)
+	dir := t.TempDir()
+	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
+	var once sync.Once
+	alice.afterKey = func(cn *client.Conn) error {
+		err := error(nil)
+		once.Do(func() { cn.Close(); err = client.ErrClosed })
+		return err
+	}
+	connect(t, alice, bob, addr)
+	if got := alice.State().Contacts["bob"].Recv.Securing; got != "" {
+		t.Fatalf("the key being secured is still kept: %q", got)
+	}
+}
+
+var errKilled = errors.New("killed between KEY and the state write")
+
+// TestAttackKeyCrashBeforeSave: alice's process dies after the server
+// applied KEY and before the state said so. The next process gets the
+// confirmation again; its KEY gets AUTH. Before, the confirmation was
+// then dropped and the contact stuck; now the key saved before KEY says
+// the queue was secured with this very confirmation.
+func TestAttackKeyCrashBeforeSave(t *testing.T) {
+	addr := servertest.Start(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	alicePath := filepath.Join(dir, "alice")
+	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
+	alice.afterKey = func(*client.Conn) error { return errKilled }
+	inv, err := alice.Invite(ctx, "bob", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Join(ctx, "alice", inv, addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice, NoticeUndecrypted) // "securing the queue failed: killed …"
+	crash(alice)
+
+	alice2 := newAgent(t, alicePath)
+	if err := alice2.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice2, EventConnected)
+	waitFor(t, bob, EventConnected)
+	if err := bob.Send(ctx, "alice", "made it"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := waitFor(t, alice2, EventMessage); e.Text != "made it" {
+		t.Fatalf("alice got %+v", e)
+	}
+}
