@@ -30,7 +30,7 @@ func TestAttackResyncReplayedForever(t *testing.T) {
 	connect(t, alice, bob, addr)
 	c := alice.State().Contacts["bob"]
 	before := sealAs(t, bob, "alice", "before the crash") // 2
-	bob.State().Contacts["alice"].Send.Resync = true     // bob crashed and came back
+	bob.State().Contacts["alice"].Send.Resync = true      // bob crashed and came back
 	resync := sealAs(t, bob, "alice", "back")
 	after := sealAs(t, bob, "alice", "after")
 	for i, step := range []struct {
