@@ -23,6 +23,7 @@ import (
 
 	"ssms.dev/ssms/internal/clierr"
 	"ssms.dev/ssms/signer"
+	"ssms.dev/ssms/smp"
 	"ssms.dev/ssms/smp/agent"
 )
 
@@ -32,9 +33,10 @@ const passphraseEnv = "SMP_CLIENT_PASSWORD"
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 type options struct {
-	state string
-	alg   string
-	in    io.Reader
+	state   string
+	alg     string
+	servers []string // --allow-server
+	in      io.Reader
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -58,6 +60,7 @@ passphrase from ` + passphraseEnv + ` or the terminal.`,
 	root.SetArgs(args)
 	root.PersistentFlags().StringVar(&opts.state, "state", defaultState(), "the state file (env SMP_CLIENT_STATE)")
 	root.PersistentFlags().StringVar(&opts.alg, "algorithm", "ed25519", "signing keys for new queues: ed25519 or rsa-pss")
+	root.PersistentFlags().StringArrayVar(&opts.servers, "allow-server", nil, "a server an invited contact may put its reply queue on, besides the invitation's own (repeatable)")
 	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
@@ -92,6 +95,14 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 	if err != nil || (alg != signer.Ed25519 && alg != signer.RSAPSS) {
 		return nil, nil, fmt.Errorf("--algorithm %q: want ed25519 or rsa-pss", o.alg)
 	}
+	var servers []smp.Address
+	for _, s := range o.servers {
+		addr, err := smp.ParseAddress(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--allow-server: %w", err)
+		}
+		servers = append(servers, addr)
+	}
 	if err := os.MkdirAll(filepath.Dir(o.state), 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -114,7 +125,7 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 		return nil, nil, err
 	}
 	a := agent.New(store, st)
-	a.Algorithm = alg
+	a.Algorithm, a.Servers = alg, servers
 	closeAll := func() error {
 		err := a.Close()
 		store.Close()

@@ -47,6 +47,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("PATH", bin+string(os.PathListSeparator)+e.Getenv("PATH"))
 			e.Setenv("SMPPORT", freePort(t))
+			e.Setenv("SMPPORT2", freePort(t))
 			return nil
 		},
 		Cmds: scripttest.Commands(),
