@@ -45,16 +45,7 @@ func TestAttackKeyCrashBeforeSave(t *testing.T) {
 	alicePath := filepath.Join(dir, "alice")
 	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
 	alice.afterKey = func(*client.Conn) error { return errKilled }
-	inv, err := alice.Invite(ctx, "bob", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.Join(ctx, "alice", inv, addr); err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Listen(ctx); err != nil {
-		t.Fatal(err)
-	}
+	startHandshake(t, alice, bob, addr, addr)
 	waitFor(t, alice, NoticeUndecrypted) // "securing the queue failed: killed …"
 	crash(alice)
 

@@ -91,16 +91,7 @@ func TestAttackReplyServerRedirect(t *testing.T) {
 	dir := t.TempDir()
 	alicePath := filepath.Join(dir, "alice")
 	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
-	inv, err := alice.Invite(ctx, "bob", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.Join(ctx, "alice", inv, elsewhere); err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.Listen(ctx); err != nil {
-		t.Fatal(err)
-	}
+	startHandshake(t, alice, bob, addr, elsewhere)
 	e, _ := waitFor(t, alice, NoticeReplyServer)
 	if !strings.Contains(e.Text, elsewhere.String()) {
 		t.Fatalf("the notice does not name the server: %q", e.Text)
