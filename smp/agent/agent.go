@@ -57,7 +57,10 @@ type Agent struct {
 	// crash would let the next session reuse the numbers this one sends.
 	uncleanOnDisk bool
 
-	afterKey func(*client.Conn) error // for tests: runs once KEY succeeded
+	// testStep, for tests, can fail the handshake at a named step: "key"
+	// once the server applied KEY (cn the connection), "answer" before
+	// our confirmation of the peer's queue goes (cn nil).
+	testStep func(step string, cn *client.Conn) error
 }
 
 // New runs an agent over an open store and its state. After a crash (the

@@ -48,18 +48,26 @@ func (a *Agent) confirmation(ctx context.Context, s *client.Session, q *client.Q
 	switch {
 	case reply != nil:
 		// We invited; they joined and sent their queue: confirm it.
+		// The answer is kept until their hello: if it is lost, their
+		// confirmation comes again (it is not acknowledged) and
+		// answerAgain sends it again.
 		send, sealed, err := a.prepareConfirmation(reply, "")
 		if err == nil {
+			send.Answer = sealed
 			a.mu.Lock()
 			c.Send, c.Status = send, StatusAccepted
 			err = a.save()
 			a.mu.Unlock()
+		}
+		if err == nil && a.testStep != nil {
+			err = a.testStep("answer", nil)
 		}
 		if err == nil {
 			err = a.sendConfirmation(ctx, reply, sealed)
 		}
 		if err != nil {
 			a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "answering the confirmation failed: " + err.Error()})
+			return false
 		}
 	case c.Send != nil:
 		// We joined; this is their confirmation of our queue: both are
@@ -106,8 +114,8 @@ func (a *Agent) secure(ctx context.Context, s *client.Session, q *client.Queue, 
 	lost := false // a KEY went and its answer did not come back
 	err = s.Do(ctx, func(cn *client.Conn) error {
 		err := cn.Secure(ctx, q, conf.SenderKey)
-		if err == nil && a.afterKey != nil {
-			err = a.afterKey(cn)
+		if err == nil && a.testStep != nil {
+			err = a.testStep("key", cn)
 		}
 		lost = lost || errors.Is(err, client.ErrClosed)
 		return err
@@ -123,6 +131,49 @@ func (a *Agent) secure(ctx context.Context, s *client.Session, q *client.Queue, 
 	defer a.mu.Unlock()
 	c.Recv.PeerDH, c.Recv.SID, c.Recv.Securing = peer.Bytes(), nil, ""
 	return a.save()
+}
+
+// answerAgain handles their confirmation delivered again while we wait
+// for their hello: our answer (the confirmation of their queue) may not
+// have gone, so it goes again. AUTH means their queue is secured: they
+// had it. It says whether body was that confirmation, and whether to
+// acknowledge it.
+func (a *Agent) answerAgain(ctx context.Context, c *Contact, body []byte) (again, ack bool) {
+	a.mu.Lock()
+	pending := c.Status == StatusAccepted && c.Send != nil && c.Send.Answer != nil
+	var answer, sid, peerDH, encKey []byte
+	var server string
+	if pending {
+		answer, sid, server, peerDH, encKey = c.Send.Answer, c.Send.SID, c.Send.Server, c.Recv.PeerDH, c.Recv.EncKey
+	}
+	a.mu.Unlock()
+	if !pending {
+		return false, false
+	}
+	ek, err1 := loadDHPrivate(encKey)
+	peer, err2 := loadDHPublic(peerDH)
+	addr, err3 := smp.ParseAddress(server)
+	if errors.Join(err1, err2, err3) != nil {
+		return false, false
+	}
+	conf, err := OpenConfirmation(body, ek)
+	if err != nil || conf.Body.DH != smp.EncodeDHKey(peer) {
+		return false, false
+	}
+	a.mu.Lock()
+	s := a.session(addr)
+	a.mu.Unlock()
+	err = s.Do(ctx, func(cn *client.Conn) error { return cn.Send(ctx, sid, nil, answer) })
+	var e *smp.Error
+	if errors.As(err, &e) && e.Type == smp.ErrAuth {
+		err = nil
+	}
+	if err != nil {
+		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "answering the confirmation again failed: " + err.Error()})
+		return true, false
+	}
+	a.emit(Event{Contact: c.Name, Kind: NoticeDuplicate, Text: "the confirmation was delivered again; our answer to it went again"})
+	return true, true
 }
 
 // replyServerAllowed says whether to answer a confirmation whose reply

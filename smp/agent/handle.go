@@ -48,6 +48,8 @@ func (a *Agent) handle(s *client.Session, d client.Delivery) {
 		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "a delivery did not decrypt with the server's key; ignored"})
 	} else if c.Recv.PeerDH == nil {
 		ack = a.confirmation(ctx, s, q, c, body)
+	} else if again, ok := a.answerAgain(ctx, c, body); again {
+		ack = ok
 	} else {
 		ack = a.message(c, body, d.Msg.Time)
 	}
@@ -100,12 +102,19 @@ func (a *Agent) receive(c *Contact, body []byte, at time.Time) ([]Event, error) 
 	was, status := c.Recv.clone(), c.Status
 	show, notes := c.Recv.accept(m, plain)
 	hello := show && m.Kind == KindHello && c.Status != StatusConnected
+	var answer []byte
 	if hello {
 		c.Status = StatusConnected
+		if c.Send != nil {
+			answer, c.Send.Answer = c.Send.Answer, nil // they had it
+		}
 	}
 	if show {
 		if err := a.save(); err != nil {
 			*c.Recv, c.Status = *was, status
+			if answer != nil {
+				c.Send.Answer = answer
+			}
 			return nil, err
 		}
 	}

@@ -20,9 +20,11 @@ func TestAttackKeyReplyLost(t *testing.T) {
 	dir := t.TempDir()
 	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
 	var once sync.Once
-	alice.afterKey = func(cn *client.Conn) error {
+	alice.testStep = func(step string, cn *client.Conn) error {
 		err := error(nil)
-		once.Do(func() { cn.Close(); err = client.ErrClosed })
+		if step == "key" {
+			once.Do(func() { cn.Close(); err = client.ErrClosed })
+		}
 		return err
 	}
 	connect(t, alice, bob, addr)
@@ -44,7 +46,12 @@ func TestAttackKeyCrashBeforeSave(t *testing.T) {
 	dir := t.TempDir()
 	alicePath := filepath.Join(dir, "alice")
 	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
-	alice.afterKey = func(*client.Conn) error { return errKilled }
+	alice.testStep = func(step string, _ *client.Conn) error {
+		if step == "key" {
+			return errKilled
+		}
+		return nil
+	}
 	startHandshake(t, alice, bob, addr, addr)
 	waitFor(t, alice, NoticeUndecrypted) // "securing the queue failed: killed …"
 	crash(alice)
@@ -60,5 +67,36 @@ func TestAttackKeyCrashBeforeSave(t *testing.T) {
 	}
 	if e, _ := waitFor(t, alice2, EventMessage); e.Text != "made it" {
 		t.Fatalf("alice got %+v", e)
+	}
+}
+
+// TestAttackAnswerLost: alice secured her queue and saved bob's, and her
+// process died before her confirmation of his queue went. Before, bob's
+// confirmation, delivered again, was a duplicate to ignore, and bob
+// waited for good; now alice keeps her answer until bob's hello and
+// sends it again.
+func TestAttackAnswerLost(t *testing.T) {
+	addr := servertest.Start(t)
+	dir := t.TempDir()
+	alicePath := filepath.Join(dir, "alice")
+	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
+	alice.testStep = func(step string, _ *client.Conn) error {
+		if step == "answer" {
+			return errKilled
+		}
+		return nil
+	}
+	startHandshake(t, alice, bob, addr, addr)
+	waitFor(t, alice, NoticeUndecrypted) // "answering the confirmation failed: killed …"
+	crash(alice)
+
+	alice2 := newAgent(t, alicePath)
+	if err := alice2.Listen(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob, EventConnected)
+	waitFor(t, alice2, EventConnected)
+	if a := alice2.State().Contacts["bob"].Send.Answer; a != nil {
+		t.Fatal("the answer is still kept after bob's hello")
 	}
 }
