@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -14,6 +16,35 @@ import (
 // user has not chosen. It is left on the server, unanswered, until the
 // user allows that server (Agent.Servers) and listens again.
 const NoticeReplyServer = "reply-server"
+
+// prepareConfirmation makes fresh sender and end-to-end keys for a queue
+// we were invited to: our side of it, and the sealed confirmation.
+func (a *Agent) prepareConfirmation(inv *Invitation, reply string) (*SendQueue, []byte, error) {
+	sk, skDER, err := a.newSigner()
+	if err != nil {
+		return nil, nil, err
+	}
+	dh, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := SealConfirmation(&Confirmation{SenderKey: sk.Public(), Body: ConfirmationBody{DH: smp.EncodeDHKey(dh.PublicKey()), Reply: reply}}, inv.EncryptionKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &SendQueue{Server: inv.Server.String(), SID: inv.SenderID, SenderKey: skDER, DH: dh.Bytes(), PeerEK: inv.EncryptionKey.Bytes()}, body, nil
+}
+
+// sendConfirmation sends it, unsigned, as the spec requires.
+func (a *Agent) sendConfirmation(ctx context.Context, inv *Invitation, body []byte) error {
+	a.mu.Lock()
+	s := a.session(inv.Server)
+	a.mu.Unlock()
+	if err := s.Do(ctx, func(c *client.Conn) error { return c.Send(ctx, inv.SenderID, nil, body) }); err != nil {
+		return fmt.Errorf("sending the confirmation: %w", err)
+	}
+	return nil
+}
 
 // confirmation handles the first message on a queue: the sender's key. The
 // queue is secured with it, the sender ID forgotten, and, if the sender
