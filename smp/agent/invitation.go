@@ -62,6 +62,10 @@ func (inv *Invitation) URI() string {
 // spelling per form: no escapes, no other base64, no other host or port
 // syntax, no white space around it (a user interface that takes pasted
 // text trims it first), and the encryption key in its one X25519 encoding.
+// Each of these is refused with an error that names it: a server address
+// without a host (it would dial this machine), a password in the URI, a
+// fragment parameter given twice, and a low-order encryption key (the
+// sealed confirmation would be readable by anyone; ErrLowOrderKey).
 func ParseInvitation(s string) (*Invitation, error) {
 	if len(s) > maxInvitation {
 		return nil, fmt.Errorf("invitation: longer than %d bytes", maxInvitation)
