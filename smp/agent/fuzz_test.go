@@ -100,6 +100,8 @@ func FuzzParseConfirmation(f *testing.F) {
 func FuzzParseMessage(f *testing.F) {
 	f.Add([]byte(`{"seq":1,"prev":"","kind":"text","text":"hi"}`))
 	f.Add([]byte(`{"seq":2,"prev":"AAAA","kind":"hello","resync":true}`))
+	f.Add([]byte(`{"seq":300,"prev":"","kind":"text","text":"back","resync":true,"epoch":"AAAAAAAAAAAAAAAAAAAAAA"}`))
+	f.Add([]byte(`{"seq":301,"prev":"AAAA","kind":"text","epoch":"AAAAAAAAAAAAAAAAAAAAAB"}`))
 	f.Add([]byte(`{"seq":2,"prev":"","kind":"text","text":"\u2028"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := ParseMessage(b)
