@@ -58,8 +58,9 @@ type Agent struct {
 	uncleanOnDisk bool
 
 	// testStep, for tests, can fail the handshake at a named step: "key"
-	// once the server applied KEY (cn the connection), "answer" before
-	// our confirmation of the peer's queue goes (cn nil).
+	// once the server applied KEY (cn the connection); "answer" before
+	// our confirmation of the peer's queue goes, "hello" before the
+	// joiner's hello goes (cn nil).
 	testStep func(step string, cn *client.Conn) error
 }
 

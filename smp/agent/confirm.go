@@ -103,16 +103,31 @@ func (a *Agent) confirmation(ctx context.Context, s *client.Session, q *client.Q
 	case c.Send != nil:
 		// We joined; this is their confirmation of our queue: both are
 		// secured now. Say hello on theirs, so they know.
-		a.mu.Lock()
-		c.Status = StatusConnected
-		a.save()
-		a.mu.Unlock()
-		if err := a.sendMessage(ctx, c, &Message{Kind: KindHello}); err != nil {
-			a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "saying hello failed: " + err.Error()})
-			return true
-		}
-		a.emit(Event{Contact: c.Name, Kind: EventConnected})
+		return a.hello(ctx, c)
 	}
+	return true
+}
+
+// hello tells the inviter that both queues are secured, then marks the
+// contact connected. Until it went, the contact stays "joining", and
+// their confirmation, delivered again, makes confirmationAgain try again.
+func (a *Agent) hello(ctx context.Context, c *Contact) bool {
+	err := error(nil)
+	if a.testStep != nil {
+		err = a.testStep("hello", nil)
+	}
+	if err == nil {
+		err = a.sendMessage(ctx, c, &Message{Kind: KindHello})
+	}
+	if err != nil {
+		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "saying hello failed: " + err.Error()})
+		return false
+	}
+	a.mu.Lock()
+	c.Status = StatusConnected
+	a.save() // if lost, the hello goes again after a restart: a gap for them, no harm
+	a.mu.Unlock()
+	a.emit(Event{Contact: c.Name, Kind: EventConnected})
 	return true
 }
 
@@ -164,31 +179,31 @@ func (a *Agent) secure(ctx context.Context, s *client.Session, q *client.Queue, 
 	return a.save()
 }
 
-// answerAgain handles their confirmation delivered again while we wait
-// for their hello: our answer (the confirmation of their queue) may not
-// have gone, so it goes again. AUTH means their queue is secured: they
-// had it. It says whether body was that confirmation, and whether to
-// acknowledge it.
-func (a *Agent) answerAgain(ctx context.Context, c *Contact, body []byte) (again, ack bool) {
+// confirmationAgain handles their confirmation delivered again after our
+// queue was secured with it, while the handshake is not done: the step
+// after securing may not have happened. The inviter sends its answer
+// (the confirmation of their queue) again, AUTH meaning their queue is
+// secured, so they had it; the joiner says hello. It says whether body
+// was that confirmation, and whether to acknowledge it.
+func (a *Agent) confirmationAgain(ctx context.Context, c *Contact, body []byte) (again, ack bool) {
 	a.mu.Lock()
-	pending := c.Status == StatusAccepted && c.Send != nil && c.Send.Answer != nil
-	var answer, sid, peerDH, encKey []byte
+	answering := c.Status == StatusAccepted && c.Send != nil && c.Send.Answer != nil
+	greeting := c.Status == StatusJoining && c.Send != nil
+	encKey, peerDH := c.Recv.EncKey, c.Recv.PeerDH
+	var answer, sid []byte
 	var server string
-	if pending {
-		answer, sid, server, peerDH, encKey = c.Send.Answer, c.Send.SID, c.Send.Server, c.Recv.PeerDH, c.Recv.EncKey
+	if answering {
+		answer, sid, server = c.Send.Answer, c.Send.SID, c.Send.Server
 	}
 	a.mu.Unlock()
-	if !pending {
+	if !answering && !greeting || !isConfirmationFrom(body, encKey, peerDH) {
 		return false, false
 	}
-	ek, err1 := loadDHPrivate(encKey)
-	peer, err2 := loadDHPublic(peerDH)
-	addr, err3 := smp.ParseAddress(server)
-	if errors.Join(err1, err2, err3) != nil {
-		return false, false
+	if greeting {
+		return true, a.hello(ctx, c)
 	}
-	conf, err := OpenConfirmation(body, ek)
-	if err != nil || conf.Body.DH != smp.EncodeDHKey(peer) {
+	addr, err := smp.ParseAddress(server)
+	if err != nil {
 		return false, false
 	}
 	a.mu.Lock()
@@ -205,6 +220,18 @@ func (a *Agent) answerAgain(ctx context.Context, c *Contact, body []byte) (again
 	}
 	a.emit(Event{Contact: c.Name, Kind: NoticeDuplicate, Text: "the confirmation was delivered again; our answer to it went again"})
 	return true, true
+}
+
+// isConfirmationFrom says whether body is the confirmation, sealed to
+// our key encKey, of the peer whose end-to-end key is peerDH.
+func isConfirmationFrom(body, encKey, peerDH []byte) bool {
+	ek, err1 := loadDHPrivate(encKey)
+	peer, err2 := loadDHPublic(peerDH)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	conf, err := OpenConfirmation(body, ek)
+	return err == nil && conf.Body.DH == smp.EncodeDHKey(peer)
 }
 
 // replyServerAllowed says whether to answer a confirmation whose reply

@@ -48,7 +48,7 @@ func (a *Agent) handle(s *client.Session, d client.Delivery) {
 		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "a delivery did not decrypt with the server's key; ignored"})
 	} else if c.Recv.PeerDH == nil {
 		ack = a.confirmation(ctx, s, q, c, body)
-	} else if again, ok := a.answerAgain(ctx, c, body); again {
+	} else if again, ok := a.confirmationAgain(ctx, c, body); again {
 		ack = ok
 	} else {
 		ack = a.message(c, body, d.Msg.Time)

@@ -100,3 +100,32 @@ func TestAttackAnswerLost(t *testing.T) {
 		t.Fatal("the answer is still kept after bob's hello")
 	}
 }
+
+// TestHelloLost: bob secured his queue with alice's confirmation and his
+// process died before his hello went. He stays "joining"; alice's
+// confirmation, delivered again, makes him say hello then.
+func TestHelloLost(t *testing.T) {
+	addr := servertest.Start(t)
+	dir := t.TempDir()
+	bobPath := filepath.Join(dir, "bob")
+	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, bobPath)
+	bob.testStep = func(step string, _ *client.Conn) error {
+		if step == "hello" {
+			return errKilled
+		}
+		return nil
+	}
+	startHandshake(t, alice, bob, addr, addr)
+	waitFor(t, bob, NoticeUndecrypted) // "saying hello failed: killed …"
+	crash(bob)
+
+	bob2 := newAgent(t, bobPath)
+	if got := bob2.State().Contacts["alice"].Status; got != StatusJoining {
+		t.Fatalf("bob's contact is %s before his hello went; want %s", got, StatusJoining)
+	}
+	if err := bob2.Listen(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob2, EventConnected)
+	waitFor(t, alice, EventConnected)
+}
