@@ -33,7 +33,42 @@ func TestAttackKeyReplyLost(t *testing.T) {
 	}
 }
 
-var errKilled = errors.New("killed between KEY and the state write")
+var errKilled = errors.New("killed at this step")
+
+// crashDuringHandshake runs a handshake in which the side named crashes
+// ("alice" the inviter, "bob" the joiner) is killed at step (see
+// Agent.testStep), then restarts it and returns both once the handshake
+// is done.
+func crashDuringHandshake(t *testing.T, step, crashes string) (alice, bob *Agent) {
+	t.Helper()
+	addr := servertest.Start(t)
+	dir := t.TempDir()
+	path := map[string]string{"alice": filepath.Join(dir, "alice"), "bob": filepath.Join(dir, "bob")}
+	alice, bob = newAgent(t, path["alice"]), newAgent(t, path["bob"])
+	victim := map[string]*Agent{"alice": alice, "bob": bob}[crashes]
+	victim.testStep = func(s string, _ *client.Conn) error {
+		if s == step {
+			return errKilled
+		}
+		return nil
+	}
+	startHandshake(t, alice, bob, addr, addr)
+	waitFor(t, victim, NoticeUndecrypted) // "… failed: killed at this step"
+	crash(victim)
+
+	again := newAgent(t, path[crashes])
+	if err := again.Listen(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if crashes == "alice" {
+		alice = again
+	} else {
+		bob = again
+	}
+	waitFor(t, alice, EventConnected)
+	waitFor(t, bob, EventConnected)
+	return alice, bob
+}
 
 // TestAttackKeyCrashBeforeSave: alice's process dies after the server
 // applied KEY and before the state said so. The next process gets the
@@ -41,31 +76,11 @@ var errKilled = errors.New("killed between KEY and the state write")
 // then dropped and the contact stuck; now the key saved before KEY says
 // the queue was secured with this very confirmation.
 func TestAttackKeyCrashBeforeSave(t *testing.T) {
-	addr := servertest.Start(t)
-	ctx := context.Background()
-	dir := t.TempDir()
-	alicePath := filepath.Join(dir, "alice")
-	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
-	alice.testStep = func(step string, _ *client.Conn) error {
-		if step == "key" {
-			return errKilled
-		}
-		return nil
-	}
-	startHandshake(t, alice, bob, addr, addr)
-	waitFor(t, alice, NoticeUndecrypted) // "securing the queue failed: killed …"
-	crash(alice)
-
-	alice2 := newAgent(t, alicePath)
-	if err := alice2.Listen(ctx); err != nil {
+	alice, bob := crashDuringHandshake(t, "key", "alice")
+	if err := bob.Send(context.Background(), "alice", "made it"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, alice2, EventConnected)
-	waitFor(t, bob, EventConnected)
-	if err := bob.Send(ctx, "alice", "made it"); err != nil {
-		t.Fatal(err)
-	}
-	if e, _ := waitFor(t, alice2, EventMessage); e.Text != "made it" {
+	if e, _ := waitFor(t, alice, EventMessage); e.Text != "made it" {
 		t.Fatalf("alice got %+v", e)
 	}
 }
@@ -76,56 +91,15 @@ func TestAttackKeyCrashBeforeSave(t *testing.T) {
 // waited for good; now alice keeps her answer until bob's hello and
 // sends it again.
 func TestAttackAnswerLost(t *testing.T) {
-	addr := servertest.Start(t)
-	dir := t.TempDir()
-	alicePath := filepath.Join(dir, "alice")
-	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
-	alice.testStep = func(step string, _ *client.Conn) error {
-		if step == "answer" {
-			return errKilled
-		}
-		return nil
-	}
-	startHandshake(t, alice, bob, addr, addr)
-	waitFor(t, alice, NoticeUndecrypted) // "answering the confirmation failed: killed …"
-	crash(alice)
-
-	alice2 := newAgent(t, alicePath)
-	if err := alice2.Listen(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, bob, EventConnected)
-	waitFor(t, alice2, EventConnected)
-	if a := alice2.State().Contacts["bob"].Send.Answer; a != nil {
+	alice, _ := crashDuringHandshake(t, "answer", "alice")
+	if a := alice.State().Contacts["bob"].Send.Answer; a != nil {
 		t.Fatal("the answer is still kept after bob's hello")
 	}
 }
 
 // TestHelloLost: bob secured his queue with alice's confirmation and his
-// process died before his hello went. He stays "joining"; alice's
-// confirmation, delivered again, makes him say hello then.
+// process died before his hello went. He stayed "joining"; alice's
+// confirmation, delivered again, made him say hello then.
 func TestHelloLost(t *testing.T) {
-	addr := servertest.Start(t)
-	dir := t.TempDir()
-	bobPath := filepath.Join(dir, "bob")
-	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, bobPath)
-	bob.testStep = func(step string, _ *client.Conn) error {
-		if step == "hello" {
-			return errKilled
-		}
-		return nil
-	}
-	startHandshake(t, alice, bob, addr, addr)
-	waitFor(t, bob, NoticeUndecrypted) // "saying hello failed: killed …"
-	crash(bob)
-
-	bob2 := newAgent(t, bobPath)
-	if got := bob2.State().Contacts["alice"].Status; got != StatusJoining {
-		t.Fatalf("bob's contact is %s before his hello went; want %s", got, StatusJoining)
-	}
-	if err := bob2.Listen(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, bob2, EventConnected)
-	waitFor(t, alice, EventConnected)
+	crashDuringHandshake(t, "hello", "bob")
 }
