@@ -53,6 +53,18 @@ func connect(t testing.TB, alice, bob *Agent, addr smp.Address) *Invitation {
 	return inv
 }
 
+// connectedPair starts a server and connects a fresh alice and bob
+// through it; alicePath is alice's state, for restarting her.
+func connectedPair(t testing.TB) (alice, bob *Agent, alicePath string) {
+	t.Helper()
+	addr := servertest.Start(t)
+	dir := t.TempDir()
+	alicePath = filepath.Join(dir, "alice")
+	alice, bob = newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
+	connect(t, alice, bob, addr)
+	return alice, bob, alicePath
+}
+
 // startHandshake makes alice invite bob through addr, bob join with his
 // queue on reply, and alice listen; it does not wait for the end.
 func startHandshake(t testing.TB, alice, bob *Agent, addr, reply smp.Address) *Invitation {
@@ -146,12 +158,8 @@ func TestConfirmationIgnoresStrangers(t *testing.T) {
 }
 
 func TestStateSurvivesRestart(t *testing.T) {
-	addr := servertest.Start(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	alicePath := filepath.Join(dir, "alice")
-	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
-	connect(t, alice, bob, addr)
+	alice, bob, alicePath := connectedPair(t)
 	if err := alice.Close(); err != nil {
 		t.Fatal(err)
 	}

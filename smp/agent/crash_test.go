@@ -2,10 +2,7 @@ package agent
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
-
-	"ssms.dev/ssms/smp/server/servertest"
 )
 
 // crash stops a as a killed process would: its goroutines end, nothing
@@ -27,12 +24,8 @@ func crash(a *Agent) {
 // memory said otherwise), the next session counted from the old number,
 // and bob dropped alice's new message as a duplicate of the lost one.
 func TestAttackSequenceReusedAfterCrash(t *testing.T) {
-	addr := servertest.Start(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	alicePath := filepath.Join(dir, "alice")
-	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
-	connect(t, alice, bob, addr)
+	alice, bob, alicePath := connectedPair(t)
 	if err := alice.Send(ctx, "bob", "one"); err != nil {
 		t.Fatal(err)
 	}

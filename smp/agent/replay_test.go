@@ -1,11 +1,8 @@
 package agent
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
-
-	"ssms.dev/ssms/smp/server/servertest"
 )
 
 // receiveKinds has a receive c's body and returns the kinds it reported.
@@ -24,10 +21,7 @@ func receiveKinds(t *testing.T, a *Agent, c *Contact, body []byte) string {
 // taken as a new start, which made the message after it new again, and a
 // message from before the crash was shown once more too.
 func TestAttackResyncReplayedForever(t *testing.T) {
-	addr := servertest.Start(t)
-	dir := t.TempDir()
-	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
-	connect(t, alice, bob, addr)
+	alice, bob, _ := connectedPair(t)
 	c := alice.State().Contacts["bob"]
 	before := sealAs(t, bob, "alice", "before the crash") // 2
 	bob.State().Contacts["alice"].Send.Resync = true      // bob crashed and came back
@@ -57,11 +51,7 @@ func TestAttackResyncReplayedForever(t *testing.T) {
 // a replay of one already shown was shown again. Now the receive side is
 // saved before each ACK, and the replay is a duplicate.
 func TestAttackReplayAfterReceiverCrash(t *testing.T) {
-	addr := servertest.Start(t)
-	dir := t.TempDir()
-	alicePath := filepath.Join(dir, "alice")
-	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
-	connect(t, alice, bob, addr)
+	alice, bob, alicePath := connectedPair(t)
 	one, two := sealAs(t, bob, "alice", "one"), sealAs(t, bob, "alice", "two")
 	for _, body := range [][]byte{one, two} {
 		if got := receiveKinds(t, alice, alice.State().Contacts["bob"], body); got != "message" {
