@@ -63,48 +63,96 @@ func (a *Agent) confirmation(ctx context.Context, s *client.Session, q *client.Q
 		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "a message that is not a valid confirmation; ignored"})
 		return true
 	}
-	var reply *Invitation
-	if c.Send == nil && conf.Body.Reply != "" {
-		reply, _ = ParseInvitation(conf.Body.Reply) // ParseConfirmation checked it
-		if err := a.replyServerAllowed(c, reply.Server); err != nil {
-			a.emit(Event{Contact: c.Name, Kind: NoticeReplyServer, Text: err.Error()})
-			return false
-		}
+	// The reply server is checked before KEY: a confirmation we will
+	// not answer must not secure the queue either.
+	if c.Send == nil && a.replyRefused(c, conf) {
+		return false
 	}
 	if err := a.secure(ctx, s, q, c, conf); err != nil {
 		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "securing the queue failed: " + err.Error()})
 		var e *smp.Error
 		return errors.As(err, &e) // the server refused: trying again will not help
 	}
+	return a.afterSecured(ctx, c, conf)
+}
+
+// afterSecured takes the handshake on from our queue secured with conf,
+// whichever step it stopped at (a crash, a lost answer): the inviter
+// confirms the joiner's queue, or sends that confirmation again; the
+// joiner says hello. It says whether to acknowledge the confirmation.
+func (a *Agent) afterSecured(ctx context.Context, c *Contact, conf *Confirmation) bool {
+	a.mu.Lock()
+	send, status := c.Send, c.Status
+	a.mu.Unlock()
 	switch {
-	case reply != nil:
+	case send == nil && conf.Body.Reply != "":
 		// We invited; they joined and sent their queue: confirm it.
-		// The answer is kept until their hello: if it is lost, their
-		// confirmation comes again (it is not acknowledged) and
-		// answerAgain sends it again.
-		send, sealed, err := a.prepareConfirmation(reply, "")
-		if err == nil {
-			send.Answer = sealed
-			a.mu.Lock()
-			c.Send, c.Status = send, StatusAccepted
-			err = a.save()
-			a.mu.Unlock()
-		}
-		if err == nil && a.testStep != nil {
-			err = a.testStep("answer", nil)
-		}
-		if err == nil {
-			err = a.sendConfirmation(ctx, reply, sealed)
-		}
-		if err != nil {
-			a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "answering the confirmation failed: " + err.Error()})
+		if a.replyRefused(c, conf) {
 			return false
 		}
-	case c.Send != nil:
+		reply, _ := ParseInvitation(conf.Body.Reply) // ParseConfirmation checked it
+		return a.answer(ctx, c, reply)
+	case status == StatusAccepted && send.Answer != nil:
+		return a.answerAgain(ctx, c, send)
+	case status == StatusJoining:
 		// We joined; this is their confirmation of our queue: both are
 		// secured now. Say hello on theirs, so they know.
 		return a.hello(ctx, c)
 	}
+	return true
+}
+
+// answer confirms the joiner's queue. The answer is kept until their
+// hello: if it is lost, their confirmation comes again (it is not
+// acknowledged) and answerAgain sends it again.
+func (a *Agent) answer(ctx context.Context, c *Contact, reply *Invitation) bool {
+	send, sealed, err := a.prepareConfirmation(reply, "")
+	if err == nil {
+		send.Answer = sealed
+		a.mu.Lock()
+		c.Send, c.Status = send, StatusAccepted
+		err = a.save()
+		if err != nil {
+			c.Send, c.Status = nil, StatusInvited
+		}
+		a.mu.Unlock()
+	}
+	if err == nil && a.testStep != nil {
+		err = a.testStep("answer", nil)
+	}
+	if err == nil {
+		err = a.sendConfirmation(ctx, reply, sealed)
+	}
+	if err != nil {
+		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "answering the confirmation failed: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// answerAgain sends our answer again, unchanged. AUTH means their queue
+// is secured: they had it.
+func (a *Agent) answerAgain(ctx context.Context, c *Contact, send *SendQueue) bool {
+	a.mu.Lock()
+	answer, sid, server := send.Answer, send.SID, send.Server
+	a.mu.Unlock()
+	addr, err := smp.ParseAddress(server)
+	if err != nil {
+		return true
+	}
+	a.mu.Lock()
+	s := a.session(addr)
+	a.mu.Unlock()
+	err = s.Do(ctx, func(cn *client.Conn) error { return cn.Send(ctx, sid, nil, answer) })
+	var e *smp.Error
+	if errors.As(err, &e) && e.Type == smp.ErrAuth {
+		err = nil
+	}
+	if err != nil {
+		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "answering the confirmation again failed: " + err.Error()})
+		return false
+	}
+	a.emit(Event{Contact: c.Name, Kind: NoticeDuplicate, Text: "the confirmation was delivered again; our answer to it went again"})
 	return true
 }
 
@@ -181,57 +229,53 @@ func (a *Agent) secure(ctx context.Context, s *client.Session, q *client.Queue, 
 
 // confirmationAgain handles their confirmation delivered again after our
 // queue was secured with it, while the handshake is not done: the step
-// after securing may not have happened. The inviter sends its answer
-// (the confirmation of their queue) again, AUTH meaning their queue is
-// secured, so they had it; the joiner says hello. It says whether body
-// was that confirmation, and whether to acknowledge it.
+// after securing may not have happened (see afterSecured). It says
+// whether body was that confirmation, and whether to acknowledge it.
 func (a *Agent) confirmationAgain(ctx context.Context, c *Contact, body []byte) (again, ack bool) {
 	a.mu.Lock()
-	answering := c.Status == StatusAccepted && c.Send != nil && c.Send.Answer != nil
-	greeting := c.Status == StatusJoining && c.Send != nil
+	done := c.Status == StatusConnected
 	encKey, peerDH := c.Recv.EncKey, c.Recv.PeerDH
-	var answer, sid []byte
-	var server string
-	if answering {
-		answer, sid, server = c.Send.Answer, c.Send.SID, c.Send.Server
-	}
 	a.mu.Unlock()
-	if !answering && !greeting || !isConfirmationFrom(body, encKey, peerDH) {
+	if done {
 		return false, false
 	}
-	if greeting {
-		return true, a.hello(ctx, c)
-	}
-	addr, err := smp.ParseAddress(server)
-	if err != nil {
+	conf := theirConfirmation(body, encKey, peerDH)
+	if conf == nil {
 		return false, false
 	}
-	a.mu.Lock()
-	s := a.session(addr)
-	a.mu.Unlock()
-	err = s.Do(ctx, func(cn *client.Conn) error { return cn.Send(ctx, sid, nil, answer) })
-	var e *smp.Error
-	if errors.As(err, &e) && e.Type == smp.ErrAuth {
-		err = nil
-	}
-	if err != nil {
-		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "answering the confirmation again failed: " + err.Error()})
-		return true, false
-	}
-	a.emit(Event{Contact: c.Name, Kind: NoticeDuplicate, Text: "the confirmation was delivered again; our answer to it went again"})
-	return true, true
+	return true, a.afterSecured(ctx, c, conf)
 }
 
-// isConfirmationFrom says whether body is the confirmation, sealed to
-// our key encKey, of the peer whose end-to-end key is peerDH.
-func isConfirmationFrom(body, encKey, peerDH []byte) bool {
+// theirConfirmation is body opened as the confirmation, sealed to our
+// key encKey, of the peer whose end-to-end key is peerDH; or nil.
+func theirConfirmation(body, encKey, peerDH []byte) *Confirmation {
 	ek, err1 := loadDHPrivate(encKey)
 	peer, err2 := loadDHPublic(peerDH)
 	if err1 != nil || err2 != nil {
-		return false
+		return nil
 	}
 	conf, err := OpenConfirmation(body, ek)
-	return err == nil && conf.Body.DH == smp.EncodeDHKey(peer)
+	if err != nil || conf.Body.DH != smp.EncodeDHKey(peer) {
+		return nil
+	}
+	return conf
+}
+
+// replyRefused says whether conf asks for an answer on a server not
+// allowed, and tells the user so.
+func (a *Agent) replyRefused(c *Contact, conf *Confirmation) bool {
+	if conf.Body.Reply == "" {
+		return false
+	}
+	reply, err := ParseInvitation(conf.Body.Reply) // ParseConfirmation checked it
+	if err == nil {
+		err = a.replyServerAllowed(c, reply.Server)
+	}
+	if err != nil {
+		a.emit(Event{Contact: c.Name, Kind: NoticeReplyServer, Text: err.Error()})
+		return true
+	}
+	return false
 }
 
 // replyServerAllowed says whether to answer a confirmation whose reply
