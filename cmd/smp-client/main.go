@@ -50,7 +50,10 @@ messages through SMP servers that learn nothing about who talks to whom.
 
 Each conversation uses two queues (one per direction) with keys of their own.
 The client's state (keys, queues, counters) is one file, encrypted with a
-passphrase from ` + passphraseEnv + ` or the terminal.`,
+passphrase (not empty) from ` + passphraseEnv + ` or the terminal.
+
+A contact you invite may ask for the answers on another server than your
+invitation's: it is not dialed unless you allow it with --allow-server.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
