@@ -33,7 +33,7 @@ func TestChatInTmux(t *testing.T) {
 		}
 		return string(out)
 	}
-	port := freePort(t)
+	port := freePorts(t, 1)[0]
 	addr := strings.TrimSpace(run("", "smp-server", "init", "--dir", "srv", "--host", "127.0.0.1", "--port", port))
 	server := exec.Command(filepath.Join(bin, "smp-server"), "start", "--dir", "srv", "--addr", "127.0.0.1:"+port)
 	server.Dir = dir

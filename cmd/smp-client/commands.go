@@ -70,7 +70,9 @@ func joinCmd(o *options) *cobra.Command {
 		Long: `Accept an invitation (either form; quote the text form, it has spaces): make
 fresh keys, create a queue for the answers (on --server, by default the
 inviter's server), and send the confirmation, encrypted to the inviter. The
-conversation is ready once they have answered: run "smp-client listen" or chat.`,
+conversation is ready once they have answered: run "smp-client listen" or chat.
+The inviter's client answers on a server other than its own only if they
+allow it (--allow-server), so tell them when you choose one.`,
 		Example: `  smp-client join alice 'smp://47DEQ…@smp.example.org:5223/invitation#ek=…&sid=…'`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -253,6 +255,9 @@ func printEvent(out, notes io.Writer, e agent.Event, asJSON bool) {
 		fmt.Fprintf(out, "%s %s: %s\n", e.Time.UTC().Format(time.RFC3339), e.Contact, e.Text)
 	case agent.EventConnected:
 		fmt.Fprintf(notes, "* connected with %s\n", e.Contact)
+	case agent.NoticeReplyServer:
+		fmt.Fprintf(notes, "! %s: %s: %s\n", e.Contact, e.Kind, e.Text)
+		fmt.Fprintf(notes, "smp-client: hint: if you expect %s there, listen again with --allow-server and that address\n", e.Contact)
 	default:
 		fmt.Fprintf(notes, "! %s: %s: %s\n", e.Contact, e.Kind, e.Text)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"ssms.dev/ssms/internal/clierr"
 	"ssms.dev/ssms/signer"
+	"ssms.dev/ssms/smp"
 	"ssms.dev/ssms/smp/agent"
 )
 
@@ -32,9 +33,10 @@ const passphraseEnv = "SMP_CLIENT_PASSWORD"
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 type options struct {
-	state string
-	alg   string
-	in    io.Reader
+	state   string
+	alg     string
+	servers []string // --allow-server
+	in      io.Reader
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -48,7 +50,10 @@ messages through SMP servers that learn nothing about who talks to whom.
 
 Each conversation uses two queues (one per direction) with keys of their own.
 The client's state (keys, queues, counters) is one file, encrypted with a
-passphrase from ` + passphraseEnv + ` or the terminal.`,
+passphrase (not empty) from ` + passphraseEnv + ` or the terminal.
+
+A contact you invite may ask for the answers on another server than your
+invitation's: it is not dialed unless you allow it with --allow-server.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -58,6 +63,7 @@ passphrase from ` + passphraseEnv + ` or the terminal.`,
 	root.SetArgs(args)
 	root.PersistentFlags().StringVar(&opts.state, "state", defaultState(), "the state file (env SMP_CLIENT_STATE)")
 	root.PersistentFlags().StringVar(&opts.alg, "algorithm", "ed25519", "signing keys for new queues: ed25519 or rsa-pss")
+	root.PersistentFlags().StringArrayVar(&opts.servers, "allow-server", nil, "a server an invited contact may put its reply queue on, besides the invitation's own (repeatable)")
 	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
@@ -92,6 +98,14 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 	if err != nil || (alg != signer.Ed25519 && alg != signer.RSAPSS) {
 		return nil, nil, fmt.Errorf("--algorithm %q: want ed25519 or rsa-pss", o.alg)
 	}
+	var servers []smp.Address
+	for _, s := range o.servers {
+		addr, err := smp.ParseAddress(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--allow-server: %w", err)
+		}
+		servers = append(servers, addr)
+	}
 	if err := os.MkdirAll(filepath.Dir(o.state), 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -104,6 +118,9 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 		return nil, nil, err
 	}
 	store, st, err := agent.OpenStore(o.state, pass)
+	if errors.Is(err, agent.ErrEmptyPassphrase) {
+		return nil, nil, withHint(err, "choose a passphrase: it guards the keys of every conversation")
+	}
 	if errors.Is(err, agent.ErrLocked) {
 		return nil, nil, withHint(err, "a chat or listen is running on this state; send from there, or stop it")
 	}
@@ -111,7 +128,7 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 		return nil, nil, err
 	}
 	a := agent.New(store, st)
-	a.Algorithm = alg
+	a.Algorithm, a.Servers = alg, servers
 	closeAll := func() error {
 		err := a.Close()
 		store.Close()

@@ -30,14 +30,20 @@ func buildServer(t *testing.T) string {
 	return bin
 }
 
-func freePort(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// freePorts finds n distinct free ports: the listeners stay open until
+// all are found, so no two are the same.
+func freePorts(t testing.TB, n int) []string {
+	var ports []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		ports = append(ports, port)
 	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+	return ports
 }
 
 func TestScripts(t *testing.T) {
@@ -46,7 +52,9 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("PATH", bin+string(os.PathListSeparator)+e.Getenv("PATH"))
-			e.Setenv("SMPPORT", freePort(t))
+			ports := freePorts(t, 2)
+			e.Setenv("SMPPORT", ports[0])
+			e.Setenv("SMPPORT2", ports[1])
 			return nil
 		},
 		Cmds: scripttest.Commands(),

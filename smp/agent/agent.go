@@ -32,6 +32,10 @@ const (
 // Agent runs a client's conversations over its state.
 type Agent struct {
 	Algorithm signer.Algorithm // for new signing keys (default Ed25519)
+	// Servers are the servers, besides the one a contact's own queue is
+	// on, where the user lets an invited contact put the queue we answer
+	// on. See replyServerAllowed.
+	Servers []smp.Address
 
 	store  *Store
 	mu     sync.Mutex // guards st and sessions
@@ -47,18 +51,28 @@ type Agent struct {
 	wg       sync.WaitGroup
 	closed   sync.Once
 	closeErr error
+
+	// uncleanOnDisk is set once a save has written Clean=false: until
+	// then the file still says the last session ended in order, and a
+	// crash would let the next session reuse the numbers this one sends.
+	uncleanOnDisk bool
+
+	// testStep, for tests, can fail the handshake at a named step: "key"
+	// once the server applied KEY (cn the connection); "answer" before
+	// our confirmation of the peer's queue goes, "hello" before the
+	// joiner's hello goes (cn nil).
+	testStep func(step string, cn *client.Conn) error
 }
 
 // New runs an agent over an open store and its state. After a crash (the
-// state was not closed cleanly) sequence counting restarts: see Resync.
+// state was not closed cleanly) sending restarts past the reserved
+// numbers, in a new epoch: see SendQueue.next. The receive side needs
+// nothing: it is saved before each message is acknowledged.
 func New(store *Store, st *State) *Agent {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{store: store, st: st, ctx: ctx, cancel: cancel, sessions: map[string]*client.Session{}, events: make(chan Event, 256), stopping: make(chan struct{})}
 	if !st.Clean {
 		for _, c := range st.Contacts {
-			if c.Recv.LastSeq > 0 {
-				c.Recv.Resync = true
-			}
 			if c.Send != nil && c.Send.Seq > 0 {
 				c.Send.Resync = true
 			}
@@ -93,6 +107,7 @@ func (a *Agent) save() error {
 	if err := a.store.Save(a.st); err != nil {
 		return fmt.Errorf("saving the state: %w", err)
 	}
+	a.uncleanOnDisk = !a.st.Clean
 	return nil
 }
 
@@ -249,35 +264,6 @@ func (a *Agent) Join(ctx context.Context, name string, inv *Invitation, replySer
 	return a.sendConfirmation(ctx, inv, body)
 }
 
-// prepareConfirmation makes fresh sender and end-to-end keys for a queue
-// we were invited to: our side of it, and the sealed confirmation.
-func (a *Agent) prepareConfirmation(inv *Invitation, reply string) (*SendQueue, []byte, error) {
-	sk, skDER, err := a.newSigner()
-	if err != nil {
-		return nil, nil, err
-	}
-	dh, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	body, err := SealConfirmation(&Confirmation{SenderKey: sk.Public(), Body: ConfirmationBody{DH: smp.EncodeDHKey(dh.PublicKey()), Reply: reply}}, inv.EncryptionKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &SendQueue{Server: inv.Server.String(), SID: inv.SenderID, SenderKey: skDER, DH: dh.Bytes(), PeerEK: inv.EncryptionKey.Bytes()}, body, nil
-}
-
-// sendConfirmation sends it, unsigned, as the spec requires.
-func (a *Agent) sendConfirmation(ctx context.Context, inv *Invitation, body []byte) error {
-	a.mu.Lock()
-	s := a.session(inv.Server)
-	a.mu.Unlock()
-	if err := s.Do(ctx, func(c *client.Conn) error { return c.Send(ctx, inv.SenderID, nil, body) }); err != nil {
-		return fmt.Errorf("sending the confirmation: %w", err)
-	}
-	return nil
-}
-
 // ErrNotConnected means the contact has not completed the handshake.
 var ErrNotConnected = errors.New("not connected yet")
 
@@ -353,7 +339,9 @@ func (a *Agent) number(sq *SendQueue, m *Message) ([]byte, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	was := *sq
-	mustSave := sq.next(m)
+	// The first message of a session saves, whatever the block: the
+	// file must say "not closed in order" before any number goes out.
+	mustSave := sq.next(m) || !a.uncleanOnDisk
 	plain, err := marshalMessage(m)
 	if err == nil && len(plain) > maxMessage {
 		err = fmt.Errorf("message of %d bytes once encoded; the limit is %d", len(plain), maxMessage)

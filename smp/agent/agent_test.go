@@ -47,6 +47,28 @@ func waitFor(t testing.TB, a *Agent, kind string) (Event, []Event) {
 // connect makes alice invite bob and bob join, through addr.
 func connect(t testing.TB, alice, bob *Agent, addr smp.Address) *Invitation {
 	t.Helper()
+	inv := startHandshake(t, alice, bob, addr, addr)
+	waitFor(t, bob, EventConnected)
+	waitFor(t, alice, EventConnected)
+	return inv
+}
+
+// connectedPair starts a server and connects a fresh alice and bob
+// through it; alicePath is alice's state, for restarting her.
+func connectedPair(t testing.TB) (alice, bob *Agent, alicePath string) {
+	t.Helper()
+	addr := servertest.Start(t)
+	dir := t.TempDir()
+	alicePath = filepath.Join(dir, "alice")
+	alice, bob = newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
+	connect(t, alice, bob, addr)
+	return alice, bob, alicePath
+}
+
+// startHandshake makes alice invite bob through addr, bob join with his
+// queue on reply, and alice listen; it does not wait for the end.
+func startHandshake(t testing.TB, alice, bob *Agent, addr, reply smp.Address) *Invitation {
+	t.Helper()
 	ctx := context.Background()
 	inv, err := alice.Invite(ctx, "bob", addr)
 	if err != nil {
@@ -56,14 +78,12 @@ func connect(t testing.TB, alice, bob *Agent, addr smp.Address) *Invitation {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bob.Join(ctx, "alice", parsed, addr); err != nil {
+	if err := bob.Join(ctx, "alice", parsed, reply); err != nil {
 		t.Fatal(err)
 	}
 	if err := alice.Listen(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, bob, EventConnected)
-	waitFor(t, alice, EventConnected)
 	return inv
 }
 
@@ -138,12 +158,8 @@ func TestConfirmationIgnoresStrangers(t *testing.T) {
 }
 
 func TestStateSurvivesRestart(t *testing.T) {
-	addr := servertest.Start(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	alicePath := filepath.Join(dir, "alice")
-	alice, bob := newAgent(t, alicePath), newAgent(t, filepath.Join(dir, "bob"))
-	connect(t, alice, bob, addr)
+	alice, bob, alicePath := connectedPair(t)
 	if err := alice.Close(); err != nil {
 		t.Fatal(err)
 	}

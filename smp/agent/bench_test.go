@@ -71,21 +71,25 @@ func BenchmarkRoundTrip(b *testing.B) {
 }
 
 // BenchmarkConversationThroughput sends messages one after another from
-// alice to bob and counts what bob's agent shows per second.
+// alice to bob and counts what bob's agent shows per second. At most
+// inFlight are sent and not yet shown: bob saves his state before each
+// ACK, and a sender that never waits fills the queue's quota (ERR SIZE).
 func BenchmarkConversationThroughput(b *testing.B) {
 	addr := servertest.Start(b)
 	ctx := context.Background()
 	dir := b.TempDir()
 	alice, bob := newAgent(b, filepath.Join(dir, "alice")), newAgent(b, filepath.Join(dir, "bob"))
 	connect(b, alice, bob, addr)
-	const n = 1000
+	const n, inFlight = 1000, 32
 	for b.Loop() {
 		t0 := time.Now()
 		done := make(chan int)
+		window := make(chan struct{}, inFlight)
 		go func() {
 			got := 0
 			for e := range bob.Events() {
 				if e.Kind == EventMessage {
+					<-window
 					if got++; got == n {
 						break
 					}
@@ -96,12 +100,28 @@ func BenchmarkConversationThroughput(b *testing.B) {
 			done <- got
 		}()
 		for range n {
+			window <- struct{}{}
 			if err := alice.Send(ctx, "bob", "a message of a typical length for a chat"); err != nil {
 				b.Fatal(err)
 			}
 		}
 		<-done
 		b.ReportMetric(n/time.Since(t0).Seconds(), "msgs/s")
+	}
+}
+
+// BenchmarkStoreSave is one save of a state with one contact: what each
+// received message costs now that the receive side is saved before its
+// ACK (seal, write a temporary file, fsync, rename, fsync the directory).
+func BenchmarkStoreSave(b *testing.B) {
+	addr := servertest.Start(b)
+	dir := b.TempDir()
+	alice, bob := newAgent(b, filepath.Join(dir, "alice")), newAgent(b, filepath.Join(dir, "bob"))
+	connect(b, alice, bob, addr)
+	for b.Loop() {
+		if err := bob.store.Save(bob.State()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

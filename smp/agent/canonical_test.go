@@ -26,10 +26,15 @@ func TestParseMessageCanonical(t *testing.T) {
 		`{"seq":1, "prev":"","kind":"text","text":"hi"}`,
 		`{"prev":"","seq":1,"kind":"text","text":"hi"}`,
 		`{"seq":1,"prev":"","kind":"text","text":"\u0068i"}`,
+		`{"seq":1,"prev":"","kind":"text","text":"hi","epoch":"AAAAAAAAAAAAAAAAAAAAAB"}`, // bits past 128
+		`{"seq":1,"prev":"","kind":"text","text":"hi","epoch":"AAAA"}`,
 	} {
 		if _, err := ParseMessage([]byte(in)); err == nil {
 			t.Errorf("%.60q: parsed", in)
 		}
+	}
+	if _, err := ParseMessage([]byte(`{"seq":1,"prev":"","kind":"text","text":"hi","epoch":"AAAAAAAAAAAAAAAAAAAAAA"}`)); err != nil {
+		t.Errorf("a message with an epoch: %v", err)
 	}
 	if _, err := ParseMessage([]byte(`{"seq":1,"prev":"","kind":"text","text":"hi \u2028"}`)); err != nil {
 		t.Errorf("a canonical message: %v", err)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/nacl/box"
 
+	"ssms.dev/ssms/internal/b64"
 	"ssms.dev/ssms/internal/strictjson"
 	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp"
@@ -77,6 +78,9 @@ type ConfirmationBody struct {
 // SealConfirmation encrypts a confirmation to the queue's key (a sealed
 // box: only the recipient can open it, and nothing says who sent it).
 func SealConfirmation(c *Confirmation, to *ecdh.PublicKey) ([]byte, error) {
+	if err := checkX25519(to); err != nil {
+		return nil, fmt.Errorf("confirmation: the queue's encryption key: %w", err)
+	}
 	plain, err := c.marshal()
 	if err != nil {
 		return nil, err
@@ -137,8 +141,8 @@ func ParseConfirmation(plain []byte) (*Confirmation, error) {
 	if err := strictjson.Canonical([]byte(body), &c.Body); err != nil {
 		return nil, fmt.Errorf("confirmation body: %w", err)
 	}
-	if _, err := smp.ParseDHKey(c.Body.DH); err != nil {
-		return nil, errors.New("confirmation body: dh: not a base64 X25519 key")
+	if _, err := parseDHKey(c.Body.DH); err != nil {
+		return nil, fmt.Errorf("confirmation body: dh: %w", err)
 	}
 	if c.Body.Reply != "" {
 		if _, err := ParseInvitation(c.Body.Reply); err != nil {
@@ -158,6 +162,7 @@ type Message struct {
 	Kind   string `json:"kind"`             // "hello" (the queue works both ways now) or "text"
 	Text   string `json:"text,omitempty"`   // for "text"
 	Resync bool   `json:"resync,omitempty"` // the sender restarted after a crash: seq jumped, prev is unknown
+	Epoch  string `json:"epoch,omitempty"`  // the sender's count since its last restart: 16 random bytes, base64url
 }
 
 // Kinds of messages.
@@ -211,8 +216,15 @@ func ParseMessage(plain []byte) (*Message, error) {
 		return nil, fmt.Errorf("message: kind: %q", m.Kind)
 	case len(m.Text) > MaxText:
 		return nil, fmt.Errorf("message: text: over %d bytes", MaxText)
+	case m.Epoch != "" && !validEpoch(m.Epoch):
+		return nil, fmt.Errorf("message: epoch: not %d bytes in unpadded base64url", epochSize)
 	}
 	return &m, nil
+}
+
+func validEpoch(s string) bool {
+	b, err := b64.RawURL(s)
+	return err == nil && len(b) == epochSize
 }
 
 // sharedKey is the crypto_box key between our private and their public key.

@@ -9,6 +9,7 @@ import (
 	"crypto/ecdh"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -29,6 +30,10 @@ type Invitation struct {
 	SenderID      []byte
 	Server        smp.Address
 }
+
+// ErrNoHost refuses a server address without a host: dialing it would
+// reach this machine.
+var ErrNoHost = errors.New("invitation: the server address has no host")
 
 // maxInvitation bounds what ParseInvitation reads.
 const maxInvitation = 1024
@@ -57,6 +62,10 @@ func (inv *Invitation) URI() string {
 // spelling per form: no escapes, no other base64, no other host or port
 // syntax, no white space around it (a user interface that takes pasted
 // text trims it first), and the encryption key in its one X25519 encoding.
+// Each of these is refused with an error that names it: a server address
+// without a host (it would dial this machine), a password in the URI, a
+// fragment parameter given twice, and a low-order encryption key (the
+// sealed confirmation would be readable by anyone; ErrLowOrderKey).
 func ParseInvitation(s string) (*Invitation, error) {
 	if len(s) > maxInvitation {
 		return nil, fmt.Errorf("invitation: longer than %d bytes", maxInvitation)
@@ -92,9 +101,9 @@ func parseInvitationSpec(s string) (*Invitation, error) {
 	if len(f) != 4 {
 		return nil, fmt.Errorf("invitation: %d fields; want encryptionKey senderConnId server serverKeyHash", len(f))
 	}
-	ek, err := smp.ParseDHKey(f[0])
+	ek, err := parseDHKey(f[0])
 	if err != nil {
-		return nil, fmt.Errorf("invitation: encryptionKey: not a base64 X25519 key")
+		return nil, fmt.Errorf("invitation: encryptionKey: %w", err)
 	}
 	sid, err := smp.DecodeBase64(f[1])
 	if err != nil || len(sid) == 0 {
@@ -112,30 +121,64 @@ func parseInvitationSpec(s string) (*Invitation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invitation: server: %v", err)
 	}
+	if addr.Host == "" {
+		return nil, ErrNoHost
+	}
 	return &Invitation{EncryptionKey: ek, SenderID: sid, Server: addr}, nil
 }
 
 func parseInvitationURI(s string) (*Invitation, error) {
 	u, err := url.Parse(s)
-	if err != nil || u.Path != "/invitation" {
+	if err != nil || u.Path != "/invitation" || u.User == nil || u.RawQuery != "" {
 		return nil, fmt.Errorf("invitation: not an smp://fingerprint@host:port/invitation#ek=…&sid=… URI")
+	}
+	if _, ok := u.User.Password(); ok {
+		// url.URL keeps it, smp.ParseAddress would drop it: refuse
+		// rather than dial with less than what was given.
+		return nil, errors.New("invitation: the URI has a password after the fingerprint (fingerprint:password@); an invitation has none")
 	}
 	addr, err := smp.ParseAddress("smp://" + u.User.String() + "@" + u.Host)
 	if err != nil {
 		return nil, fmt.Errorf("invitation: %v", err)
 	}
-	q, err := url.ParseQuery(u.Fragment)
-	if err != nil {
-		return nil, fmt.Errorf("invitation: fragment: %v", err)
+	if addr.Host == "" {
+		return nil, ErrNoHost
 	}
-	spki, err1 := b64.RawURL(q.Get("ek"))
-	sid, err2 := b64.RawURL(q.Get("sid"))
-	if err1 != nil || err2 != nil || len(sid) == 0 || len(q) != 2 {
+	ekText, sidText, err := invitationFragment(u.Fragment)
+	if err != nil {
+		return nil, err
+	}
+	spki, err1 := b64.RawURL(ekText)
+	sid, err2 := b64.RawURL(sidText)
+	if err1 != nil || err2 != nil || len(sid) == 0 {
 		return nil, fmt.Errorf("invitation: the fragment must be ek=…&sid=… in unpadded base64url")
 	}
-	ek, err := smp.ParseDHKey(smp.Encode(spki))
+	ek, err := parseDHKey(smp.Encode(spki))
 	if err != nil {
-		return nil, fmt.Errorf("invitation: ek: not an X25519 key")
+		return nil, fmt.Errorf("invitation: ek: %w", err)
 	}
 	return &Invitation{EncryptionKey: ek, SenderID: sid, Server: addr}, nil
+}
+
+// invitationFragment splits "ek=…&sid=…": those two parameters, each
+// once, in that order. url.ParseQuery would take a repeated one and keep
+// the first, so two clients could read one invitation differently.
+func invitationFragment(frag string) (ek, sid string, err error) {
+	seen := map[string]bool{}
+	var vals [2]string
+	for i, p := range strings.Split(frag, "&") {
+		k, v, _ := strings.Cut(p, "=")
+		if seen[k] {
+			return "", "", fmt.Errorf("invitation: fragment: %q given more than once", k)
+		}
+		seen[k] = true
+		if i > 1 || k != [2]string{"ek", "sid"}[i] {
+			return "", "", fmt.Errorf("invitation: fragment: %q; want ek=…&sid=…", k)
+		}
+		vals[i] = v
+	}
+	if len(seen) != 2 {
+		return "", "", errors.New("invitation: fragment: want ek=…&sid=…")
+	}
+	return vals[0], vals[1], nil
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -19,6 +20,7 @@ const (
 	NoticeMismatch    = "mismatch"    // the message does not follow the one before it
 	NoticeResync      = "resync"      // one side restarted after a crash; counting starts again
 	NoticeUndecrypted = "undecrypted" // a message that does not decrypt: ignored
+	NoticeNotSaved    = "not-saved"   // the state could not be saved: the delivery is left on the server
 )
 
 // Notice is one observation about a queue's messages.
@@ -28,7 +30,18 @@ type Notice struct {
 }
 
 // accept decides what to do with message m (plain is its plaintext) on
-// queue r: whether to show it, and what was noticed. It updates r.
+// queue r: whether to show it, and what was noticed. It updates r only
+// when it shows m.
+//
+// A sender numbers its messages 1, 2, … across restarts: after a crash it
+// jumps past every number it may have used (SendQueue.next) and starts a
+// new epoch, a random name it sends, sealed, in every message until the
+// next crash. So a message is shown at most once per (epoch, seq): a new
+// epoch must go beyond every number seen, an earlier epoch is over, and
+// within the epoch a number at or below the last is shown only if it was
+// skipped and is still awaited. The last maxEpochs epochs are remembered
+// to say which messages are from before a restart; a message of one
+// forgotten is refused all the same, as its number is behind.
 func (r *RecvQueue) accept(m *Message, plain []byte) (bool, []Notice) {
 	sum := sha256.Sum256(plain)
 	var notes []Notice
@@ -36,8 +49,27 @@ func (r *RecvQueue) accept(m *Message, plain []byte) (bool, []Notice) {
 		notes = append(notes, Notice{kind, fmt.Sprintf(format, args...)})
 	}
 	switch {
+	case m.Epoch != r.Epoch:
+		if slices.Contains(r.Epochs, m.Epoch) {
+			note(NoticeDuplicate, "message %d is from before the sender's restart; ignored", m.Seq)
+			return false, notes
+		}
+		if m.Seq <= r.LastSeq {
+			note(NoticeDuplicate, "message %d claims a restart but is not after message %d: a replay; ignored", m.Seq, r.LastSeq)
+			return false, notes
+		}
+		note(NoticeResync, "the sender restarted after a crash; counting again from message %d", m.Seq)
+		r.Epochs = append(r.Epochs, r.Epoch)
+		if len(r.Epochs) > maxEpochs {
+			r.Epochs = slices.Delete(r.Epochs, 0, len(r.Epochs)-maxEpochs)
+		}
+		r.Epoch, r.Missing = m.Epoch, nil
 	case m.Resync || r.Resync:
-		if m.Seq <= r.LastSeq && !m.Resync {
+		// m.Resync in the epoch it is in: a sender from before epochs.
+		// r.Resync: state from before the receive side was saved per
+		// message, after a crash. Either way, only a number beyond the
+		// last one seen may start the count again.
+		if m.Seq <= r.LastSeq {
 			note(NoticeDuplicate, "message %d was delivered before; ignored", m.Seq)
 			return false, notes
 		}
@@ -69,13 +101,21 @@ func (r *RecvQueue) accept(m *Message, plain []byte) (bool, []Notice) {
 	return true, notes
 }
 
+// clone is a copy of r that shares nothing accept changes.
+func (r *RecvQueue) clone() *RecvQueue {
+	c := *r
+	c.Missing, c.Epochs = slices.Clone(r.Missing), slices.Clone(r.Epochs)
+	return &c
+}
+
 // next fills in the sequence number and chain of the next message on s,
 // and says whether the state must be saved first (a new reserved block).
 func (s *SendQueue) next(m *Message) bool {
 	if s.Resync {
-		s.Seq, s.Resync = s.Reserved, false
+		s.Seq, s.Resync, s.Epoch = s.Reserved, false, newEpoch()
 		m.Resync = true
 	}
+	m.Epoch = s.Epoch
 	s.Seq++
 	m.Seq = s.Seq
 	if s.LastHash != nil && !m.Resync {
@@ -86,6 +126,13 @@ func (s *SendQueue) next(m *Message) bool {
 		return true
 	}
 	return false
+}
+
+// newEpoch names a sender's count after a restart: 128 random bits.
+func newEpoch() string {
+	b := make([]byte, epochSize)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24 on)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // sent records the plaintext of the message just sent, for the chain.

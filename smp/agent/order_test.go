@@ -1,12 +1,9 @@
 package agent
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"ssms.dev/ssms/smp/server/servertest"
 )
 
 // sealAs makes the body contact's peer would send next on the queue
@@ -40,10 +37,7 @@ func kindsOf(events []Event) string {
 }
 
 func TestMisbehavingServerIsDetected(t *testing.T) {
-	addr := servertest.Start(t)
-	dir := t.TempDir()
-	alice, bob := newAgent(t, filepath.Join(dir, "alice")), newAgent(t, filepath.Join(dir, "bob"))
-	connect(t, alice, bob, addr)
+	alice, bob, _ := connectedPair(t)
 	c := alice.State().Contacts["bob"]
 	now := time.Now()
 	var bodies [][]byte
@@ -65,7 +59,11 @@ func TestMisbehavingServerIsDetected(t *testing.T) {
 		{tampered, "undecrypted"},   // 7, altered
 		{bodies[5], "message"},      // 7
 	} {
-		if got := kindsOf(alice.receive(c, step.body, now)); got != step.want {
+		events, err := alice.receive(c, step.body, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kindsOf(events); got != step.want {
 			t.Fatalf("got %q, want %q", got, step.want)
 		}
 	}

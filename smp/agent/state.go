@@ -45,12 +45,15 @@ type RecvQueue struct {
 	SID          []byte   `json:"sid,omitempty"` // forgotten once the queue is secured
 	RecipientKey []byte   `json:"recipientKey"`  // PKCS#8
 	ServerSecret []byte   `json:"serverSecret"`
-	EncKey       []byte   `json:"encKey"`           // X25519 private: the E in the invitation
-	PeerDH       []byte   `json:"peerDH,omitempty"` // the sender's X25519 public, from its confirmation
+	EncKey       []byte   `json:"encKey"`             // X25519 private: the E in the invitation
+	PeerDH       []byte   `json:"peerDH,omitempty"`   // the sender's X25519 public, from its confirmation
+	Securing     string   `json:"securing,omitempty"` // the sender key of the KEY sent, until it is known applied
 	LastSeq      uint64   `json:"lastSeq"`
 	LastHash     []byte   `json:"lastHash,omitempty"`
 	Missing      []uint64 `json:"missing,omitempty"` // skipped sequence numbers that may still come
-	Resync       bool     `json:"resync,omitempty"`  // re-baseline on the next message (after our crash)
+	Resync       bool     `json:"resync,omitempty"`  // v1 state only: re-baseline on the next message (after our crash)
+	Epoch        string   `json:"epoch,omitempty"`   // the sender's current epoch ("" until its first restart)
+	Epochs       []string `json:"epochs,omitempty"`  // its earlier epochs, the last maxEpochs
 }
 
 // SendQueue is a peer's queue we send to.
@@ -64,11 +67,21 @@ type SendQueue struct {
 	Reserved  uint64 `json:"reserved"`  // numbers up to this may have been used before a crash
 	LastHash  []byte `json:"lastHash,omitempty"`
 	Resync    bool   `json:"resync,omitempty"` // the next message tells the peer we restarted
+	Epoch     string `json:"epoch,omitempty"`  // ours, new at each restart after a crash; "" before the first
+	Answer    []byte `json:"answer,omitempty"` // our sealed confirmation of their queue, until their hello
 }
 
 // reserveBlock is how many sequence numbers are reserved per save: the
 // state is saved once per block, not per message.
 const reserveBlock = 256
+
+// maxEpochs bounds the sender restarts remembered per queue: 64 of 22
+// bytes. One forgotten is still safe (see RecvQueue.accept); remembering
+// it only names a replay from it as such.
+const maxEpochs = 64
+
+// epochSize is the random bytes in an epoch's name.
+const epochSize = 16
 
 // maxMissing bounds the skipped sequence numbers remembered per queue.
 const maxMissing = 1024
@@ -104,10 +117,13 @@ func (st *State) Names() []string {
 	return out
 }
 
-// byRID finds the contact receiving on rid.
-func (st *State) byRID(rid []byte) *Contact {
+// byQueue finds the contact receiving on queue rid of server (its
+// address as smp.Address.String writes it). Recipient IDs are unique
+// only per server: another server can hand out an ID that one of ours
+// uses, and its deliveries must not reach that contact.
+func (st *State) byQueue(server string, rid []byte) *Contact {
 	for _, c := range st.Contacts {
-		if string(c.Recv.RID) == string(rid) {
+		if c.Recv.Server == server && string(c.Recv.RID) == string(rid) {
 			return c
 		}
 	}
@@ -136,6 +152,9 @@ func loadDHPublic(b []byte) (*ecdh.PublicKey, error) {
 	k, err := ecdh.X25519().NewPublicKey(b)
 	if err != nil {
 		return nil, errors.New("state: an X25519 key does not parse")
+	}
+	if err := checkX25519(k); err != nil {
+		return nil, fmt.Errorf("state: a peer's key: %w", err)
 	}
 	return k, nil
 }

@@ -18,9 +18,18 @@ import (
 // The state file is the client's state (keys, queues, counters) as JSON,
 // sealed with a key derived from a passphrase by scrypt. The key is
 // derived once per process: a chat saves often, and scrypt is slow on
-// purpose.
+// purpose. The header names the scrypt parameters, so the cost can rise
+// and files written at the old cost still open:
+//
+//	{"format":"smp-client-state/v2","kdf":"scrypt","n":131072,"r":8,"p":1,
+//	 "salt":"…","nonce":"…","box":"…"}
+//
+// v1 files (scrypt N=2^15, no replay memory in the state) are read, and
+// written back as v2: the key is derived again, with a fresh salt, at the
+// current cost. A client that does not know v2 refuses it rather than
+// drop what v2 adds.
 type sealedFile struct {
-	Format string `json:"format"` // "smp-client-state/v1"
+	Format string `json:"format"` // stateFormat, or stateFormatV1 when read
 	KDF    string `json:"kdf"`    // "scrypt"
 	N      int    `json:"n"`
 	R      int    `json:"r"`
@@ -31,13 +40,28 @@ type sealedFile struct {
 }
 
 const (
-	stateFormat   = "smp-client-state/v1"
-	scryptN       = 1 << 15
+	stateFormat   = "smp-client-state/v2"
+	stateFormatV1 = "smp-client-state/v1"
 	maxStateBytes = 16 << 20
+)
+
+// scryptN is the cost of new keys: 2^17 with r=8 is 128 MiB and about
+// 0.45 s on a 2-core test machine, once per process. Old files (2^15, the
+// "interactive" minimum) are upgraded on their next save. The reader takes
+// 2^14 to 2^20: below is too weak to have been written by this client,
+// above would let a file make the client use gigabytes.
+const (
+	scryptN    = 1 << 17
+	minScryptN = 1 << 14
+	maxScryptN = 1 << 20
 )
 
 // ErrPassphrase means the state did not open with the passphrase given.
 var ErrPassphrase = errors.New("wrong passphrase, or the state file is damaged")
+
+// ErrEmptyPassphrase refuses a new state without a passphrase: its keys
+// would be readable by anyone who gets the file.
+var ErrEmptyPassphrase = errors.New("the passphrase is empty; the state's keys would be readable by anyone with the file")
 
 // ErrLocked means another smp-client process has the state open.
 var ErrLocked = errors.New("the state is in use by another smp-client process")
@@ -74,9 +98,10 @@ func OpenStore(path string, passphrase []byte) (*Store, *State, error) {
 func (s *Store) read(passphrase []byte) (*State, error) {
 	b, err := os.ReadFile(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		s.salt = make([]byte, 32)
-		rand.Read(s.salt)
-		return newState(), s.derive(passphrase, scryptN, 8, 1)
+		if len(passphrase) == 0 {
+			return nil, fmt.Errorf("%s: %w", s.path, ErrEmptyPassphrase)
+		}
+		return newState(), s.newKey(passphrase)
 	}
 	if err != nil {
 		return nil, err
@@ -85,14 +110,14 @@ func (s *Store) read(passphrase []byte) (*State, error) {
 		return nil, fmt.Errorf("%s: larger than %d bytes", s.path, maxStateBytes)
 	}
 	var f sealedFile
-	if err := json.Unmarshal(b, &f); err != nil || f.Format != stateFormat || f.KDF != "scrypt" || len(f.Nonce) != 24 || len(f.Salt) < 16 {
+	if err := json.Unmarshal(b, &f); err != nil || (f.Format != stateFormat && f.Format != stateFormatV1) || f.KDF != "scrypt" || len(f.Nonce) != 24 || len(f.Salt) < 16 {
 		return nil, fmt.Errorf("%s: not an smp-client state file", s.path)
 	}
-	if f.N < 1<<14 || f.N > 1<<20 || f.R != 8 || f.P != 1 {
-		return nil, fmt.Errorf("%s: unexpected scrypt parameters", s.path)
+	if f.N < minScryptN || f.N > maxScryptN || f.N&(f.N-1) != 0 || f.R != 8 || f.P != 1 {
+		return nil, fmt.Errorf("%s: unexpected scrypt parameters N=%d r=%d p=%d", s.path, f.N, f.R, f.P)
 	}
 	s.salt = f.Salt
-	if err := s.derive(passphrase, f.N, f.R, f.P); err != nil {
+	if err := s.derive(passphrase, f.N); err != nil {
 		return nil, err
 	}
 	plain, ok := secretbox.Open(nil, f.Box, (*[24]byte)(f.Nonce), &s.key)
@@ -103,12 +128,26 @@ func (s *Store) read(passphrase []byte) (*State, error) {
 	if err := json.Unmarshal(plain, st); err != nil {
 		return nil, fmt.Errorf("%s: state: %w", s.path, err)
 	}
-	return st, st.check()
+	if err := st.check(); err != nil {
+		return nil, err
+	}
+	if f.N < scryptN {
+		// Written at a lower cost: the next save uses the current one.
+		return st, s.newKey(passphrase)
+	}
+	return st, nil
 }
 
-func (s *Store) derive(passphrase []byte, n, r, p int) error {
+// newKey derives the key for a fresh salt at the current cost.
+func (s *Store) newKey(passphrase []byte) error {
+	s.salt = make([]byte, 32)
+	rand.Read(s.salt)
+	return s.derive(passphrase, scryptN)
+}
+
+func (s *Store) derive(passphrase []byte, n int) error {
 	s.n = n
-	k, err := scrypt.Key(passphrase, s.salt, n, r, p, 32)
+	k, err := scrypt.Key(passphrase, s.salt, n, 8, 1, 32)
 	if err != nil {
 		return err
 	}
