@@ -184,8 +184,14 @@ func (p *Policy) check() error {
 	if age, err := parseDuration(p.MaxCheckpointAge); err != nil || age <= 0 {
 		return bad("maxCheckpointAge", "%q is not a positive duration in canonical Go form (like 168h0m0s)", p.MaxCheckpointAge)
 	}
-	if age, err := parseDuration(p.MinLogAge); err != nil || age < 0 {
+	age, err := parseDuration(p.MinLogAge)
+	if err != nil || age < 0 {
 		return bad("minLogAge", "%q is not a duration in canonical Go form (like 24h0m0s or 0s)", p.MinLogAge)
+	}
+	if age > 0 && p.Witnesses.Quorum == 0 {
+		// Only witnesses date a release; without them no release could
+		// ever become old enough to install.
+		return bad("minLogAge", "%s needs witnesses to date releases: set witnesses.quorum to 1 or more, or minLogAge to 0s", p.MinLogAge)
 	}
 	return nil
 }

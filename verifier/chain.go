@@ -74,7 +74,10 @@ func verifyChain(pinned *policies.Policy, docs []doc, st *State, installed *Inst
 		}
 	}
 	c.inForce = c.links[len(c.links)-1]
-	if mode == ModeInstalled && installed != nil {
+	if mode == ModeInstalled {
+		if installed.Policy.Version < c.pinned.Version {
+			return nil, fail(ErrPolicyChain, "installed under policy version %d, before the pinned version %d: install it again under the pinned policy", installed.Policy.Version, c.pinned.Version)
+		}
 		if err := c.holds(installed.Policy, "in force at install"); err != nil {
 			return nil, err
 		}
@@ -105,6 +108,17 @@ func (c *chain) holds(ref PolicyRef, what string) error {
 		return fail(ErrPolicyChain, "version %d in the chain is %s, but this client %s %s: a replaced history", ref.Version, got, what, ref.Digest)
 	}
 	return nil
+}
+
+// named is the link of the chain whose digest is ref, or the policy in
+// force if none is.
+func (c *chain) named(ref string) *policies.Policy {
+	for _, l := range c.links {
+		if l.Digest() == ref && l.Version <= c.inForce.Version {
+			return l
+		}
+	}
+	return c.inForce
 }
 
 func (c *chain) ref(p *policies.Policy) PolicyRef {

@@ -16,6 +16,9 @@ var (
 	ErrFormat = errors.New("malformed bundle")
 	// ErrMixedHeads: the bundle's proofs are against different checkpoints.
 	ErrMixedHeads = errors.New("bundle mixes checkpoints")
+	// ErrNotInstalled: the self-check (ModeInstalled) of a product the
+	// state records no install of: nothing says which release should run.
+	ErrNotInstalled = errors.New("not installed")
 	// ErrStateCorrupt: the client state does not parse. Never a fork alarm:
 	// a power cut can do this.
 	ErrStateCorrupt = errors.New("client state is corrupt")

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/witness"
@@ -105,16 +106,28 @@ func forkError(key *logKey, old, new *translog.SignedCheckpoint, hashes []tlog.H
 }
 
 // firstSeen verifies when the release became visible: its first entry
-// (the same payload) is in a checkpoint signed by the same log and
-// cosigned by a quorum, which the head extends. The time is the quorum-th
-// oldest cosignature: the moment a quorum of witnesses had seen it, which
-// fewer than a quorum of colluding witnesses cannot move earlier.
-func firstSeen(p *parsed, release doc, head *translog.SignedCheckpoint, key *logKey, pol *policies.Policy, now time.Time) (time.Time, error) {
+// (the same payload) is approved by the threshold of the policy in force,
+// is in a checkpoint signed by the same log and cosigned by a quorum,
+// which the head extends. The time is the quorum-th oldest cosignature:
+// the moment a quorum of witnesses had seen it, which fewer than a quorum
+// of colluding witnesses cannot move earlier. A copy below the threshold
+// dates nothing: monitors do not take it for a release. The witnesses are
+// those of the policy in force or, if they did not cosign that checkpoint
+// (they rotated since), those of the policy the release names, if it is a
+// link of the verified chain: the release was published under it.
+func firstSeen(p *parsed, rel *manifest.ReleaseStatement, head *translog.SignedCheckpoint, key *logKey, c *chain, now time.Time) (time.Time, error) {
+	release := p.release
 	if p.first.env.PayloadType != release.env.PayloadType || !bytes.Equal(p.first.env.Payload, release.env.Payload) {
 		return time.Time{}, fail(ErrFormat, "firstSeen: its entry is not this release")
 	}
 	if p.first.proof.Index > release.proof.Index {
 		return time.Time{}, fail(ErrFormat, "firstSeen: entry %d comes after the release's entry %d", p.first.proof.Index, release.proof.Index)
+	}
+	pol := c.inForce
+	if p.first.env != release.env { // the release's own entry is approved already
+		if _, err := pol.ApproveRelease(p.first.env, rel); err != nil {
+			return time.Time{}, fail(ErrThreshold, "firstSeen: entry %d does not date the release: %v", p.first.proof.Index, err)
+		}
 	}
 	cp, err := translog.OpenCheckpointWith(p.first.proof.Checkpoint, key.origin, key.list)
 	if err != nil {
@@ -129,7 +142,12 @@ func firstSeen(p *parsed, release doc, head *translog.SignedCheckpoint, key *log
 	if err := consistent(cp, head, map[int64][]tlog.Hash{cp.Size: p.firstCons}, key, "firstSeen"); err != nil {
 		return time.Time{}, err
 	}
-	q, err := quorum("the checkpoint the release was first published under", cp.Raw, pol, now, 0)
+	const what = "the checkpoint the release was first published under"
+	q, err := quorum(what, cp.Raw, pol, now, 0)
+	if named := c.named(rel.Predicate.Policy); err != nil && named != pol {
+		pol = named
+		q, err = quorum(what, cp.Raw, pol, now, 0)
+	}
 	if err != nil || pol.Witnesses.Quorum == 0 {
 		return time.Time{}, err
 	}

@@ -3,6 +3,9 @@ package verifier
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -79,9 +82,15 @@ type Result struct {
 // what is installed. It returns the first check that failed, as an error
 // wrapping one of the Err values of this package.
 func Verify(req Request) (*Result, error) {
+	if req.Mode < ModeInstall || req.Mode > ModePublish {
+		return nil, fmt.Errorf("verifier: unknown mode %d", req.Mode)
+	}
 	st := req.State
 	if st == nil {
 		st = NewState()
+	}
+	if st.Logs == nil || st.Products == nil {
+		return nil, fail(ErrStateCorrupt, "logs and products are missing (make a State with NewState or ParseState)")
 	}
 	p, err := parseBundle(req.Bundle)
 	if err != nil {
@@ -95,6 +104,9 @@ func Verify(req Request) (*Result, error) {
 		return nil, fail(ErrProduct, "the bundle is for %s, not %s", rel.Predicate.Product, req.Product)
 	}
 	installed := st.Products[req.Product]
+	if req.Mode == ModeInstalled && installed == nil {
+		return nil, fail(ErrNotInstalled, "the state records no install of %s", req.Product)
+	}
 	c, err := verifyChain(req.Pinned, p.policies, st, installed, req.Mode, req.Now)
 	if err != nil {
 		return nil, err
@@ -128,7 +140,7 @@ func Verify(req Request) (*Result, error) {
 			return nil, err
 		}
 	}
-	visible, err := firstSeen(p, p.release, head, key, pol, req.Now)
+	visible, err := firstSeen(p, rel, head, key, c, req.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +153,7 @@ func Verify(req Request) (*Result, error) {
 	}
 	if age := pol.LogAge(); req.Mode == ModeInstall && age > 0 {
 		if visible.IsZero() {
-			return nil, fail(ErrTooEarly, "the policy wants %s in the log, but lists no witnesses to date the release", age)
+			return nil, fail(ErrTooEarly, "the policy wants %s in the log, but its witness quorum is 0: nothing dates the release", age)
 		}
 		if req.Now.Before(visible.Add(age)) {
 			return nil, &TooEarlyError{VisibleSince: visible, MinLogAge: age, Until: visible.Add(age)}
@@ -200,6 +212,12 @@ func extend(old string, head *translog.SignedCheckpoint, key *logKey, bundled, g
 		return string(head.Raw), nil
 	}
 	prev, err := translog.OpenCheckpointWith([]byte(old), key.origin, key.list)
+	if body, _, _ := strings.Cut(old, "\n\n"); errors.Is(err, translog.ErrSignature) && parses(body) {
+		// Readable, but under another key: the log's key changed under
+		// the same origin, which no honest rotation does (a new key is a
+		// new log, with a new origin).
+		return "", fail(ErrUnknownLog, "the checkpoint this client remembers for %s is signed by another key than the policy's: %v", key.origin, err)
+	}
 	if err != nil {
 		return "", fail(ErrStateCorrupt, "the checkpoint remembered for %s: %v", key.origin, err)
 	}
@@ -214,6 +232,12 @@ func extend(old string, head *translog.SignedCheckpoint, key *logKey, bundled, g
 		return "", err
 	}
 	return string(head.Raw), nil
+}
+
+// parses reports whether body is a checkpoint's text.
+func parses(body string) bool {
+	_, err := translog.ParseCheckpoint([]byte(body + "\n"))
+	return err == nil
 }
 
 func digest(b []byte) string {
