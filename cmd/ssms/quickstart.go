@@ -173,12 +173,12 @@ func quickstart(out io.Writer, dir string) error {
 	q.section("10. A user's client gets one bundle of the release and decides offline, before it runs, remembering what it installed")
 	q.ok("bundle", "--log", logURL, "--product", "demo-app", "--version", "1.0.0", "--policy", "policy.json",
 		"--first", "release.proof", "--out", "demo-app-1.0.0.bundle", "--index", "bundle-index")
-	q.ok("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--state", "client")
-	q.ok("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--state", "client", "--mode", "installed")
+	q.ok("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--product", "demo-app", "--state", "client")
+	q.ok("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--product", "demo-app", "--state", "client", "--mode", "installed")
 	q.section("11. Attacks: a tampered artifact and a replayed update are refused; a second, different 1.0.0 (say, for one target) cannot hide")
 	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered")
-	q.fails("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=demo-app.tampered", "--state", "client")
-	q.fails("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--state", "client")
+	q.fails("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=demo-app.tampered", "--product", "demo-app", "--state", "client")
+	q.fails("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--product", "demo-app", "--state", "client")
 	q.ok("release", "draft", "--product", "demo-app", "--version", "1.0.0", "--sequence", "2",
 		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "demo-app-src/recipe.json",
 		"--artifact", "demo-app=demo-app.tampered", "--policy", "policy.json", "--out", "targeted.json")

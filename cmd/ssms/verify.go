@@ -41,15 +41,15 @@ written to DIR as evidence for "ssms verify-evidence".
 --mode installed is the start-up self-check of what is installed: no
 freshness, expiry or minLogAge, the policy recorded at install, so a machine
 without network still starts; it changes nothing in the state.`,
-		Example: `  ssms verify --policy policy.json --bundle app-1.0.0.bundle --artifact app=./app --state ~/.local/state/app
-  ssms verify --policy policy.json --bundle app-1.0.0.bundle --artifact app=/usr/bin/app --state /var/lib/app --mode installed`,
+		Example: `  ssms verify --policy policy.json --bundle app-1.0.0.bundle --artifact app=./app --product app --state ~/.local/state/app
+  ssms verify --policy policy.json --bundle app-1.0.0.bundle --artifact app=/usr/bin/app --product app --state /var/lib/app --mode installed`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runVerify(c, f) },
 	}
 	c.Flags().StringVar(&f.policy, "policy", "", "the pinned policy: the root of trust (required)")
 	c.Flags().StringVar(&f.bundle, "bundle", "", "the release's bundle, from ssms bundle (required)")
 	c.Flags().StringArrayVar(&f.artifacts, "artifact", nil, "artifact to check, as NAME=PATH or PATH (repeat; at least one)")
-	c.Flags().StringVar(&f.product, "product", "", "the product this must be (default: the bundle's)")
+	c.Flags().StringVar(&f.product, "product", "", "the product this must be (required with --state; default: the bundle's)")
 	c.Flags().StringVar(&f.state, "state", "", "the client's state directory (default: remember nothing)")
 	c.Flags().StringVar(&f.mode, "mode", "install", "install (every check) or installed (the start-up self-check)")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print the result as JSON")
@@ -85,8 +85,14 @@ func runVerify(c *cobra.Command, f *verifyFlags) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.bundle, err)
 	}
+	if f.product == "" && f.state != "" {
+		// The bundle must not say which product it installs: another
+		// product's bundle and binary would be recorded as an install of
+		// that product, past this one's rollback protection.
+		return withHint(errors.New("--state needs --product: the product installed here"), fmt.Sprintf("the bundle is for %s; if that is the product, pass --product %s", rel.Predicate.Product, rel.Predicate.Product))
+	}
 	if f.product == "" {
-		f.product = rel.Predicate.Product
+		f.product = rel.Predicate.Product // checked, nothing remembered
 	}
 	arts, err := hashForVerify(c, rel, f.artifacts)
 	if err != nil {
@@ -94,14 +100,20 @@ func runVerify(c *cobra.Command, f *verifyFlags) error {
 	}
 	req := verifier.Request{Bundle: raw, Product: f.product, Artifacts: arts, Pinned: pinned, Now: time.Now(), Mode: mode}
 	var dir *statedir.Dir
-	if f.state != "" {
+	switch {
+	case f.state != "" && mode == verifier.ModeInstalled:
+		// The self-check writes nothing: it reads the state without the
+		// lock, so that it never waits on (or fails for) an update.
+		req.State, err = statedir.Read(f.state)
+	case f.state != "":
 		if dir, err = statedir.Open(f.state); err != nil {
 			return err
 		}
 		defer dir.Close()
-		if req.State, err = dir.Load(); err != nil {
-			return withHint(err, "the state file is damaged, which is not an attack alarm: restore it from a backup, or remove it to trust only the pinned policy again")
-		}
+		req.State, err = dir.Load()
+	}
+	if err != nil {
+		return withHint(err, "the state file is damaged, which is not an attack alarm: restore it from a backup, or remove it to trust only the pinned policy again")
 	}
 	res, err := verifier.Verify(req)
 	if err != nil {

@@ -48,8 +48,14 @@ func (d *Dir) Path() string { return filepath.Join(d.path, stateFile) }
 // Load reads the state; a directory without one is a client that has
 // verified nothing yet. A file that does not parse is
 // verifier.ErrStateCorrupt.
-func (d *Dir) Load() (*verifier.State, error) {
-	b, err := os.ReadFile(d.Path())
+func (d *Dir) Load() (*verifier.State, error) { return Read(d.path) }
+
+// Read reads the state in dir without locking it, for a reader that
+// writes nothing (the start-up self-check): the file is replaced
+// atomically, so it reads one whole version or the next.
+func Read(dir string) (*verifier.State, error) {
+	path := filepath.Join(dir, stateFile)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return verifier.NewState(), nil
 	}
@@ -58,7 +64,7 @@ func (d *Dir) Load() (*verifier.State, error) {
 	}
 	st, err := verifier.ParseState(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.Path(), err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return st, nil
 }
