@@ -104,13 +104,15 @@ func (m *maker) make(req Request) (*verifier.Bundle, error) {
 			return nil, err
 		}
 	}
-	if out.FirstSeen, err = m.firstSeen(req.First, env); err != nil {
+	if out.FirstSeen, err = m.firstSeen(req.First, env, pol); err != nil {
 		return nil, err
 	}
+	seen := map[int64]bool{}
 	for _, cp := range req.Since {
-		if cp.Size >= m.head.Size {
+		if cp.Size >= m.head.Size || seen[cp.Size] || len(out.Consistency) == verifier.MaxConsistency {
 			continue
 		}
+		seen[cp.Size] = true
 		hs, err := m.b.Log.ConsistencyProof(m.ctx, cp.Checkpoint, m.head.Checkpoint)
 		if err != nil {
 			return nil, fmt.Errorf("consistency from size %d: %w", cp.Size, err)
@@ -120,38 +122,88 @@ func (m *maker) make(req Request) (*verifier.Bundle, error) {
 	return out, nil
 }
 
-// chain finds, from the pinned policy, each next version that verifies,
-// and returns their indexes and the last policy.
+// chain finds the logged policy chain through the pinned policy: back to
+// version 1 (clients may pin an earlier policy than the bundler was
+// given), and forward, version after version, to the last that verifies,
+// wherever in the log each was logged. It returns the entries' indexes in
+// version order and the last policy.
 func (m *maker) chain() ([]int64, *policies.Policy, error) {
 	pinned, err := policies.Parse(m.b.Pinned)
 	if err != nil {
 		return nil, nil, err
 	}
-	want := payloadDigest(m.b.Pinned.Payload)
-	var chain []int64
-	for _, e := range m.ix.Policies {
-		if e.Version == pinned.Version && e.Digest == want {
-			chain = append(chain, e.Index)
+	start, ok := m.find(pinned.Version, func(e PolicyEntry) bool { return e.Digest == payloadDigest(m.b.Pinned.Payload) })
+	if !ok {
+		return nil, nil, fmt.Errorf("the pinned policy (version %d, %s) is not in the log; publish it: ssms policy publish", pinned.Version, pinned.Digest())
+	}
+	chain := []int64{start}
+	// Back: the predecessor of each link is a logged policy it verifies
+	// as a successor of.
+	next := m.b.Pinned
+	for v := pinned.Version - 1; v >= 1; v-- {
+		i, ok, err := m.link(v, func(prev *policies.Policy) bool { _, _, err := policies.VerifyNext(prev, next); return err == nil })
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
 			break
 		}
-	}
-	if chain == nil {
-		return nil, nil, fmt.Errorf("the pinned policy (version %d, %s) is not in the log; publish it: ssms policy publish", pinned.Version, want)
+		chain = append([]int64{i}, chain...)
+		if next, err = m.envelope(i); err != nil {
+			return nil, nil, err
+		}
 	}
 	cur := pinned
+	for {
+		var succ *policies.Policy
+		i, ok, err := m.linkEnv(cur.Version+1, func(env *manifest.Envelope) bool {
+			p, _, err := policies.VerifyNext(cur, env)
+			succ = p
+			return err == nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			return chain, cur, nil
+		}
+		chain, cur = append(chain, i), succ
+	}
+}
+
+// find is the first indexed policy of version v for which ok holds.
+func (m *maker) find(v uint64, ok func(PolicyEntry) bool) (int64, bool) {
 	for _, e := range m.ix.Policies {
-		if e.Version != cur.Version+1 {
+		if e.Version == v && ok(e) {
+			return e.Index, true
+		}
+	}
+	return 0, false
+}
+
+// linkEnv is the first logged policy of version v whose envelope fits.
+func (m *maker) linkEnv(v uint64, fits func(*manifest.Envelope) bool) (int64, bool, error) {
+	for _, e := range m.ix.Policies {
+		if e.Version != v {
 			continue
 		}
 		env, err := m.envelope(e.Index)
 		if err != nil {
-			return nil, nil, err
+			return 0, false, err
 		}
-		if next, _, err := policies.VerifyNext(cur, env); err == nil {
-			chain, cur = append(chain, e.Index), next
+		if fits(env) {
+			return e.Index, true, nil
 		}
 	}
-	return chain, cur, nil
+	return 0, false, nil
+}
+
+// link is linkEnv for a test on the parsed policy.
+func (m *maker) link(v uint64, fits func(*policies.Policy) bool) (int64, bool, error) {
+	return m.linkEnv(v, func(env *manifest.Envelope) bool {
+		p, err := policies.Parse(env)
+		return err == nil && fits(p)
+	})
 }
 
 // release picks the release of product and version that the policy
@@ -239,7 +291,7 @@ func (m *maker) rollbackOf(out *verifier.Bundle, rel *manifest.ReleaseStatement,
 
 // firstSeen checks the publisher's proof (same log, same payload) and
 // adds the consistency proof from its checkpoint to the head.
-func (m *maker) firstSeen(first *translog.Proof, env *manifest.Envelope) (verifier.FirstSeen, error) {
+func (m *maker) firstSeen(first *translog.Proof, env *manifest.Envelope, pol *policies.Policy) (verifier.FirstSeen, error) {
 	if first == nil {
 		return verifier.FirstSeen{}, errors.New("no first proof: the checkpoint the release was published under dates it for minLogAge")
 	}
@@ -254,6 +306,9 @@ func (m *maker) firstSeen(first *translog.Proof, env *manifest.Envelope) (verifi
 	got, err := manifest.ParseEnvelope(entry)
 	if err != nil || got.PayloadType != env.PayloadType || !bytes.Equal(got.Payload, env.Payload) {
 		return verifier.FirstSeen{}, fmt.Errorf("first proof: entry %d is not this release", first.Index)
+	}
+	if _, _, err := pol.CheckRelease(got); err != nil {
+		return verifier.FirstSeen{}, fmt.Errorf("first proof: entry %d is below the threshold, so it dates nothing (give the proof of the first entry that meets it): %w", first.Index, err)
 	}
 	hs, err := m.b.Log.ConsistencyProof(m.ctx, cp.Checkpoint, m.head.Checkpoint)
 	if err != nil {

@@ -267,3 +267,67 @@ func TestBundleRefusals(t *testing.T) {
 		t.Fatalf("first proof of another release: %v", err)
 	}
 }
+
+// TestBundleChainInAnyOrder: version 3 logged before version 2 still
+// joins the chain; a bundler given version 2 still starts it at version 1,
+// for clients that pin version 1.
+func TestBundleChainInAnyOrder(t *testing.T) {
+	f := newLog(t)
+	_, v2 := f.policy(2, []string{"alice", "bob", "dave"}, "alice", "bob")
+	p2, _ := policies.Parse(v2)
+	_, v3 := f.policy(3, []string{"alice", "bob", "dave"}, "alice", "bob")
+	f.add(v3)
+	f.add(f.polEnv)
+	f.add(v2)
+	rel := f.release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "dave")
+	first := f.add(rel)
+	f.add(f.attest(rel, "r1"))
+	f.add(f.attest(rel, "r2"))
+	for _, pinned := range []*manifest.Envelope{f.polEnv, v2} {
+		bd := f.bundler(t)
+		bd.Pinned = pinned
+		b, err := bd.Make(context.Background(), Request{Product: "app", Version: "1.0.0", First: first})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Policies) != 3 {
+			t.Fatalf("pinned %v: %d policies in the chain; want 3", pinned == v2, len(b.Policies))
+		}
+		if res := f.verify(t, b, "a"); res.Policy.Version != 3 {
+			t.Fatalf("policy in force %d; want 3", res.Policy.Version)
+		}
+	}
+	_ = p2
+}
+
+// TestBundleFirstBelowThreshold: the proof of an early copy below the
+// threshold is refused as the release's first proof.
+func TestBundleFirstBelowThreshold(t *testing.T) {
+	f := newLog(t)
+	f.add(f.polEnv)
+	early := f.add(f.release(manifest.TypeRelease, "1.0.0", 1, "a", "alice"))
+	f.add(f.release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "bob"))
+	_, err := f.bundler(t).Make(context.Background(), Request{Product: "app", Version: "1.0.0", First: early})
+	if err == nil || !strings.Contains(err.Error(), "below the threshold") {
+		t.Fatalf("first proof of a copy below the threshold: %v", err)
+	}
+}
+
+// TestBundleSinceOnce: one checkpoint given twice gives one proof.
+func TestBundleSinceOnce(t *testing.T) {
+	f := newLog(t)
+	f.add(f.polEnv)
+	old := f.store.Checkpoint()
+	rel := f.release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "bob")
+	first := f.add(rel)
+	f.add(f.attest(rel, "r1"))
+	f.add(f.attest(rel, "r2"))
+	b, err := f.bundler(t).Make(context.Background(), Request{Product: "app", Version: "1.0.0", First: first, Since: []*translog.SignedCheckpoint{old, old}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Consistency) != 1 {
+		t.Fatalf("%d consistency proofs; want 1", len(b.Consistency))
+	}
+	f.verify(t, b, "a")
+}
