@@ -60,7 +60,8 @@ type Agent struct {
 	// testStep, for tests, can fail the handshake at a named step: "key"
 	// once the server applied KEY (cn the connection); "answer" before
 	// our confirmation of the peer's queue goes, "hello" before the
-	// joiner's hello goes (cn nil).
+	// joiner's hello goes, "confirm" before the joiner's confirmation
+	// goes (cn nil).
 	testStep func(step string, cn *client.Conn) error
 }
 
@@ -159,6 +160,7 @@ func (a *Agent) Listen(ctx context.Context) error {
 			return err
 		}
 	}
+	a.confirmAgain(ctx)
 	return nil
 }
 
@@ -253,15 +255,24 @@ func (a *Agent) Join(ctx context.Context, name string, inv *Invitation, replySer
 	if err != nil {
 		return err
 	}
-	// The contact exists before the confirmation goes: the answer may come at once.
+	// The contact exists before the confirmation goes: the answer may
+	// come at once. The sealed confirmation is kept with it: if this
+	// process dies or the SEND fails, Listen sends it again.
+	send.Answer = body
 	a.mu.Lock()
 	a.st.Contacts[name] = &Contact{Name: name, Status: StatusJoining, Recv: r, Send: send}
 	err = a.save()
 	a.mu.Unlock()
-	if err != nil {
-		return err
+	if err == nil && a.testStep != nil {
+		err = a.testStep("confirm", nil)
 	}
-	return a.sendConfirmation(ctx, inv, body)
+	if err == nil {
+		err = a.sendConfirmation(ctx, inv, body)
+	}
+	if err != nil {
+		return fmt.Errorf("%w (it is sent again at the next listen or chat)", err)
+	}
+	return nil
 }
 
 // ErrNotConnected means the contact has not completed the handshake.

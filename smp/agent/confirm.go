@@ -13,8 +13,12 @@ import (
 )
 
 // NoticeReplyServer: a confirmation asks us to answer on a server the
-// user has not chosen. It is left on the server, unanswered, until the
-// user allows that server (Agent.Servers) and listens again.
+// user has not chosen. It is acknowledged without securing the queue
+// (KEY): left at the head of the queue it would block the confirmation
+// of the real joiner behind it, as anyone who saw the invitation can
+// send one. To answer it after all, the user allows that server
+// (Agent.Servers) and listens again, and the joiner's client sends the
+// confirmation again (see Agent.confirmAgain).
 const NoticeReplyServer = "reply-server"
 
 // prepareConfirmation makes fresh sender and end-to-end keys for a queue
@@ -66,7 +70,7 @@ func (a *Agent) confirmation(ctx context.Context, s *client.Session, q *client.Q
 	// The reply server is checked before KEY: a confirmation we will
 	// not answer must not secure the queue either.
 	if c.Send == nil && a.replyRefused(c, conf) {
-		return false
+		return true // removed without KEY: the next confirmation comes through
 	}
 	if err := a.secure(ctx, s, q, c, conf); err != nil {
 		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "securing the queue failed: " + err.Error()})
@@ -172,7 +176,7 @@ func (a *Agent) hello(ctx context.Context, c *Contact) bool {
 		return false
 	}
 	a.mu.Lock()
-	c.Status = StatusConnected
+	c.Status, c.Send.Answer = StatusConnected, nil
 	a.save() // if lost, the hello goes again after a restart: a gap for them, no harm
 	a.mu.Unlock()
 	a.emit(Event{Contact: c.Name, Kind: EventConnected})
@@ -292,5 +296,40 @@ func (a *Agent) replyServerAllowed(c *Contact, server smp.Address) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("the reply queue is on %s, a server you have not allowed; not answered (allow it to answer: the confirmation waits on the server)", server)
+	return fmt.Errorf("the reply queue is on %s, a server you have not allowed; not answered, and removed from the queue (to answer it: allow the server, listen, and have them run listen again, which sends their confirmation again)", server)
+}
+
+// confirmAgain sends again, unchanged, the confirmation of every contact
+// we joined whose inviter has not confirmed our queue yet: the SEND of
+// Join may have failed, or the process died before it. A second copy is
+// harmless to the inviter: the confirmation that secured its queue is
+// recognised (confirmationAgain, or a duplicate once connected). AUTH
+// means the inviter secured its queue with our key: it had it.
+func (a *Agent) confirmAgain(ctx context.Context) {
+	type pending struct {
+		name, server string
+		sid, body    []byte
+	}
+	var ps []pending
+	a.mu.Lock()
+	for _, c := range a.st.Contacts {
+		if c.Status == StatusJoining && c.Send != nil && c.Send.Answer != nil && c.Recv.PeerDH == nil {
+			ps = append(ps, pending{c.Name, c.Send.Server, c.Send.SID, c.Send.Answer})
+		}
+	}
+	a.mu.Unlock()
+	for _, p := range ps {
+		addr, err := smp.ParseAddress(p.server)
+		if err != nil {
+			continue
+		}
+		a.mu.Lock()
+		s := a.session(addr)
+		a.mu.Unlock()
+		err = s.Do(ctx, func(cn *client.Conn) error { return cn.Send(ctx, p.sid, nil, p.body) })
+		var e *smp.Error
+		if err != nil && !(errors.As(err, &e) && e.Type == smp.ErrAuth) {
+			a.emit(Event{Contact: p.name, Kind: NoticeUndecrypted, Text: "sending the confirmation again failed (it goes again at the next listen): " + err.Error()})
+		}
+	}
 }

@@ -83,8 +83,9 @@ func TestAttackSealToLowOrderKey(t *testing.T) {
 // TestAttackReplyServerRedirect: whoever has alice's invitation joins
 // with a reply queue on another server, to make alice's client dial it.
 // Alice's client does not answer (nor secure her queue) until she allows
-// that server; then the confirmation, left on her server, completes the
-// handshake. Before, it dialed whatever the confirmation named.
+// that server; the refused confirmation is removed, and once she allows
+// the server, bob's next Listen sends it again and the handshake
+// completes. Before, it dialed whatever the confirmation named.
 func TestAttackReplyServerRedirect(t *testing.T) {
 	addr, elsewhere := servertest.Start(t), servertest.Start(t)
 	ctx := context.Background()
@@ -105,6 +106,9 @@ func TestAttackReplyServerRedirect(t *testing.T) {
 	alice2 := newAgent(t, alicePath)
 	alice2.Servers = []smp.Address{elsewhere}
 	if err := alice2.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Listen(ctx); err != nil { // sends the confirmation again
 		t.Fatal(err)
 	}
 	waitFor(t, alice2, EventConnected)

@@ -68,7 +68,7 @@ type SendQueue struct {
 	LastHash  []byte `json:"lastHash,omitempty"`
 	Resync    bool   `json:"resync,omitempty"` // the next message tells the peer we restarted
 	Epoch     string `json:"epoch,omitempty"`  // ours, new at each restart after a crash; "" before the first
-	Answer    []byte `json:"answer,omitempty"` // our sealed confirmation of their queue, until their hello
+	Answer    []byte `json:"answer,omitempty"` // our sealed confirmation of their queue: the inviter's until their hello, the joiner's until connected
 }
 
 // reserveBlock is how many sequence numbers are reserved per save: the
