@@ -45,7 +45,8 @@ type Agent struct {
 
 	sendMu   sync.Mutex // one message on the wire at a time, so numbers go out in order
 	sessions map[string]*client.Session
-	events   chan Event
+	events   chan Event    // what emit queues, for pump
+	out      chan Event    // what Events gives: unbuffered, so that pump knows what was taken
 	stopping chan struct{} // closed by Close: handlers finish the delivery at hand
 	handlers sync.WaitGroup
 	wg       sync.WaitGroup
@@ -67,11 +68,13 @@ type Agent struct {
 
 // New runs an agent over an open store and its state. After a crash (the
 // state was not closed cleanly) sending restarts past the reserved
-// numbers, in a new epoch: see SendQueue.next. The receive side needs
-// nothing: it is saved before each message is acknowledged.
+// numbers, in a new epoch: see SendQueue.next. The receive side is saved
+// before each message is acknowledged, with the message in the contact's
+// inbox until it is taken from Events: messages in the inbox are given
+// again first.
 func New(store *Store, st *State) *Agent {
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &Agent{store: store, st: st, ctx: ctx, cancel: cancel, sessions: map[string]*client.Session{}, events: make(chan Event, 256), stopping: make(chan struct{})}
+	a := &Agent{store: store, st: st, ctx: ctx, cancel: cancel, sessions: map[string]*client.Session{}, events: make(chan Event, 256), out: make(chan Event), stopping: make(chan struct{})}
 	if !st.Clean {
 		for _, c := range st.Contacts {
 			if c.Send != nil && c.Send.Seq > 0 {
@@ -80,11 +83,15 @@ func New(store *Store, st *State) *Agent {
 		}
 	}
 	st.Clean = false
+	a.wg.Add(1)
+	go a.pump(st.inbox())
 	return a
 }
 
 // Events are messages, status changes and notices, for every contact.
-func (a *Agent) Events() <-chan Event { return a.events }
+// Messages accepted but not taken from here before the process ended
+// (the inbox, see Contact.Inbox) come first.
+func (a *Agent) Events() <-chan Event { return a.out }
 
 // State is the state, for reading under no concurrent agent work.
 func (a *Agent) State() *State { return a.st }

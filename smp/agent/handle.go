@@ -61,6 +61,14 @@ func (a *Agent) handle(s *client.Session, d client.Delivery) {
 // message handles a message on a secured queue, and says whether to
 // acknowledge it: not if what it changed could not be saved.
 func (a *Agent) message(c *Contact, body []byte, at time.Time) bool {
+	for !a.inboxRoom(c) {
+		// The user is not reading: the message waits on the server.
+		select {
+		case <-a.stopping:
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 	events, err := a.receive(c, body, at)
 	for _, e := range events {
 		a.emit(e)
@@ -99,8 +107,12 @@ func (a *Agent) receive(c *Contact, body []byte, at time.Time) ([]Event, error) 
 	if err != nil {
 		return []Event{{Contact: c.Name, Kind: NoticeUndecrypted, Text: "a message that is not from " + c.Name + " or was altered; ignored: " + err.Error()}}, nil
 	}
-	was, status := c.Recv.clone(), c.Status
+	was, status, inbox := c.Recv.clone(), c.Status, c.Inbox
 	show, notes := c.Recv.accept(m, plain)
+	shown := Event{Contact: c.Name, Kind: EventMessage, Text: m.Text, Seq: m.Seq, Time: at}
+	if show && m.Kind == KindText {
+		c.Inbox = append(c.Inbox, shown) // until taken from Events: see pump
+	}
 	hello := show && m.Kind == KindHello && c.Status != StatusConnected
 	var answer []byte
 	if hello {
@@ -111,7 +123,7 @@ func (a *Agent) receive(c *Contact, body []byte, at time.Time) ([]Event, error) 
 	}
 	if show {
 		if err := a.save(); err != nil {
-			*c.Recv, c.Status = *was, status
+			*c.Recv, c.Status, c.Inbox = *was, status, inbox
 			if answer != nil {
 				c.Send.Answer = answer
 			}
@@ -126,7 +138,45 @@ func (a *Agent) receive(c *Contact, body []byte, at time.Time) ([]Event, error) 
 		events = append(events, Event{Contact: c.Name, Kind: EventConnected})
 	}
 	if show && m.Kind == KindText {
-		events = append(events, Event{Contact: c.Name, Kind: EventMessage, Text: m.Text, Seq: m.Seq, Time: at})
+		events = append(events, shown)
 	}
 	return events, nil
+}
+
+// pump gives the user the events emitted, after pending (the inbox of
+// the last process). A message taken from Events leaves the inbox in
+// memory; the next save writes that down. So a message the process
+// accepted and acknowledged is shown at least once: after a kill -9, the
+// messages taken since the last save are shown again.
+func (a *Agent) pump(pending []Event) {
+	defer a.wg.Done()
+	for {
+		var e Event
+		if len(pending) > 0 {
+			e, pending = pending[0], pending[1:]
+		} else {
+			select {
+			case e = <-a.events:
+			case <-a.stopping:
+				return
+			}
+		}
+		select {
+		case a.out <- e:
+		case <-a.stopping:
+			return
+		}
+		if e.Kind == EventMessage {
+			a.mu.Lock()
+			a.st.taken(e)
+			a.mu.Unlock()
+		}
+	}
+}
+
+// inboxRoom says whether c's inbox can take one more message.
+func (a *Agent) inboxRoom(c *Contact) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(c.Inbox) < maxInbox && a.st.inboxBytes()+MaxText <= maxInboxBytes
 }

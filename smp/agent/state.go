@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 
 	"ssms.dev/ssms/signer"
@@ -36,7 +37,20 @@ type Contact struct {
 	Status string     `json:"status"`
 	Recv   *RecvQueue `json:"recv"`
 	Send   *SendQueue `json:"send,omitempty"`
+	// Inbox holds the messages accepted (counted as seen, acknowledged)
+	// but not yet taken from Agent.Events, at most maxInbox: a process
+	// killed before its user saw one would lose it otherwise, as the
+	// server's copy is gone or would now be a duplicate.
+	Inbox []Event `json:"inbox,omitempty"`
 }
+
+// maxInbox bounds the messages kept per contact until the user takes
+// them, and maxInboxBytes their text over all contacts (within the
+// state's 16 MiB). When either is reached, messages wait on the server.
+const (
+	maxInbox      = 32
+	maxInboxBytes = 4 << 20
+)
 
 // RecvQueue is a queue we created and receive from.
 type RecvQueue struct {
@@ -97,6 +111,40 @@ func CheckName(name string) error {
 }
 
 func newState() *State { return &State{Contacts: map[string]*Contact{}} }
+
+// inbox is every contact's inbox, contact by contact in name order.
+func (st *State) inbox() []Event {
+	var out []Event
+	for _, n := range st.Names() {
+		out = append(out, st.Contacts[n].Inbox...)
+	}
+	return out
+}
+
+// inboxBytes is the text the inboxes hold.
+func (st *State) inboxBytes() int {
+	n := 0
+	for _, c := range st.Contacts {
+		for _, e := range c.Inbox {
+			n += len(e.Text)
+		}
+	}
+	return n
+}
+
+// taken removes message e from its contact's inbox: the user has it.
+func (st *State) taken(e Event) {
+	c := st.Contacts[e.Contact]
+	if c == nil {
+		return
+	}
+	for i, m := range c.Inbox {
+		if m.Seq == e.Seq && m.Text == e.Text {
+			c.Inbox = slices.Delete(c.Inbox, i, i+1)
+			return
+		}
+	}
+}
 
 func (st *State) check() error {
 	for name, c := range st.Contacts {
