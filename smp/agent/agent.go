@@ -360,6 +360,10 @@ func (a *Agent) number(sq *SendQueue, m *Message) ([]byte, error) {
 	// The first message of a session saves, whatever the block: the
 	// file must say "not closed in order" before any number goes out.
 	mustSave := sq.next(m) || !a.uncleanOnDisk
+	if m.Seq == 0 || m.Seq > maxSeq { // 0: wrapped past 2^64-1
+		*sq = was
+		return nil, ErrSeqExhausted
+	}
 	plain, err := marshalMessage(m)
 	if err == nil && len(plain) > maxMessage {
 		err = fmt.Errorf("message of %d bytes once encoded; the limit is %d", len(plain), maxMessage)

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -49,6 +51,9 @@ func (r *RecvQueue) accept(m *Message, plain []byte) (bool, []Notice) {
 		notes = append(notes, Notice{kind, fmt.Sprintf(format, args...)})
 	}
 	switch {
+	case m.Seq > maxSeq || r.LastSeq > maxSeq: // ParseMessage refuses it; a state may not
+		note(NoticeDuplicate, "message %d: beyond the last sequence number; ignored", m.Seq)
+		return false, notes
 	case m.Epoch != r.Epoch:
 		if slices.Contains(r.Epochs, m.Epoch) {
 			note(NoticeDuplicate, "message %d is from before the sender's restart; ignored", m.Seq)
@@ -122,11 +127,19 @@ func (s *SendQueue) next(m *Message) bool {
 		m.Prev = base64.StdEncoding.EncodeToString(s.LastHash)
 	}
 	if s.Seq > s.Reserved {
-		s.Reserved = s.Seq + reserveBlock
+		s.Reserved = s.Seq + min(reserveBlock, maxSeq-min(s.Seq, maxSeq))
 		return true
 	}
 	return false
 }
+
+// maxSeq is the last sequence number: 2^64-1 is refused, so that
+// LastSeq+1 never wraps to 0 and reopens every number to a replay.
+const maxSeq = math.MaxUint64 - 1
+
+// ErrSeqExhausted refuses a message on a queue whose sequence numbers
+// are used up: the contact must be invited again.
+var ErrSeqExhausted = errors.New("the queue's sequence numbers are used up; invite the contact again")
 
 // newEpoch names a sender's count after a restart: 128 random bits.
 func newEpoch() string {
