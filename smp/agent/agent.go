@@ -66,18 +66,27 @@ type Agent struct {
 	testStep func(step string, cn *client.Conn) error
 }
 
-// New runs an agent over an open store and its state. After a crash (the
-// state was not closed cleanly) sending restarts past the reserved
-// numbers, in a new epoch: see SendQueue.next. The receive side is saved
+// New runs an agent over an open store and its state. Sending restarts
+// past the reserved numbers (and the clock), in a new epoch: see
+// SendQueue.next. The receive side is saved
 // before each message is acknowledged, with the message in the contact's
 // inbox until it is taken from Events: messages in the inbox are given
 // again first.
 func New(store *Store, st *State) *Agent {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{store: store, st: st, ctx: ctx, cancel: cancel, sessions: map[string]*client.Session{}, events: make(chan Event, 256), out: make(chan Event), stopping: make(chan struct{})}
-	if !st.Clean {
-		for _, c := range st.Contacts {
-			if c.Send != nil && c.Send.Seq > 0 {
+	// Every start is a new epoch on the sending side, not only one after
+	// a crash: a state file rolled back to an older copy (a backup, a
+	// snapshot, a local attacker) says clean, and would otherwise reuse
+	// numbers the peer has seen and drops. After a clean exit the new
+	// epoch's first message chains to the last one sent, so the peer
+	// sees no restart. The receive side cannot tell a rolled-back copy:
+	// that takes storage that only moves forward, outside this file.
+	for _, c := range st.Contacts {
+		if c.Send != nil && c.Send.Seq > 0 {
+			if st.Clean {
+				c.Send.restart = true
+			} else {
 				c.Send.Resync = true
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 )
 
 // Notice kinds: what the receiving side noticed about the order of
@@ -63,13 +64,25 @@ func (r *RecvQueue) accept(m *Message, plain []byte) (bool, []Notice) {
 			note(NoticeDuplicate, "message %d claims a restart but is not after message %d: a replay; ignored", m.Seq, r.LastSeq)
 			return false, notes
 		}
-		note(NoticeResync, "the sender restarted after a crash; counting again from message %d", m.Seq)
+		if r.LastSeq == 0 || m.Prev != base64.StdEncoding.EncodeToString(r.LastHash) {
+			// Not chained to the last message seen: a crash, a rolled-back
+			// state, or messages lost. After a clean exit the sender chains.
+			note(NoticeResync, "the sender restarted without its last state (a crash, or an older copy); counting again from message %d", m.Seq)
+		}
 		r.Epochs = append(r.Epochs, r.Epoch)
 		if len(r.Epochs) > maxEpochs {
 			r.Epochs = slices.Delete(r.Epochs, 0, len(r.Epochs)-maxEpochs)
 		}
 		r.Epoch, r.Missing = m.Epoch, nil
-	case m.Resync || r.Resync:
+		if !m.Resync {
+			// Not the epoch's first message: the server delivered it before
+			// the ones just below. They are awaited, not duplicates.
+			note(NoticeGap, "messages before %d of the sender's new count are missing (dropped or delayed by the server)", m.Seq)
+			for s := m.Seq - 1; s > r.LastSeq && len(r.Missing) < epochReorder; s-- {
+				r.Missing = append(r.Missing, s)
+			}
+		}
+	case m.Resync && m.Epoch == "" || r.Resync:
 		// m.Resync in the epoch it is in: a sender from before epochs.
 		// r.Resync: state from before the receive side was saved per
 		// message, after a crash. Either way, only a number beyond the
@@ -115,15 +128,25 @@ func (r *RecvQueue) clone() *RecvQueue {
 
 // next fills in the sequence number and chain of the next message on s,
 // and says whether the state must be saved first (a new reserved block).
+//
+// A new epoch starts past every number reserved, and past the clock in
+// microseconds since 1970: a state rolled back to an older copy has an
+// older Reserved, but the clock has moved on. (2^64 microseconds is
+// 584,000 years: the numbers stay far below maxSeq.)
 func (s *SendQueue) next(m *Message) bool {
-	if s.Resync {
-		s.Seq, s.Resync, s.Epoch = s.Reserved, false, newEpoch()
+	chained := s.restart && !s.Resync
+	if s.Resync || s.restart {
+		floor := s.Reserved
+		if now := time.Now().UnixMicro(); now > 0 && uint64(now) > floor {
+			floor = uint64(now)
+		}
+		s.Seq, s.Resync, s.restart, s.Epoch = floor, false, false, newEpoch()
 		m.Resync = true
 	}
 	m.Epoch = s.Epoch
 	s.Seq++
 	m.Seq = s.Seq
-	if s.LastHash != nil && !m.Resync {
+	if s.LastHash != nil && (!m.Resync || chained) {
 		m.Prev = base64.StdEncoding.EncodeToString(s.LastHash)
 	}
 	if s.Seq > s.Reserved {
@@ -132,6 +155,10 @@ func (s *SendQueue) next(m *Message) bool {
 	}
 	return false
 }
+
+// epochReorder is how many numbers just below a new epoch's first
+// message seen are awaited, when that message is not the epoch's first.
+const epochReorder = 64
 
 // maxSeq is the last sequence number: 2^64-1 is refused, so that
 // LastSeq+1 never wraps to 0 and reopens every number to a replay.

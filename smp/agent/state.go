@@ -82,7 +82,12 @@ type SendQueue struct {
 	LastHash  []byte `json:"lastHash,omitempty"`
 	Resync    bool   `json:"resync,omitempty"` // the next message tells the peer we restarted
 	Epoch     string `json:"epoch,omitempty"`  // ours, new at each restart after a crash; "" before the first
-	Answer    []byte `json:"answer,omitempty"` // our sealed confirmation of their queue: the inviter's until their hello, the joiner's until connected
+	// restart: this process started after a clean exit. The next
+	// message starts a new epoch as Resync does, but names the last
+	// message sent as Prev: the chain goes on, and the peer sees no
+	// restart. Not saved: a crash before it went leaves the file unclean.
+	restart bool
+	Answer  []byte `json:"answer,omitempty"` // our sealed confirmation of their queue: the inviter's until their hello, the joiner's until connected
 }
 
 // reserveBlock is how many sequence numbers are reserved per save: the
