@@ -114,3 +114,27 @@ func TestAttackReplyServerRedirect(t *testing.T) {
 	waitFor(t, alice2, EventConnected)
 	waitFor(t, bob, EventConnected)
 }
+
+// TestAttackInvitationUnspecifiedHost: hosts that dial this machine
+// without saying so are refused in both forms; loopback names and
+// addresses, which say so, are allowed (local testing). Before, each
+// parsed.
+func TestAttackInvitationUnspecifiedHost(t *testing.T) {
+	for _, tc := range []struct {
+		host string
+		ok   bool
+	}{
+		{"0.0.0.0", false}, {"::", false}, {"0", false}, {"127.1", false},
+		{"::ffff:127.0.0.1", false}, {"::ffff:0.0.0.0", false}, {"0x7f.1", false},
+		{"0x7f000001", false}, {"2130706433", false}, {"a.0", false},
+		{"127.0.0.1", true}, {"::1", true}, {"localhost", true}, {"smp.example.org", true}, {"10.1.2.3", true},
+	} {
+		inv := testInvitation(t, tc.host)
+		for _, s := range []string{inv.String(), inv.URI()} {
+			_, err := ParseInvitation(s)
+			if (err == nil) != tc.ok {
+				t.Errorf("host %s: %q: got %v; want accepted=%v", tc.host, s, err, tc.ok)
+			}
+		}
+	}
+}
