@@ -45,6 +45,14 @@ type Notice struct {
 // skipped and is still awaited. The last maxEpochs epochs are remembered
 // to say which messages are from before a restart; a message of one
 // forgotten is refused all the same, as its number is behind.
+//
+// What this cannot catch: the receive side's own state rolled back to an
+// older copy (a backup restored, a snapshot, a local attacker). The copy
+// remembers less, so the server can replay every message delivered
+// since, and each is shown again as new. Telling a rolled-back file from
+// the latest one takes storage that only moves forward (a counter kept
+// outside the file, in hardware or with a third party); the state file
+// alone cannot.
 func (r *RecvQueue) accept(m *Message, plain []byte) (bool, []Notice) {
 	sum := sha256.Sum256(plain)
 	var notes []Notice
