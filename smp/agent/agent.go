@@ -57,6 +57,9 @@ type Agent struct {
 	// then the file still says the last session ended in order, and a
 	// crash would let the next session reuse the numbers this one sends.
 	uncleanOnDisk bool
+	// takenUnsaved: a message left the inbox (see pump) since the last
+	// save.
+	takenUnsaved bool
 
 	// testStep, for tests, can fail the handshake at a named step: "key"
 	// once the server applied KEY (cn the connection); "answer" before
@@ -124,7 +127,7 @@ func (a *Agent) save() error {
 	if err := a.store.Save(a.st); err != nil {
 		return fmt.Errorf("saving the state: %w", err)
 	}
-	a.uncleanOnDisk = !a.st.Clean
+	a.uncleanOnDisk, a.takenUnsaved = !a.st.Clean, false
 	return nil
 }
 

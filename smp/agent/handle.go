@@ -13,6 +13,10 @@ import (
 // ackTimeout bounds the commands handling one delivery sends.
 const ackTimeout = 30 * time.Second
 
+// inboxSaveDelay is how long pump waits, after a message is taken, for
+// another save to write its removal from the inbox before saving itself.
+const inboxSaveDelay = 20 * time.Millisecond
+
 func marshalMessage(m *Message) ([]byte, error) { return strictjson.Marshal(m) }
 
 func (a *Agent) emit(e Event) {
@@ -144,12 +148,15 @@ func (a *Agent) receive(c *Contact, body []byte, at time.Time) ([]Event, error) 
 }
 
 // pump gives the user the events emitted, after pending (the inbox of
-// the last process). A message taken from Events leaves the inbox in
-// memory; the next save writes that down. So a message the process
-// accepted and acknowledged is shown at least once: after a kill -9, the
-// messages taken since the last save are shown again.
+// the last process). A message taken from Events leaves the inbox; the
+// next save writes that down: the one for the next message received, or
+// pump's own once no event has come for inboxSaveDelay (so a stream of
+// messages costs no extra save). So a message the process accepted and
+// acknowledged is shown at least once: after a kill -9 between a
+// message taken and that save, it is shown again.
 func (a *Agent) pump(pending []Event) {
 	defer a.wg.Done()
+	var flush <-chan time.Time
 	for {
 		var e Event
 		if len(pending) > 0 {
@@ -157,6 +164,14 @@ func (a *Agent) pump(pending []Event) {
 		} else {
 			select {
 			case e = <-a.events:
+			case <-flush:
+				flush = nil
+				a.mu.Lock()
+				if a.takenUnsaved {
+					a.save() // if it fails, the next save writes it, or the message is shown again
+				}
+				a.mu.Unlock()
+				continue
 			case <-a.stopping:
 				return
 			}
@@ -168,8 +183,9 @@ func (a *Agent) pump(pending []Event) {
 		}
 		if e.Kind == EventMessage {
 			a.mu.Lock()
-			a.st.taken(e)
+			a.takenUnsaved = a.st.taken(e) || a.takenUnsaved
 			a.mu.Unlock()
+			flush = time.After(inboxSaveDelay)
 		}
 	}
 }

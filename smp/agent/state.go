@@ -137,18 +137,20 @@ func (st *State) inboxBytes() int {
 	return n
 }
 
-// taken removes message e from its contact's inbox: the user has it.
-func (st *State) taken(e Event) {
+// taken removes message e from its contact's inbox, the user has it, and
+// says whether it was there.
+func (st *State) taken(e Event) bool {
 	c := st.Contacts[e.Contact]
 	if c == nil {
-		return
+		return false
 	}
 	for i, m := range c.Inbox {
 		if m.Seq == e.Seq && m.Text == e.Text {
 			c.Inbox = slices.Delete(c.Inbox, i, i+1)
-			return
+			return true
 		}
 	}
+	return false
 }
 
 func (st *State) check() error {
