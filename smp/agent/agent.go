@@ -21,6 +21,9 @@ type Event struct {
 	Text    string    `json:"text,omitempty"`
 	Seq     uint64    `json:"seq,omitempty"`
 	Time    time.Time `json:"time,omitzero"` // when the server received the message
+	// Again marks a message from the inbox of an earlier process (see
+	// Contact.Inbox): that process may have shown it before it died.
+	Again bool `json:"again,omitempty"`
 }
 
 // EventMessage and EventConnected are the Event kinds besides notices.

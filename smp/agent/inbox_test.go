@@ -55,9 +55,9 @@ func TestAttackCrashAfterSaveBeforeDisplay(t *testing.T) {
 	if err := bob.Send(ctx, "alice", "next"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"the message the user never saw", "next"} {
-		if e, noise := waitFor(t, alice2, EventMessage); e.Text != want {
-			t.Fatalf("alice got %q after %q; want %q", e.Text, kindsOf(noise), want)
+	for i, want := range []string{"the message the user never saw", "next"} {
+		if e, noise := waitFor(t, alice2, EventMessage); e.Text != want || e.Again != (i == 0) {
+			t.Fatalf("alice got %+v after %q; want %q", e, kindsOf(noise), want)
 		}
 	}
 	alice2.Close()

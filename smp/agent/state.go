@@ -121,7 +121,10 @@ func newState() *State { return &State{Contacts: map[string]*Contact{}} }
 func (st *State) inbox() []Event {
 	var out []Event
 	for _, n := range st.Names() {
-		out = append(out, st.Contacts[n].Inbox...)
+		for _, e := range st.Contacts[n].Inbox {
+			e.Again = true
+			out = append(out, e)
+		}
 	}
 	return out
 }
