@@ -89,8 +89,8 @@ func New(store *Store, st *State) *Agent {
 	// sees no restart. The receive side cannot tell a rolled-back copy:
 	// that takes storage that only moves forward, outside this file.
 	for _, c := range st.Contacts {
-		if c.Send != nil && c.Send.Seq > 0 {
-			if st.Clean {
+		if c.Send != nil { // also before the first message: a copy from then would count from 1 again
+			if st.Clean || c.Send.Seq == 0 {
 				c.Send.restart = true
 			} else {
 				c.Send.Resync = true

@@ -34,12 +34,22 @@ func TestAttackEpochBoundaryReorder(t *testing.T) {
 // is a new epoch past the clock, so the message is shown (with a
 // notice: it does not chain to the last one bob saw).
 func TestAttackRollbackSenderReusesNumbers(t *testing.T) {
+	for _, sentBefore := range []bool{true, false} {
+		t.Run(map[bool]string{true: "sent before the backup", false: "nothing sent before"}[sentBefore], func(t *testing.T) {
+			testRollbackSender(t, sentBefore)
+		})
+	}
+}
+
+func testRollbackSender(t *testing.T, sentBefore bool) {
 	ctx := context.Background()
 	alice, bob, alicePath := connectedPair(t)
-	if err := alice.Send(ctx, "bob", "before the backup"); err != nil {
-		t.Fatal(err)
+	if sentBefore {
+		if err := alice.Send(ctx, "bob", "before the backup"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, bob, EventMessage)
 	}
-	waitFor(t, bob, EventMessage)
 	alice.Close()
 	alice.store.Close()
 	backup, err := os.ReadFile(alicePath)

@@ -72,7 +72,7 @@ func (r *RecvQueue) accept(m *Message, plain []byte) (bool, []Notice) {
 			note(NoticeDuplicate, "message %d claims a restart but is not after message %d: a replay; ignored", m.Seq, r.LastSeq)
 			return false, notes
 		}
-		if r.LastSeq == 0 || m.Prev != base64.StdEncoding.EncodeToString(r.LastHash) {
+		if r.LastSeq > 0 && m.Prev != base64.StdEncoding.EncodeToString(r.LastHash) {
 			// Not chained to the last message seen: a crash, a rolled-back
 			// state, or messages lost. After a clean exit the sender chains.
 			note(NoticeResync, "the sender restarted without its last state (a crash, or an older copy); counting again from message %d", m.Seq)
