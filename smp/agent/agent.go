@@ -261,42 +261,6 @@ func (a *Agent) newContactName(name string) error {
 	return nil
 }
 
-// Join accepts an invitation: it creates our queue for the answers (on
-// replyServer), and sends the confirmation, with the invitation to that
-// queue, to the inviter's queue.
-func (a *Agent) Join(ctx context.Context, name string, inv *Invitation, replyServer smp.Address) error {
-	if err := a.newContactName(name); err != nil {
-		return err
-	}
-	r, q, ek, err := a.createQueue(ctx, replyServer)
-	if err != nil {
-		return err
-	}
-	reply := &Invitation{EncryptionKey: ek.PublicKey(), SenderID: q.SenderID, Server: replyServer}
-	send, body, err := a.prepareConfirmation(inv, reply.String())
-	if err != nil {
-		return err
-	}
-	// The contact exists before the confirmation goes: the answer may
-	// come at once. The sealed confirmation is kept with it: if this
-	// process dies or the SEND fails, Listen sends it again.
-	send.Answer = body
-	a.mu.Lock()
-	a.st.Contacts[name] = &Contact{Name: name, Status: StatusJoining, Recv: r, Send: send}
-	err = a.save()
-	a.mu.Unlock()
-	if err == nil && a.testStep != nil {
-		err = a.testStep("confirm", nil)
-	}
-	if err == nil {
-		err = a.sendConfirmation(ctx, inv, body)
-	}
-	if err != nil {
-		return fmt.Errorf("%w (it is sent again at the next listen or chat)", err)
-	}
-	return nil
-}
-
 // ErrNotConnected means the contact has not completed the handshake.
 var ErrNotConnected = errors.New("not connected yet")
 

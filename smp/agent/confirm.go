@@ -298,38 +298,3 @@ func (a *Agent) replyServerAllowed(c *Contact, server smp.Address) error {
 	}
 	return fmt.Errorf("the reply queue is on %s, a server you have not allowed; not answered, and removed from the queue (to answer it: allow the server, listen, and have them run listen again, which sends their confirmation again)", server)
 }
-
-// confirmAgain sends again, unchanged, the confirmation of every contact
-// we joined whose inviter has not confirmed our queue yet: the SEND of
-// Join may have failed, or the process died before it. A second copy is
-// harmless to the inviter: the confirmation that secured its queue is
-// recognised (confirmationAgain, or a duplicate once connected). AUTH
-// means the inviter secured its queue with our key: it had it.
-func (a *Agent) confirmAgain(ctx context.Context) {
-	type pending struct {
-		name, server string
-		sid, body    []byte
-	}
-	var ps []pending
-	a.mu.Lock()
-	for _, c := range a.st.Contacts {
-		if c.Status == StatusJoining && c.Send != nil && c.Send.Answer != nil && c.Recv.PeerDH == nil {
-			ps = append(ps, pending{c.Name, c.Send.Server, c.Send.SID, c.Send.Answer})
-		}
-	}
-	a.mu.Unlock()
-	for _, p := range ps {
-		addr, err := smp.ParseAddress(p.server)
-		if err != nil {
-			continue
-		}
-		a.mu.Lock()
-		s := a.session(addr)
-		a.mu.Unlock()
-		err = s.Do(ctx, func(cn *client.Conn) error { return cn.Send(ctx, p.sid, nil, p.body) })
-		var e *smp.Error
-		if err != nil && !(errors.As(err, &e) && e.Type == smp.ErrAuth) {
-			a.emit(Event{Contact: p.name, Kind: NoticeUndecrypted, Text: "sending the confirmation again failed (it goes again at the next listen): " + err.Error()})
-		}
-	}
-}
