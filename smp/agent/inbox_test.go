@@ -87,11 +87,16 @@ func TestInboxBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(time.Second)
-	alice.mu.Lock()
-	n := len(c.Inbox)
-	alice.mu.Unlock()
-	if n != maxInbox {
+	inbox := func() int {
+		alice.mu.Lock()
+		defer alice.mu.Unlock()
+		return len(c.Inbox)
+	}
+	for deadline := time.Now().Add(10 * time.Second); inbox() < maxInbox && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // time for a message too many to be taken
+	if n := inbox(); n != maxInbox {
 		t.Fatalf("inbox of %d; want %d", n, maxInbox)
 	}
 	for i := 0; i < maxInbox+3; i++ {
