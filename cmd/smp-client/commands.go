@@ -257,7 +257,7 @@ func printEvent(out, notes io.Writer, e agent.Event, asJSON bool) {
 		fmt.Fprintf(notes, "* connected with %s\n", e.Contact)
 	case agent.NoticeReplyServer:
 		fmt.Fprintf(notes, "! %s: %s: %s\n", e.Contact, e.Kind, e.Text)
-		fmt.Fprintf(notes, "smp-client: hint: if you expect %s there, listen again with --allow-server and that address\n", e.Contact)
+		fmt.Fprintf(notes, "smp-client: hint: if you expect %s there, listen again with --allow-server and that address, and ask them to run smp-client listen again: their confirmation was removed and their client sends it again\n", e.Contact)
 	default:
 		fmt.Fprintf(notes, "! %s: %s: %s\n", e.Contact, e.Kind, e.Text)
 	}

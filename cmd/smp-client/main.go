@@ -27,8 +27,12 @@ import (
 	"ssms.dev/ssms/smp/agent"
 )
 
-// passphraseEnv supplies the state passphrase to scripts.
-const passphraseEnv = "SMP_CLIENT_PASSWORD"
+// passphraseEnv supplies the state passphrase to scripts; newPassphraseEnv
+// the passphrase for a state that was sealed with an empty one.
+const (
+	passphraseEnv    = "SMP_CLIENT_PASSWORD"
+	newPassphraseEnv = "SMP_CLIENT_NEW_PASSWORD"
+)
 
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
@@ -127,6 +131,12 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if store.NeedsPassphrase() {
+		if err := rekey(o.state, store, st); err != nil {
+			store.Close()
+			return nil, nil, err
+		}
+	}
 	a := agent.New(store, st)
 	a.Algorithm, a.Servers = alg, servers
 	closeAll := func() error {
@@ -135,6 +145,20 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 		return err
 	}
 	return a, closeAll, nil
+}
+
+// rekey gives a state sealed with an empty passphrase (the first client
+// let one through) a real one before anything is written: saved as it
+// was, it would stay readable by anyone with the file.
+func rekey(path string, store *agent.Store, st *agent.State) error {
+	pass, err := signer.PassphraseFrom(newPassphraseEnv, "the state has no passphrase; new passphrase for "+path, true)
+	if errors.Is(err, signer.ErrNoPassphrase) {
+		return withHint(fmt.Errorf("%s: %w", path, agent.ErrEmptyPassphrase), "set "+newPassphraseEnv+" or run in a terminal to choose one; the state is not written until then")
+	}
+	if err == nil {
+		err = store.Rekey(pass, st)
+	}
+	return err
 }
 
 // withAgent runs fn with an agent over the unlocked state and a context

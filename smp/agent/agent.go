@@ -21,6 +21,9 @@ type Event struct {
 	Text    string    `json:"text,omitempty"`
 	Seq     uint64    `json:"seq,omitempty"`
 	Time    time.Time `json:"time,omitzero"` // when the server received the message
+	// Again marks a message from the inbox of an earlier process (see
+	// Contact.Inbox): that process may have shown it before it died.
+	Again bool `json:"again,omitempty"`
 }
 
 // EventMessage and EventConnected are the Event kinds besides notices.
@@ -45,7 +48,8 @@ type Agent struct {
 
 	sendMu   sync.Mutex // one message on the wire at a time, so numbers go out in order
 	sessions map[string]*client.Session
-	events   chan Event
+	events   chan Event    // what emit queues, for pump
+	out      chan Event    // what Events gives: unbuffered, so that pump knows what was taken
 	stopping chan struct{} // closed by Close: handlers finish the delivery at hand
 	handlers sync.WaitGroup
 	wg       sync.WaitGroup
@@ -56,34 +60,53 @@ type Agent struct {
 	// then the file still says the last session ended in order, and a
 	// crash would let the next session reuse the numbers this one sends.
 	uncleanOnDisk bool
+	// takenUnsaved: a message left the inbox (see pump) since the last
+	// save.
+	takenUnsaved bool
 
 	// testStep, for tests, can fail the handshake at a named step: "key"
 	// once the server applied KEY (cn the connection); "answer" before
 	// our confirmation of the peer's queue goes, "hello" before the
-	// joiner's hello goes (cn nil).
+	// joiner's hello goes, "confirm" before the joiner's confirmation
+	// goes (cn nil).
 	testStep func(step string, cn *client.Conn) error
 }
 
-// New runs an agent over an open store and its state. After a crash (the
-// state was not closed cleanly) sending restarts past the reserved
-// numbers, in a new epoch: see SendQueue.next. The receive side needs
-// nothing: it is saved before each message is acknowledged.
+// New runs an agent over an open store and its state. Sending restarts
+// past the reserved numbers (and the clock), in a new epoch: see
+// SendQueue.next. The receive side is saved
+// before each message is acknowledged, with the message in the contact's
+// inbox until it is taken from Events: messages in the inbox are given
+// again first.
 func New(store *Store, st *State) *Agent {
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &Agent{store: store, st: st, ctx: ctx, cancel: cancel, sessions: map[string]*client.Session{}, events: make(chan Event, 256), stopping: make(chan struct{})}
-	if !st.Clean {
-		for _, c := range st.Contacts {
-			if c.Send != nil && c.Send.Seq > 0 {
+	a := &Agent{store: store, st: st, ctx: ctx, cancel: cancel, sessions: map[string]*client.Session{}, events: make(chan Event, 256), out: make(chan Event), stopping: make(chan struct{})}
+	// Every start is a new epoch on the sending side, not only one after
+	// a crash: a state file rolled back to an older copy (a backup, a
+	// snapshot, a local attacker) says clean, and would otherwise reuse
+	// numbers the peer has seen and drops. After a clean exit the new
+	// epoch's first message chains to the last one sent, so the peer
+	// sees no restart. The receive side cannot tell a rolled-back copy:
+	// that takes storage that only moves forward, outside this file.
+	for _, c := range st.Contacts {
+		if c.Send != nil { // also before the first message: a copy from then would count from 1 again
+			if st.Clean || c.Send.Seq == 0 {
+				c.Send.restart = true
+			} else {
 				c.Send.Resync = true
 			}
 		}
 	}
 	st.Clean = false
+	a.wg.Add(1)
+	go a.pump(st.inbox())
 	return a
 }
 
 // Events are messages, status changes and notices, for every contact.
-func (a *Agent) Events() <-chan Event { return a.events }
+// Messages accepted but not taken from here before the process ended
+// (the inbox, see Contact.Inbox) come first.
+func (a *Agent) Events() <-chan Event { return a.out }
 
 // State is the state, for reading under no concurrent agent work.
 func (a *Agent) State() *State { return a.st }
@@ -107,7 +130,7 @@ func (a *Agent) save() error {
 	if err := a.store.Save(a.st); err != nil {
 		return fmt.Errorf("saving the state: %w", err)
 	}
-	a.uncleanOnDisk = !a.st.Clean
+	a.uncleanOnDisk, a.takenUnsaved = !a.st.Clean, false
 	return nil
 }
 
@@ -159,6 +182,7 @@ func (a *Agent) Listen(ctx context.Context) error {
 			return err
 		}
 	}
+	a.confirmAgain(ctx)
 	return nil
 }
 
@@ -235,33 +259,6 @@ func (a *Agent) newContactName(name string) error {
 		return fmt.Errorf("there is already a contact named %s", name)
 	}
 	return nil
-}
-
-// Join accepts an invitation: it creates our queue for the answers (on
-// replyServer), and sends the confirmation, with the invitation to that
-// queue, to the inviter's queue.
-func (a *Agent) Join(ctx context.Context, name string, inv *Invitation, replyServer smp.Address) error {
-	if err := a.newContactName(name); err != nil {
-		return err
-	}
-	r, q, ek, err := a.createQueue(ctx, replyServer)
-	if err != nil {
-		return err
-	}
-	reply := &Invitation{EncryptionKey: ek.PublicKey(), SenderID: q.SenderID, Server: replyServer}
-	send, body, err := a.prepareConfirmation(inv, reply.String())
-	if err != nil {
-		return err
-	}
-	// The contact exists before the confirmation goes: the answer may come at once.
-	a.mu.Lock()
-	a.st.Contacts[name] = &Contact{Name: name, Status: StatusJoining, Recv: r, Send: send}
-	err = a.save()
-	a.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return a.sendConfirmation(ctx, inv, body)
 }
 
 // ErrNotConnected means the contact has not completed the handshake.
@@ -342,6 +339,10 @@ func (a *Agent) number(sq *SendQueue, m *Message) ([]byte, error) {
 	// The first message of a session saves, whatever the block: the
 	// file must say "not closed in order" before any number goes out.
 	mustSave := sq.next(m) || !a.uncleanOnDisk
+	if m.Seq == 0 || m.Seq > maxSeq { // 0: wrapped past 2^64-1
+		*sq = was
+		return nil, ErrSeqExhausted
+	}
 	plain, err := marshalMessage(m)
 	if err == nil && len(plain) > maxMessage {
 		err = fmt.Errorf("message of %d bytes once encoded; the limit is %d", len(plain), maxMessage)

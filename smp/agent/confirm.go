@@ -13,8 +13,12 @@ import (
 )
 
 // NoticeReplyServer: a confirmation asks us to answer on a server the
-// user has not chosen. It is left on the server, unanswered, until the
-// user allows that server (Agent.Servers) and listens again.
+// user has not chosen. It is acknowledged without securing the queue
+// (KEY): left at the head of the queue it would block the confirmation
+// of the real joiner behind it, as anyone who saw the invitation can
+// send one. To answer it after all, the user allows that server
+// (Agent.Servers) and listens again, and the joiner's client sends the
+// confirmation again (see Agent.confirmAgain).
 const NoticeReplyServer = "reply-server"
 
 // prepareConfirmation makes fresh sender and end-to-end keys for a queue
@@ -66,7 +70,7 @@ func (a *Agent) confirmation(ctx context.Context, s *client.Session, q *client.Q
 	// The reply server is checked before KEY: a confirmation we will
 	// not answer must not secure the queue either.
 	if c.Send == nil && a.replyRefused(c, conf) {
-		return false
+		return true // removed without KEY: the next confirmation comes through
 	}
 	if err := a.secure(ctx, s, q, c, conf); err != nil {
 		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "securing the queue failed: " + err.Error()})
@@ -172,7 +176,7 @@ func (a *Agent) hello(ctx context.Context, c *Contact) bool {
 		return false
 	}
 	a.mu.Lock()
-	c.Status = StatusConnected
+	c.Status, c.Send.Answer = StatusConnected, nil
 	a.save() // if lost, the hello goes again after a restart: a gap for them, no harm
 	a.mu.Unlock()
 	a.emit(Event{Contact: c.Name, Kind: EventConnected})
@@ -292,5 +296,5 @@ func (a *Agent) replyServerAllowed(c *Contact, server smp.Address) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("the reply queue is on %s, a server you have not allowed; not answered (allow it to answer: the confirmation waits on the server)", server)
+	return fmt.Errorf("the reply queue is on %s, a server you have not allowed; not answered, and removed from the queue (to answer it: allow the server, listen, and have them run listen again, which sends their confirmation again)", server)
 }

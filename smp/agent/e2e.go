@@ -210,8 +210,8 @@ func ParseMessage(plain []byte) (*Message, error) {
 		return nil, fmt.Errorf("message: %w", err)
 	}
 	switch {
-	case m.Seq == 0:
-		return nil, errors.New("message: seq: must be at least 1")
+	case m.Seq == 0 || m.Seq > maxSeq:
+		return nil, fmt.Errorf("message: seq: must be 1 to %d", uint64(maxSeq))
 	case m.Kind != KindHello && m.Kind != KindText:
 		return nil, fmt.Errorf("message: kind: %q", m.Kind)
 	case len(m.Text) > MaxText:

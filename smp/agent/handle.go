@@ -13,6 +13,10 @@ import (
 // ackTimeout bounds the commands handling one delivery sends.
 const ackTimeout = 30 * time.Second
 
+// inboxSaveDelay is how long pump waits, after a message is taken, for
+// another save to write its removal from the inbox before saving itself.
+const inboxSaveDelay = 20 * time.Millisecond
+
 func marshalMessage(m *Message) ([]byte, error) { return strictjson.Marshal(m) }
 
 func (a *Agent) emit(e Event) {
@@ -61,6 +65,14 @@ func (a *Agent) handle(s *client.Session, d client.Delivery) {
 // message handles a message on a secured queue, and says whether to
 // acknowledge it: not if what it changed could not be saved.
 func (a *Agent) message(c *Contact, body []byte, at time.Time) bool {
+	for !a.inboxRoom(c) {
+		// The user is not reading: the message waits on the server.
+		select {
+		case <-a.stopping:
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 	events, err := a.receive(c, body, at)
 	for _, e := range events {
 		a.emit(e)
@@ -99,8 +111,12 @@ func (a *Agent) receive(c *Contact, body []byte, at time.Time) ([]Event, error) 
 	if err != nil {
 		return []Event{{Contact: c.Name, Kind: NoticeUndecrypted, Text: "a message that is not from " + c.Name + " or was altered; ignored: " + err.Error()}}, nil
 	}
-	was, status := c.Recv.clone(), c.Status
+	was, status, inbox := c.Recv.clone(), c.Status, c.Inbox
 	show, notes := c.Recv.accept(m, plain)
+	shown := Event{Contact: c.Name, Kind: EventMessage, Text: m.Text, Seq: m.Seq, Time: at}
+	if show && m.Kind == KindText {
+		c.Inbox = append(c.Inbox, shown) // until taken from Events: see pump
+	}
 	hello := show && m.Kind == KindHello && c.Status != StatusConnected
 	var answer []byte
 	if hello {
@@ -111,7 +127,7 @@ func (a *Agent) receive(c *Contact, body []byte, at time.Time) ([]Event, error) 
 	}
 	if show {
 		if err := a.save(); err != nil {
-			*c.Recv, c.Status = *was, status
+			*c.Recv, c.Status, c.Inbox = *was, status, inbox
 			if answer != nil {
 				c.Send.Answer = answer
 			}
@@ -126,7 +142,57 @@ func (a *Agent) receive(c *Contact, body []byte, at time.Time) ([]Event, error) 
 		events = append(events, Event{Contact: c.Name, Kind: EventConnected})
 	}
 	if show && m.Kind == KindText {
-		events = append(events, Event{Contact: c.Name, Kind: EventMessage, Text: m.Text, Seq: m.Seq, Time: at})
+		events = append(events, shown)
 	}
 	return events, nil
+}
+
+// pump gives the user the events emitted, after pending (the inbox of
+// the last process). A message taken from Events leaves the inbox; the
+// next save writes that down: the one for the next message received, or
+// pump's own once no event has come for inboxSaveDelay (so a stream of
+// messages costs no extra save). So a message the process accepted and
+// acknowledged is shown at least once: after a kill -9 between a
+// message taken and that save, it is shown again.
+func (a *Agent) pump(pending []Event) {
+	defer a.wg.Done()
+	var flush <-chan time.Time
+	for {
+		var e Event
+		if len(pending) > 0 {
+			e, pending = pending[0], pending[1:]
+		} else {
+			select {
+			case e = <-a.events:
+			case <-flush:
+				flush = nil
+				a.mu.Lock()
+				if a.takenUnsaved {
+					a.save() // if it fails, the next save writes it, or the message is shown again
+				}
+				a.mu.Unlock()
+				continue
+			case <-a.stopping:
+				return
+			}
+		}
+		select {
+		case a.out <- e:
+		case <-a.stopping:
+			return
+		}
+		if e.Kind == EventMessage {
+			a.mu.Lock()
+			a.takenUnsaved = a.st.taken(e) || a.takenUnsaved
+			a.mu.Unlock()
+			flush = time.After(inboxSaveDelay)
+		}
+	}
+}
+
+// inboxRoom says whether c's inbox can take one more message.
+func (a *Agent) inboxRoom(c *Contact) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(c.Inbox) < maxInbox && a.st.inboxBytes()+MaxText <= maxInboxBytes
 }

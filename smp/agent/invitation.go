@@ -35,6 +35,38 @@ type Invitation struct {
 // reach this machine.
 var ErrNoHost = errors.New("invitation: the server address has no host")
 
+// ErrUnspecifiedHost refuses a server address that names no machine in
+// particular: 0.0.0.0, ::, or a number a resolver reads as an address
+// ("0", "127.1", "0x7f.1"). Dialing it reaches this machine. Loopback
+// addresses (127.0.0.1, ::1, localhost) are allowed: they say what they
+// are, and a server on this machine is how one tests locally.
+var ErrUnspecifiedHost = errors.New("invitation: the server address is unspecified (0.0.0.0, ::, or a number read as an address): dialing it would reach this machine")
+
+// checkHost refuses a host that is empty, unspecified, an IPv4-mapped
+// IPv6 address (the IPv4 address has its own spelling), or a name whose
+// last label is a number: not a DNS name but an address in a form only
+// some resolvers read (inet_aton's "127.1", "0", "0x7f.1").
+func checkHost(host string) error {
+	if host == "" {
+		return ErrNoHost
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.IsUnspecified() {
+			return ErrUnspecifiedHost
+		}
+		if ip.To4() != nil && strings.Contains(host, ":") {
+			return errors.New("invitation: the server address is an IPv4-mapped IPv6 address; write the IPv4 address")
+		}
+		return nil
+	}
+	name := strings.TrimSuffix(host, ".")
+	last := strings.ToLower(name[strings.LastIndex(name, ".")+1:])
+	if last == "" || strings.Trim(last, "0123456789") == "" || strings.HasPrefix(last, "0x") {
+		return ErrUnspecifiedHost
+	}
+	return nil
+}
+
 // maxInvitation bounds what ParseInvitation reads.
 const maxInvitation = 1024
 
@@ -121,8 +153,8 @@ func parseInvitationSpec(s string) (*Invitation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invitation: server: %v", err)
 	}
-	if addr.Host == "" {
-		return nil, ErrNoHost
+	if err := checkHost(addr.Host); err != nil {
+		return nil, err
 	}
 	return &Invitation{EncryptionKey: ek, SenderID: sid, Server: addr}, nil
 }
@@ -141,8 +173,8 @@ func parseInvitationURI(s string) (*Invitation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invitation: %v", err)
 	}
-	if addr.Host == "" {
-		return nil, ErrNoHost
+	if err := checkHost(addr.Host); err != nil {
+		return nil, err
 	}
 	ekText, sidText, err := invitationFragment(u.Fragment)
 	if err != nil {

@@ -83,8 +83,9 @@ func TestAttackSealToLowOrderKey(t *testing.T) {
 // TestAttackReplyServerRedirect: whoever has alice's invitation joins
 // with a reply queue on another server, to make alice's client dial it.
 // Alice's client does not answer (nor secure her queue) until she allows
-// that server; then the confirmation, left on her server, completes the
-// handshake. Before, it dialed whatever the confirmation named.
+// that server; the refused confirmation is removed, and once she allows
+// the server, bob's next Listen sends it again and the handshake
+// completes. Before, it dialed whatever the confirmation named.
 func TestAttackReplyServerRedirect(t *testing.T) {
 	addr, elsewhere := servertest.Start(t), servertest.Start(t)
 	ctx := context.Background()
@@ -107,6 +108,33 @@ func TestAttackReplyServerRedirect(t *testing.T) {
 	if err := alice2.Listen(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := bob.Listen(ctx); err != nil { // sends the confirmation again
+		t.Fatal(err)
+	}
 	waitFor(t, alice2, EventConnected)
 	waitFor(t, bob, EventConnected)
+}
+
+// TestAttackInvitationUnspecifiedHost: hosts that dial this machine
+// without saying so are refused in both forms; loopback names and
+// addresses, which say so, are allowed (local testing). Before, each
+// parsed.
+func TestAttackInvitationUnspecifiedHost(t *testing.T) {
+	for _, tc := range []struct {
+		host string
+		ok   bool
+	}{
+		{"0.0.0.0", false}, {"::", false}, {"0", false}, {"127.1", false},
+		{"::ffff:127.0.0.1", false}, {"::ffff:0.0.0.0", false}, {"0x7f.1", false},
+		{"0x7f000001", false}, {"2130706433", false}, {"a.0", false},
+		{"127.0.0.1", true}, {"::1", true}, {"localhost", true}, {"smp.example.org", true}, {"10.1.2.3", true},
+	} {
+		inv := testInvitation(t, tc.host)
+		for _, s := range []string{inv.String(), inv.URI()} {
+			_, err := ParseInvitation(s)
+			if (err == nil) != tc.ok {
+				t.Errorf("host %s: %q: got %v; want accepted=%v", tc.host, s, err, tc.ok)
+			}
+		}
+	}
 }

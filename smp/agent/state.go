@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 
 	"ssms.dev/ssms/signer"
@@ -36,7 +37,20 @@ type Contact struct {
 	Status string     `json:"status"`
 	Recv   *RecvQueue `json:"recv"`
 	Send   *SendQueue `json:"send,omitempty"`
+	// Inbox holds the messages accepted (counted as seen, acknowledged)
+	// but not yet taken from Agent.Events, at most maxInbox: a process
+	// killed before its user saw one would lose it otherwise, as the
+	// server's copy is gone or would now be a duplicate.
+	Inbox []Event `json:"inbox,omitempty"`
 }
+
+// maxInbox bounds the messages kept per contact until the user takes
+// them, and maxInboxBytes their text over all contacts (within the
+// state's 16 MiB). When either is reached, messages wait on the server.
+const (
+	maxInbox      = 32
+	maxInboxBytes = 4 << 20
+)
 
 // RecvQueue is a queue we created and receive from.
 type RecvQueue struct {
@@ -68,7 +82,12 @@ type SendQueue struct {
 	LastHash  []byte `json:"lastHash,omitempty"`
 	Resync    bool   `json:"resync,omitempty"` // the next message tells the peer we restarted
 	Epoch     string `json:"epoch,omitempty"`  // ours, new at each restart after a crash; "" before the first
-	Answer    []byte `json:"answer,omitempty"` // our sealed confirmation of their queue, until their hello
+	// restart: this process started after a clean exit. The next
+	// message starts a new epoch as Resync does, but names the last
+	// message sent as Prev: the chain goes on, and the peer sees no
+	// restart. Not saved: a crash before it went leaves the file unclean.
+	restart bool
+	Answer  []byte `json:"answer,omitempty"` // our sealed confirmation of their queue: the inviter's until their hello, the joiner's until connected
 }
 
 // reserveBlock is how many sequence numbers are reserved per save: the
@@ -97,6 +116,45 @@ func CheckName(name string) error {
 }
 
 func newState() *State { return &State{Contacts: map[string]*Contact{}} }
+
+// inbox is every contact's inbox, contact by contact in name order.
+func (st *State) inbox() []Event {
+	var out []Event
+	for _, n := range st.Names() {
+		for _, e := range st.Contacts[n].Inbox {
+			e.Again = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// inboxBytes is the text the inboxes hold.
+func (st *State) inboxBytes() int {
+	n := 0
+	for _, c := range st.Contacts {
+		for _, e := range c.Inbox {
+			n += len(e.Text)
+		}
+	}
+	return n
+}
+
+// taken removes message e from its contact's inbox, the user has it, and
+// says whether it was there.
+func (st *State) taken(e Event) bool {
+	c := st.Contacts[e.Contact]
+	if c == nil {
+		return false
+	}
+	for i, m := range c.Inbox {
+		if m.Seq == e.Seq && m.Text == e.Text {
+			c.Inbox = slices.Delete(c.Inbox, i, i+1)
+			return true
+		}
+	}
+	return false
+}
 
 func (st *State) check() error {
 	for name, c := range st.Contacts {

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -48,20 +49,31 @@ const (
 // scryptN is the cost of new keys: 2^17 with r=8 is 128 MiB and about
 // 0.45 s on a 2-core test machine, once per process. Old files (2^15, the
 // "interactive" minimum) are upgraded on their next save. The reader takes
-// 2^14 to 2^20: below is too weak to have been written by this client,
-// above would let a file make the client use gigabytes.
+// 2^14 to 2^18: below is too weak to have been written by this client,
+// above would let a file make the client use more than 256 MiB and
+// seconds of work before the passphrase is even checked (one step of
+// headroom to raise the cost later).
 const (
 	scryptN    = 1 << 17
 	minScryptN = 1 << 14
-	maxScryptN = 1 << 20
+	maxScryptN = 1 << 18
 )
 
 // ErrPassphrase means the state did not open with the passphrase given.
 var ErrPassphrase = errors.New("wrong passphrase, or the state file is damaged")
 
-// ErrEmptyPassphrase refuses a new state without a passphrase: its keys
-// would be readable by anyone who gets the file.
+// ErrEmptyPassphrase refuses to seal a state with an empty or blank
+// passphrase: its keys would be readable by anyone who gets the file. A
+// new state is refused; an old one sealed so (the first client let the
+// terminal's empty answer through) opens, but is not written again
+// until Store.Rekey gives it a passphrase.
 var ErrEmptyPassphrase = errors.New("the passphrase is empty; the state's keys would be readable by anyone with the file")
+
+// ErrStateTooLarge refuses to write a state the reader would refuse.
+var ErrStateTooLarge = errors.New("the state is larger than the 16 MiB a state file may have")
+
+// blank says whether a passphrase is empty or only white space.
+func blank(p []byte) bool { return len(bytes.TrimSpace(p)) == 0 }
 
 // ErrLocked means another smp-client process has the state open.
 var ErrLocked = errors.New("the state is in use by another smp-client process")
@@ -72,7 +84,8 @@ type Store struct {
 	lock *os.File
 	key  [32]byte
 	salt []byte
-	n    int // scrypt cost the key was derived with
+	n    int  // scrypt cost the key was derived with
+	weak bool // opened with a blank passphrase: Save refuses until Rekey
 }
 
 // OpenStore locks the state at path and reads it with the passphrase; a
@@ -98,7 +111,7 @@ func OpenStore(path string, passphrase []byte) (*Store, *State, error) {
 func (s *Store) read(passphrase []byte) (*State, error) {
 	b, err := os.ReadFile(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		if len(passphrase) == 0 {
+		if blank(passphrase) {
 			return nil, fmt.Errorf("%s: %w", s.path, ErrEmptyPassphrase)
 		}
 		return newState(), s.newKey(passphrase)
@@ -107,7 +120,7 @@ func (s *Store) read(passphrase []byte) (*State, error) {
 		return nil, err
 	}
 	if len(b) > maxStateBytes {
-		return nil, fmt.Errorf("%s: larger than %d bytes", s.path, maxStateBytes)
+		return nil, fmt.Errorf("%s: %w", s.path, ErrStateTooLarge)
 	}
 	var f sealedFile
 	if err := json.Unmarshal(b, &f); err != nil || (f.Format != stateFormat && f.Format != stateFormatV1) || f.KDF != "scrypt" || len(f.Nonce) != 24 || len(f.Salt) < 16 {
@@ -131,6 +144,7 @@ func (s *Store) read(passphrase []byte) (*State, error) {
 	if err := st.check(); err != nil {
 		return nil, err
 	}
+	s.weak = blank(passphrase)
 	if f.N < scryptN {
 		// Written at a lower cost: the next save uses the current one.
 		return st, s.newKey(passphrase)
@@ -155,8 +169,30 @@ func (s *Store) derive(passphrase []byte, n int) error {
 	return nil
 }
 
-// Save seals st and replaces the file atomically.
+// NeedsPassphrase says whether the state was opened with a blank
+// passphrase: Save refuses until Rekey.
+func (s *Store) NeedsPassphrase() bool { return s.weak }
+
+// Rekey seals st with a new passphrase, at the current cost and a fresh
+// salt, and writes it.
+func (s *Store) Rekey(passphrase []byte, st *State) error {
+	if blank(passphrase) {
+		return fmt.Errorf("%s: %w", s.path, ErrEmptyPassphrase)
+	}
+	if err := s.newKey(passphrase); err != nil {
+		return err
+	}
+	s.weak = false
+	return s.Save(st)
+}
+
+// Save seals st and replaces the file atomically. It refuses a state
+// opened with a blank passphrase (see Rekey), and one the reader would
+// refuse as too large, before writing anything.
 func (s *Store) Save(st *State) error {
+	if s.weak {
+		return fmt.Errorf("%s: %w; set a new one first", s.path, ErrEmptyPassphrase)
+	}
 	plain, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -169,6 +205,9 @@ func (s *Store) Save(st *State) error {
 	b, err := json.Marshal(f)
 	if err != nil {
 		return err
+	}
+	if len(b) > maxStateBytes {
+		return fmt.Errorf("%s: %w (%d bytes)", s.path, ErrStateTooLarge, len(b))
 	}
 	return atomicfile.Write(s.path, b, 0o600)
 }

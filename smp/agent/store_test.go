@@ -85,7 +85,7 @@ func TestStateV1Upgrade(t *testing.T) {
 // gigabytes, nor pass off a cost too low to have been written here.
 func TestStateRefusesScryptParameters(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
-	for _, n := range []int{1 << 10, 1 << 21, 3 << 15} {
+	for _, n := range []int{1 << 10, 1 << 19, 1 << 21, 3 << 15} {
 		f := sealedFile{Format: stateFormat, KDF: "scrypt", N: n, R: 8, P: 1, Salt: make([]byte, 32), Nonce: make([]byte, 24)}
 		b, _ := json.Marshal(f)
 		os.WriteFile(path, b, 0o600)
