@@ -88,13 +88,17 @@ func (r *Runner) Build(ctx context.Context, rec *manifest.Recipe, src, work stri
 
 // Sandbox is the sandbox every build step of rec runs in: src and work
 // writable (work holds the checkout and the private build cache), the
-// toolchain and module cache read-only, the build's environment.
+// toolchain and module cache read-only, the build's environment. The
+// checkout's .git is read-only on top: nothing the build writes there
+// (a hook, a config with core.fsmonitor) can run on the host when git
+// runs in the tree again.
 func (r *Runner) Sandbox(rec *manifest.Recipe, src, work string) *sandbox.Config {
 	return &sandbox.Config{
 		Env:         r.buildEnv(rec, work),
 		Dir:         src,
 		ReadOnly:    []string{r.Toolchain.GOROOT, r.ModCache},
 		Writable:    []string{work, src},
+		Protect:     []string{filepath.Join(src, ".git")},
 		Timeout:     r.timeout(),
 		Limits:      sandbox.Limits{CPU: sandbox.DefaultCPU(r.timeout())},
 		Stdout:      r.Output,

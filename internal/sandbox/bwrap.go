@@ -55,6 +55,9 @@ func (c *Config) bwrapArgs() []string {
 	for _, p := range c.Writable {
 		a = append(a, "--bind", p, p)
 	}
+	for _, p := range c.Protect { // on top of the writable binds they lie in
+		a = append(a, "--ro-bind", p, p)
+	}
 	home := c.Home
 	if home == "" {
 		home = DefaultHome

@@ -30,6 +30,10 @@ type Config struct {
 	Dir      string   // working directory; must be one of Writable or ReadOnly
 	ReadOnly []string // host paths bound read-only at the same path
 	Writable []string // host paths bound read-write at the same path
+	// Protect are host paths inside Writable ones bound read-only on top
+	// of them: a checkout's .git, whose hooks and configuration git on
+	// the host obeys. They must exist.
+	Protect []string
 	Home     string   // HOME inside the sandbox, on a tmpfs (default /tmp/home)
 	Timeout  time.Duration
 	Limits   Limits
