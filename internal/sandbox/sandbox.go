@@ -34,11 +34,11 @@ type Config struct {
 	// of them: a checkout's .git, whose hooks and configuration git on
 	// the host obeys. They must exist.
 	Protect []string
-	Home     string   // HOME inside the sandbox, on a tmpfs (default /tmp/home)
-	Timeout  time.Duration
-	Limits   Limits
-	Stdout   io.Writer
-	Stderr   io.Writer
+	Home    string // HOME inside the sandbox, on a tmpfs (default /tmp/home)
+	Timeout time.Duration
+	Limits  Limits
+	Stdout  io.Writer
+	Stderr  io.Writer
 
 	// Unsandboxed runs without bwrap, with everything else the same. It
 	// is for hosts with no sandbox, when the user said so.
