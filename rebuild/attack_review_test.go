@@ -226,3 +226,132 @@ func TestRemoteSource(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackBuildOutputEscapes: what a build prints reaches the
+// rebuilder's terminal with no escape sequence (a window title, a
+// cursor move that hides a line, OSC 52 writing the clipboard).
+func TestAttackBuildOutputEscapes(t *testing.T) {
+	source, commit := demoModule(t, "hello")
+	work := t.TempDir()
+	src, err := Fetch(context.Background(), source, commit, work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	run := *testRunner(t)
+	run.Output = &out
+	c := run.Sandbox(demoRecipe(""), src, work)
+	c.Argv = []string{"printf", `ok\tline\n\033]0;pwned\007\033[1A\033[2K\033]52;c;ZXZpbA==\007\302\233\r\bend\n`}
+	if err := c.Run(context.Background()); err != nil {
+		t.Fatalf("%v: %q", err, out.String())
+	}
+	if got, want := out.String(), "ok\tline\n?]0;pwned??[1A?[2K?]52;c;ZXZpbA==????end\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"plain\ttext\n", "plain\ttext\n"},
+		{"caf\u00e9 \u4e16", "caf\u00e9 \u4e16"},
+		{"\x1b[31mred\x1b[0m", "?[31mred?[0m"},
+		{"\x00\x7f\x9b\xc2\x9b", "????"},
+		{"a\u202eb\u2028c", "a?b?c"},
+	} {
+		if got := printable(tt.in); got != tt.want {
+			t.Errorf("printable(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestAttackLocalReplace: a go.mod that replaces a module by a directory
+// (which go mod download would read on the host) is refused before the
+// download; a module@version replacement is not.
+func TestAttackLocalReplace(t *testing.T) {
+	for _, tt := range []struct {
+		replace string
+		refused bool
+	}{
+		{"replace example.org/x => ../x", true},
+		{"replace example.org/x => /root/.ssh", true},
+		{"replace example.org/x v1.0.0 => ./x", true},
+		{"replace example.org/x => example.org/y v1.2.3", false},
+	} {
+		dir := t.TempDir()
+		write(t, filepath.Join(dir, "go.mod"), "module example.org/demo\n\ngo 1.26\n\n"+tt.replace+"\n")
+		err := checkGoMod(filepath.Join(dir, "go.mod"))
+		if got := errors.Is(err, ErrLocalReplace); got != tt.refused {
+			t.Errorf("%s: got %v, want refused=%v", tt.replace, err, tt.refused)
+		}
+	}
+	source, _ := demoModule(t, "hello")
+	write(t, filepath.Join(source, "go.mod"), "module example.org/demo\n\ngo 1.26\n\nreplace example.org/x => "+t.TempDir()+"\n")
+	gitT(t, source, "commit", "--quiet", "-am", "replace")
+	work := t.TempDir()
+	src, err := Fetch(context.Background(), source, strings.TrimSpace(gitT(t, source, "rev-parse", "HEAD")), work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testBuild(t, demoRecipe(""), src, work, io.Discard); !errors.Is(err, ErrLocalReplace) {
+		t.Errorf("build: got %v, want ErrLocalReplace", err)
+	}
+}
+
+// TestAttackDownloadEnv: the module download fetches only from a proxy
+// (never "direct", no version control system), with every checksum
+// check on, whatever the host's environment says.
+func TestAttackDownloadEnv(t *testing.T) {
+	for _, tt := range []struct{ host, want string }{
+		{"", DefaultProxy},
+		{"direct", DefaultProxy},
+		{"https://goproxy.example,direct", "https://goproxy.example"},
+		{"https://a.example|direct|https://b.example", "https://a.example,https://b.example"},
+		{"off", "off"},
+	} {
+		if got := proxyOnly(tt.host); got != tt.want {
+			t.Errorf("proxyOnly(%q) = %q, want %q", tt.host, got, tt.want)
+		}
+	}
+	t.Setenv("GOPROXY", "direct")
+	t.Setenv("GOSUMDB", "off")
+	t.Setenv("GONOSUMDB", "*")
+	t.Setenv("GOPRIVATE", "*")
+	t.Setenv("GOINSECURE", "*")
+	t.Setenv("GOVCS", "*:all")
+	env := strings.Join(testRunner(t).downloadEnv(t.TempDir()), "\n") + "\n"
+	for _, want := range []string{"GOPROXY=" + DefaultProxy + "\n", "GOVCS=*:off\n", "GONOSUMDB=\n", "GOPRIVATE=\n", "GOINSECURE=\n"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("want %q in the environment:\n%s", want, env)
+		}
+	}
+	if strings.Contains(env, "GOSUMDB=off") || strings.Contains(env, "direct") || strings.Contains(env, "*:all") {
+		t.Errorf("the host's weakening variables reach the download:\n%s", env)
+	}
+}
+
+// TestAttackDiffoscopeSandboxed: diffoscope, which unpacks the release's
+// files with dozens of tools, runs in the sandbox: it can write its
+// report, and neither file it compares nor anything else of the host.
+func TestAttackDiffoscopeSandboxed(t *testing.T) {
+	bin, host := t.TempDir(), t.TempDir()
+	write(t, filepath.Join(bin, "diffoscope"), "#!/bin/sh\necho report > \"$2\"\necho evil > \"$3\"; echo evil > \"$4\"; echo evil > "+host+"/escaped\nexit 1\n")
+	os.Chmod(filepath.Join(bin, "diffoscope"), 0o755)
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	dir, reports := t.TempDir(), t.TempDir()
+	write(t, filepath.Join(dir, "a"), "rebuilt bytes")
+	published := filepath.Join(t.TempDir(), "a")
+	write(t, published, "rebuilt bytez")
+	want, _ := manifest.DigestFile(published, nil)
+	arts, _ := Compare([]manifest.Subject{{Name: "a", Digest: want}}, dir, map[string]string{"a": published}, reports)
+	if arts[0].Diffo == "" {
+		t.Fatalf("no report: %+v", arts[0])
+	}
+	for path, want := range map[string]string{filepath.Join(dir, "a"): "rebuilt bytes", published: "rebuilt bytez"} {
+		if b, _ := os.ReadFile(path); string(b) != want {
+			t.Errorf("%s was changed to %q", path, b)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(host, "escaped")); err == nil {
+		t.Error("diffoscope wrote outside its report's directory")
+	}
+}

@@ -58,7 +58,7 @@ func Fetch(ctx context.Context, source, commit, dir string) (string, error) {
 		}
 	}
 	src := filepath.Join(dir, "src")
-	if _, err := Git(ctx, dir, "clone", "--quiet", "--no-checkout", "--no-recurse-submodules", source, src); err != nil {
+	if _, err := Git(ctx, dir, "clone", "--quiet", "--no-checkout", "--no-hardlinks", "--no-recurse-submodules", source, src); err != nil {
 		return "", fmt.Errorf("cloning %s: %w", source, err)
 	}
 	if _, err := Git(ctx, src, "rev-parse", "--quiet", "--verify", commit+"^{commit}"); err != nil {

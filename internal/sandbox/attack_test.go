@@ -24,11 +24,12 @@ func TestAttackRootOnlyFiles(t *testing.T) {
 		grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status
 		cat "$RO/pub"; echo
 		cat "$RO/key" && echo READ-KEY
-		echo own > own && echo WROTE-OWN`)
+		echo own > own && echo WROTE-OWN
+		grep -q '^root:' /etc/passwd && echo READ-PASSWD`)
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	for _, want := range []string{"65534\n65534\n65534\n", "CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "for-all", "WROTE-OWN"} {
+	for _, want := range []string{"65534\n65534\n65534\n", "CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "for-all", "WROTE-OWN", "READ-PASSWD"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("want %q in:\n%s", want, out)
 		}

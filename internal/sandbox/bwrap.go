@@ -57,6 +57,9 @@ func (c *Config) bwrapArgs() []string {
 			a = append(a, "--ro-bind", d, d)
 		}
 	}
+	if c.asNobody() {
+		a = append(a, "--perms", "0755", "--dir", "/etc") // not root's 0700
+	}
 	for _, f := range etcFiles {
 		a = append(a, "--ro-bind-try", f, f)
 	}

@@ -31,9 +31,9 @@ type Config struct {
 	Dir      string   // working directory; must be one of Writable or ReadOnly
 	ReadOnly []string // host paths bound read-only at the same path
 	Writable []string // host paths bound read-write at the same path
-	// Protect are host paths inside Writable ones bound read-only on top
-	// of them: a checkout's .git, whose hooks and configuration git on
-	// the host obeys. They must exist.
+	// Protect are host paths bound read-only after the Writable ones, so
+	// also inside them: a checkout's .git, whose hooks and configuration
+	// git on the host obeys. They must exist.
 	Protect []string
 	Home    string // HOME inside the sandbox, on its /tmp (default /tmp/home)
 	// Tmp is a host directory bound as /tmp, so that what the command

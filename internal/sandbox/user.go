@@ -61,7 +61,7 @@ func setprivArgs(setpriv string) []string {
 func (c *Config) parentDirs() []string {
 	seen := map[string]bool{"/": true, "/tmp": true}
 	var dirs []string
-	for _, p := range append(append([]string{}, c.ReadOnly...), c.Writable...) {
+	for _, p := range append(append(append([]string{}, c.ReadOnly...), c.Writable...), c.Protect...) {
 		var chain []string
 		for d := filepath.Dir(p); !seen[d] && !underSystemDir(d); d = filepath.Dir(d) {
 			seen[d] = true
