@@ -355,3 +355,18 @@ func TestAttackDiffoscopeSandboxed(t *testing.T) {
 		t.Error("diffoscope wrote outside its report's directory")
 	}
 }
+
+// TestGitStderrBounded: a source host's endless messages are kept up to
+// maxGitStderr bytes, not in full.
+func TestGitStderrBounded(t *testing.T) {
+	var b bytes.Buffer
+	w := &limitedWriter{w: &b, n: 5}
+	for _, s := range []string{"abc", "defg", "hij"} {
+		if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	if b.String() != "abcde" {
+		t.Errorf("kept %q, want %q", b.String(), "abcde")
+	}
+}

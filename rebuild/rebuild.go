@@ -95,6 +95,23 @@ func Git(ctx context.Context, dir string, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// maxGitStderr bounds what is kept of git's standard error.
+const maxGitStderr = 64 << 10
+
+// limitedWriter keeps the first n bytes written to it and drops the rest.
+type limitedWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitedWriter) Write(b []byte) (int, error) {
+	if k := min(len(b), l.n); k > 0 {
+		l.w.Write(b[:k])
+		l.n -= k
+	}
+	return len(b), nil
+}
+
 // gitSSH is the ssh command git runs: no ~/.ssh/config, no prompt, only
 // the identities configured (none), and timeouts on connection and silence.
 const gitSSH = "ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 -o ServerAliveCountMax=4"
@@ -121,7 +138,7 @@ func gitRun(ctx context.Context, dir string, args []string, read func(io.Reader)
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = waitDelay
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Stderr = &limitedWriter{w: &stderr, n: maxGitStderr} // a remote's messages, of any length
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
