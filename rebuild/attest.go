@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"ssms.dev/ssms/manifest"
@@ -29,15 +30,16 @@ type Rebuilder struct {
 type Result struct {
 	Artifacts   []Artifact
 	Work        string             // the work directory, if kept
-	Src         string             // the rebuilt tree in it
+	Src         string             // the rebuilt tree in it; deleted after a mismatch
+	Evidence    string             // after a mismatch: the rebuilt artifacts and the report (Work/rebuilt)
 	Attestation *manifest.Envelope // signed, on a match
 }
 
 // Rebuild fetches the source of the release (from source, or from the URI
 // the release records), builds it with its recipe and compares every
 // artifact. published names published files, to explain a mismatch. On a
-// mismatch it returns ErrMismatch with the result, and keeps the work
-// directory as evidence. The caller has checked the release's signatures.
+// mismatch it returns ErrMismatch with the result, and keeps only the
+// rebuilt artifacts (as plain files) and the report, in Result.Evidence. The caller has checked the release's signatures.
 func (r *Rebuilder) Rebuild(ctx context.Context, env *manifest.Envelope, st *manifest.ReleaseStatement, source string, published map[string]string) (*Result, error) {
 	p := st.Predicate
 	if p.Build == nil {
@@ -79,10 +81,24 @@ func (r *Rebuilder) Rebuild(ctx context.Context, env *manifest.Envelope, st *man
 	if err := r.Runner.Build(ctx, p.Build, res.Src, work); err != nil {
 		return nil, err
 	}
+	// The build is over and every process of it killed: what it left in
+	// work is only files. A fresh evidence directory, not one it made.
+	evidence := filepath.Join(work, EvidenceDir)
+	if err := os.RemoveAll(evidence); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(evidence, 0o755); err != nil {
+		return nil, err
+	}
 	var ok bool
-	res.Artifacts, ok = Compare(st.Subject, res.Src, published, work)
+	res.Artifacts, ok = Compare(st.Subject, res.Src, published, evidence)
 	if !ok {
-		keep, res.Work = true, work // the rebuilt files and any diffoscope report are the evidence
+		// Only the rebuilt files and the reports are kept: the tree the
+		// build wrote into is deleted, never left for someone to run git in.
+		if res.Evidence, err = keepEvidence(work, res.Src, res.Artifacts); err != nil {
+			return nil, err
+		}
+		keep, res.Work, res.Src = true, work, ""
 		return res, ErrMismatch
 	}
 	_, payload, err := manifest.NewRebuild(st.Subject, manifest.RebuildPredicate{

@@ -2,6 +2,7 @@ package rebuild
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
+	"ssms.dev/ssms/internal/sandbox"
 	"ssms.dev/ssms/manifest"
 )
 
@@ -124,12 +127,30 @@ func firstDiff(a, b string) (int64, int64) {
 	}
 }
 
-// diffoscope writes a diffoscope report if diffoscope is installed.
+// diffoscopeTimeout bounds a diffoscope run.
+const diffoscopeTimeout = 10 * time.Minute
+
+// diffoscope writes a diffoscope report if diffoscope is installed and
+// the sandbox works: both files are the release's, and diffoscope opens
+// archives and runs dozens of tools on them, so it runs in the sandbox
+// (no network, the two files read-only, only the report's directory
+// writable, as uid 65534 when run by root), or not at all.
 func diffoscope(a, b, report string) string {
-	if _, err := exec.LookPath("diffoscope"); err != nil {
+	prog, err := exec.LookPath("diffoscope")
+	if err != nil || sandbox.Available() != nil {
 		return ""
 	}
-	exec.Command("diffoscope", "--text", report, a, b).Run() // exits 1 on differences
+	if prog, err = filepath.Abs(prog); err != nil {
+		return ""
+	}
+	dir := filepath.Dir(report)
+	c := &sandbox.Config{
+		Argv: []string{prog, "--text", report, a, b}, Dir: dir,
+		Env:      []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"},
+		ReadOnly: []string{filepath.Dir(prog)}, Writable: []string{dir}, Protect: []string{a, b},
+		Timeout: diffoscopeTimeout,
+	}
+	c.Run(context.Background()) // exits 1 on differences
 	if _, err := os.Stat(report); err != nil {
 		return ""
 	}

@@ -36,6 +36,12 @@ type Follower struct {
 	RetryAfter time.Duration
 	Timeout    time.Duration // one rebuild, fetch to compare
 	Now        func() time.Time
+
+	// LocalSources lets releases name a local repository (a path or a
+	// file:// URL) as their source. Without it, only remote sources
+	// (https, ssh) are rebuilt: a release, the maintainers' word, must
+	// not make a follower build whatever repository lies on its host.
+	LocalSources bool
 }
 
 type followState struct {
@@ -129,6 +135,10 @@ func (f *Follower) handle(ctx context.Context, st *followState, index int64, ent
 		fmt.Fprintf(f.Report, "entry %d: skipped: %s %s has no recipe\n", index, p.Product, p.Version)
 		return nil
 	}
+	if !f.LocalSources && !RemoteSource(p.Source.URI) {
+		fmt.Fprintf(f.Report, "entry %d: skipped: %s %s names the source %q, not a remote repository (https://, ssh://); a follower builds a local one only when told to\n", index, p.Product, p.Version, cleanError(errors.New(p.Source.URI)))
+		return nil
+	}
 	ref := policies.ReleaseRef(env.Payload)
 	name := filepath.Join(f.Dir, "attestations", fmt.Sprintf("%s-%s.rebuild-%s.json", p.Product, p.Version, f.Rebuilder.Builder))
 	if first, ok := st.Rebuilt[ref]; ok {
@@ -195,7 +205,7 @@ func (f *Follower) handle(ctx context.Context, st *followState, index int64, ent
 	if raw == nil {
 		delete(st.Failed, ref)
 		pass.Mismatched++
-		fmt.Fprintf(f.Report, "entry %d: %s %s: MISMATCH, nothing attested; evidence in %s\n%s", index, p.Product, p.Version, res.Work, Report(res.Artifacts))
+		fmt.Fprintf(f.Report, "entry %d: %s %s: MISMATCH, nothing attested; the rebuilt artifacts are kept in %s\n%s", index, p.Product, p.Version, res.Evidence, Report(res.Artifacts))
 		return nil
 	}
 	if err := f.submit(ctx, index, rel, name, raw, pass); err != nil {

@@ -122,7 +122,7 @@ func TestFollow(t *testing.T) {
 		f.release("demo", "1.0.3", commit, source, good, nil, true), // 4: no recipe
 	)
 	var report strings.Builder
-	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report,
+	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, LocalSources: true,
 		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard, Runner: testRunner(t)}}
 	pass, err := fw.Run(context.Background())
 	if err != nil {
@@ -201,7 +201,7 @@ func TestAttackReplayedReleaseRebuiltOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var report strings.Builder
-	fw := &Follower{Log: client, Policy: f.pol, Dir: t.TempDir(), Report: &report,
+	fw := &Follower{Log: client, Policy: f.pol, Dir: t.TempDir(), Report: &report, LocalSources: true,
 		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard, Runner: testRunner(t)}}
 	if _, err := fw.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "down for a moment") {
 		t.Fatalf("first pass: %v", err)
@@ -263,7 +263,7 @@ func TestAttackBadReleaseDoesNotBlockFollower(t *testing.T) {
 	)
 	now := time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)
 	var report strings.Builder
-	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, Now: func() time.Time { return now },
+	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, LocalSources: true, Now: func() time.Time { return now },
 		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard, Runner: testRunner(t)}}
 	run := func(at time.Duration) *FollowPass {
 		t.Helper()
@@ -352,7 +352,7 @@ func TestFollowTimeout(t *testing.T) {
 	source, commit := demoModule(t, "hello")
 	f.log(f.release("demo", "1.0.0", commit, source, strings.Repeat("0", 64), demoRecipe(""), true))
 	var report strings.Builder
-	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, Timeout: 100 * time.Millisecond,
+	fw := &Follower{Log: f.client, Policy: f.pol, Dir: t.TempDir(), Report: &report, LocalSources: true, Timeout: 100 * time.Millisecond,
 		Rebuilder: &Rebuilder{Signer: f.rebuilder, Builder: "r1", Output: io.Discard, Runner: testRunner(t)}}
 	start := time.Now()
 	pass, err := fw.Run(context.Background())

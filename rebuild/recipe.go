@@ -149,9 +149,18 @@ func inTree(p string) bool {
 	return true
 }
 
+// checkOutput accepts an output path inside the checkout none of whose
+// elements starts with ".": not into .git (a hook there runs on the
+// host at the next git command), nor a dotfile (.envrc, .gitattributes)
+// that a tool run in the tree would obey.
 func checkOutput(v string) error {
 	if !inTree(v) || v == "." {
 		return fmt.Errorf("%q %s", v, errNotInTree)
+	}
+	for _, el := range strings.Split(v, "/") {
+		if strings.HasPrefix(el, ".") {
+			return fmt.Errorf("%q: no element of an output path may start with \".\" (.git, dotfiles)", v)
+		}
 	}
 	return nil
 }

@@ -88,18 +88,36 @@ func (r *Runner) Build(ctx context.Context, rec *manifest.Recipe, src, work stri
 
 // Sandbox is the sandbox every build step of rec runs in: src and work
 // writable (work holds the checkout and the private build cache), the
-// toolchain and module cache read-only, the build's environment.
+// toolchain and module cache read-only, the build's environment. The
+// checkout's .git is read-only on top: nothing the build writes there
+// (a hook, a config with core.fsmonitor) can run on the host when git
+// runs in the tree again.
 func (r *Runner) Sandbox(rec *manifest.Recipe, src, work string) *sandbox.Config {
+	tmp := filepath.Join(work, "tmp") // on the disk, not in memory
+	os.MkdirAll(tmp, 0o700)
+	var protect []string
+	if _, err := os.Lstat(filepath.Join(src, ".git")); err == nil {
+		protect = append(protect, filepath.Join(src, ".git"))
+	}
 	return &sandbox.Config{
+		Tmp:         tmp,
 		Env:         r.buildEnv(rec, work),
 		Dir:         src,
 		ReadOnly:    []string{r.Toolchain.GOROOT, r.ModCache},
 		Writable:    []string{work, src},
+		Protect:     protect,
 		Timeout:     r.timeout(),
 		Limits:      sandbox.Limits{CPU: sandbox.DefaultCPU(r.timeout())},
-		Stdout:      r.Output,
+		Stdout:      printableWriter{r.output()}, // the release's bytes, to a terminal
 		Unsandboxed: r.NoSandbox,
 	}
+}
+
+func (r *Runner) output() io.Writer {
+	if r.Output == nil {
+		return io.Discard
+	}
+	return r.Output
 }
 
 func (r *Runner) timeout() time.Duration {

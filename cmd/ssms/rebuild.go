@@ -113,7 +113,7 @@ func rebuildCmd() *cobra.Command {
 	var f struct {
 		source, key, policy, log, vkey, out, follow, state string
 		artifacts                                          []string
-		keep, once, json                                   bool
+		keep, once, json, localSources                     bool
 		interval                                           time.Duration
 		runner                                             runnerFlags
 	}
@@ -126,7 +126,8 @@ environment, and compare every artifact with the release. On a match, sign a
 rebuild attestation with the rebuilder key (written to --out, and with --log
 submitted to the log). On a mismatch, report each artifact's digests and
 sizes (with --artifact NAME=PATH, the first differing byte, and a diffoscope
-report where diffoscope is installed), keep the rebuilt tree, and exit 1.
+report where diffoscope is installed), keep the rebuilt artifacts (as plain
+files, with the report; the rebuilt tree is deleted), and exit 1.
 
 The source is cloned from --source, or from the URI the release records; a
 local repository must be clean. Only the recorded commit is built.
@@ -134,6 +135,9 @@ local repository must be clean. Only the recorded commit is built.
 With --follow URL instead of a release file, follow that log: verify each new
 checkpoint's consistency with the last, and rebuild every new release of the
 policy's products that meets its threshold, logging each attestation there.
+Only releases whose source is remote (https://, ssh://, host:path) are
+rebuilt; one naming a local repository (a path, file://) is skipped unless
+--allow-local-sources.
 Progress is kept in --state DIR (attestations in DIR/attestations), which
 one follower owns at a time (another is refused: DIR is in use by process N). A
 mismatch is reported and passed over. A release that cannot be rebuilt (its
@@ -175,7 +179,7 @@ JSON object, the per-release report going to standard error.
 				fmt.Fprintf(c.ErrOrStderr(), "ssms: hint: this key is not a rebuilder of policy version %d; its attestations will not count toward the rebuild threshold\n", pol.Version)
 			}
 			if f.follow != "" {
-				return followLog(c, pol, r, f.follow, f.vkey, f.state, f.once, f.json, f.interval, f.runner.timeout)
+				return followLog(c, pol, r, f.follow, f.vkey, f.state, f.once, f.json, f.interval, f.runner.timeout, f.localSources)
 			}
 			var logc *translog.Client // resolved now, not after a long build
 			if f.log != "" {
@@ -207,9 +211,9 @@ JSON object, the per-release report going to standard error.
 			}
 			if errors.Is(err, rebuild.ErrMismatch) {
 				if f.json {
-					printJSON(c, map[string]any{"reproduced": false, "artifacts": res.Artifacts, "kept": res.Src})
+					printJSON(c, map[string]any{"reproduced": false, "artifacts": res.Artifacts, "kept": res.Evidence})
 				}
-				return withHint(err, "the rebuilt tree is kept in "+res.Src+" for inspection")
+				return withHint(err, "the rebuilt artifacts are kept in "+res.Evidence+" (with report.txt); the rebuilt tree was deleted")
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
@@ -248,13 +252,14 @@ JSON object, the per-release report going to standard error.
 	fl.StringVar(&f.state, "state", "", "with --follow: directory for progress and attestations")
 	fl.BoolVar(&f.once, "once", false, "with --follow: one pass")
 	fl.DurationVar(&f.interval, "interval", time.Minute, "with --follow: time between passes")
+	fl.BoolVar(&f.localSources, "allow-local-sources", false, "with --follow: also rebuild releases whose source is a local repository (a path or file:// URL)")
 	f.runner.register(fl)
 	c.MarkFlagRequired("key")
 	return c
 }
 
 // followLog runs rebuild --follow.
-func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, logURL, vkey, state string, once, asJSON bool, interval, timeout time.Duration) error {
+func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, logURL, vkey, state string, once, asJSON bool, interval, timeout time.Duration, localSources bool) error {
 	if state == "" {
 		return withHint(errors.New("--follow needs --state DIR"), "the directory keeps which entries were handled, and the attestations")
 	}
@@ -267,7 +272,7 @@ func followLog(c *cobra.Command, pol *policies.Policy, r *rebuild.Rebuilder, log
 		return err
 	}
 	defer lock.Release()
-	fw := &rebuild.Follower{Log: client, Policy: pol, Rebuilder: r, Dir: state, Report: c.OutOrStdout(), Timeout: timeout}
+	fw := &rebuild.Follower{Log: client, Policy: pol, Rebuilder: r, Dir: state, Report: c.OutOrStdout(), Timeout: timeout, LocalSources: localSources}
 	if asJSON {
 		fw.Report = c.ErrOrStderr() // standard output is the passes' JSON
 	}

@@ -40,18 +40,24 @@ func (f *runnerFlags) runner(c *cobra.Command) (*rebuild.Runner, error) {
 
 // sandboxDoc is the part of build's and rebuild's help on how builds run.
 const sandboxDoc = `The recipe must be "go build" with only the flags -trimpath, -buildvcs=false,
--o NAME, -ldflags (-s, -w, -buildid=, -X only), -tags, -mod=readonly|vendor,
+-o NAME (no element starting with "."), -ldflags (-s, -w, -buildid=, -X only), -tags, -mod=readonly|vendor,
 -a, -v, -buildmode=exe|pie|default, -pgo=off, then packages ./DIR; and only
 the variables CGO_ENABLED, GOOS, GOARCH, GOAMD64, GOARM, GOARM64, GO386,
 GOMIPS, GOMIPS64, GOPPC64, GORISCV64, GOWASM, GOEXPERIMENT. Its toolchain must
 be the version of the go command --go (default: go on PATH); nothing else is
 downloaded or run. Any other recipe is refused before the source is fetched.
 
-The modules are downloaded first (go mod download: no code of the source
-runs; the checksum database stays on) into the module cache (--modcache,
-default go env GOMODCACHE). Then, in a bubblewrap sandbox with no network, no
-capabilities, nothing of your home, the toolchain and module cache read-only,
-a private build cache, resource limits and the --timeout, "go mod verify"
-checks the cache against go.sum and the recipe builds; every process the build
-started is killed when it ends. Without a working bwrap (apt-get install
-bubblewrap), builds are refused unless --no-sandbox says to build without one.`
+The source is cloned on the host; a commit whose tree holds more than 100,000
+files or 2 GiB is refused before checkout. The modules are downloaded first
+(go mod download: no code of the source runs; only from module proxies, never
+"direct"; the checksum database stays on; a go.mod that replaces a module by
+a directory is refused) into the module cache (--modcache, default go env
+GOMODCACHE). Then, in a bubblewrap sandbox with no network, no capabilities,
+nothing of your home, the toolchain and module cache read-only, the checkout
+writable but its .git read-only, a private build cache and /tmp on disk,
+resource limits (16 GiB of address space per process) and the --timeout, "go
+mod verify" checks the cache against go.sum and the recipe builds, as uid
+65534 when ssms runs as root; every process the build started is killed when
+it ends, and its output is shown with control characters replaced by "?".
+Without a working bwrap (apt-get install bubblewrap), builds are refused
+unless --no-sandbox says to build without one.`

@@ -19,21 +19,32 @@ var etcFiles = []string{
 	"/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
 }
 
-// DefaultHome is HOME inside the sandbox: on its /tmp, a tmpfs.
+// DefaultHome is HOME inside the sandbox: on its /tmp.
 const DefaultHome = "/tmp/home"
 
 // bwrapArgs are bubblewrap's arguments. Order matters: later mounts go on
-// top of earlier ones, so the tmpfs /tmp comes before the binds that may
+// top of earlier ones, so /tmp comes before the binds that may
 // lie under it.
 func (c *Config) bwrapArgs() []string {
 	a := []string{
 		"--unshare-all",     // network, PIDs, IPC, UTS, cgroup, user (if it can)
+		"--cap-drop", "ALL", // bwrap run by root keeps its capabilities otherwise
+	}
+	if c.asNobody() {
+		// No user namespace: setpriv, in the sandbox, needs root's
+		// CAP_SETUID to become Nobody, and drops every capability then.
+		a = []string{"--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"}
+	}
+	a = append(a,
 		"--die-with-parent", // if we die, so does the sandbox
 		"--new-session",     // no access to our terminal (TIOCSTI)
-		"--cap-drop", "ALL", // bwrap run by root keeps its capabilities otherwise
 		"--clearenv",
 		"--dev", "/dev", "--proc", "/proc",
-		"--tmpfs", "/tmp",
+	)
+	if c.Tmp != "" {
+		a = append(a, "--bind", c.Tmp, "/tmp")
+	} else {
+		a = append(a, "--tmpfs", "/tmp")
 	}
 	for _, d := range systemDirs {
 		switch fi, err := os.Lstat(d); {
@@ -46,14 +57,25 @@ func (c *Config) bwrapArgs() []string {
 			a = append(a, "--ro-bind", d, d)
 		}
 	}
+	if c.asNobody() {
+		a = append(a, "--perms", "0755", "--dir", "/etc") // not root's 0700
+	}
 	for _, f := range etcFiles {
 		a = append(a, "--ro-bind-try", f, f)
+	}
+	if c.asNobody() {
+		for _, d := range c.parentDirs() {
+			a = append(a, "--perms", "0755", "--dir", d)
+		}
 	}
 	for _, p := range c.ReadOnly {
 		a = append(a, "--ro-bind", p, p)
 	}
 	for _, p := range c.Writable {
 		a = append(a, "--bind", p, p)
+	}
+	for _, p := range c.Protect { // on top of the writable binds they lie in
+		a = append(a, "--ro-bind", p, p)
 	}
 	home := c.Home
 	if home == "" {

@@ -17,6 +17,9 @@ type Limits struct {
 	// the kernel counts every process of the user (in or out of the
 	// sandbox) and does not apply it to root.
 	Procs int
+	// AddressSpace is RLIMIT_AS, bytes of virtual memory per process: it
+	// bounds what one process can take of the host's memory (and swap).
+	AddressSpace int64
 }
 
 // Defaults: a build writes binaries and cache files well under 2 GiB and
@@ -25,6 +28,10 @@ const (
 	DefaultFileSize = 2 << 30
 	DefaultFiles    = 4096
 	DefaultProcs    = 8192
+	// DefaultAddressSpace: the compiler and linker of a large program
+	// use a few GiB of memory, and the Go runtime reserves some more
+	// address space than it uses.
+	DefaultAddressSpace = 16 << 30
 )
 
 // DefaultCPU is the CPU time limit for a command with the time limit d:
@@ -52,6 +59,7 @@ func (l Limits) args() []string {
 		"--nofile=" + or(int64(l.Files), DefaultFiles),
 		"--cpu=" + strconv.FormatInt(cpu, 10),
 		"--nproc=" + or(int64(l.Procs), DefaultProcs),
+		"--as=" + or(l.AddressSpace, DefaultAddressSpace),
 		"--",
 	}
 }

@@ -1,7 +1,8 @@
 // Package sandbox runs a command that is not trusted (a release's build)
 // so that it can do nothing but read the toolchain and its inputs and
 // write its own directory: with bubblewrap (bwrap), in new namespaces with
-// no network and its own process IDs, a throwaway home and /tmp, only the
+// no network and its own process IDs, as the unprivileged uid 65534 when
+// started by root, a throwaway home and /tmp, only the
 // paths named bound in (the inputs read-only), an environment of only the
 // variables given, resource limits (prlimit) and a time limit; and when it
 // ends, on success too, every process it started is killed.
@@ -30,11 +31,19 @@ type Config struct {
 	Dir      string   // working directory; must be one of Writable or ReadOnly
 	ReadOnly []string // host paths bound read-only at the same path
 	Writable []string // host paths bound read-write at the same path
-	Home     string   // HOME inside the sandbox, on a tmpfs (default /tmp/home)
-	Timeout  time.Duration
-	Limits   Limits
-	Stdout   io.Writer
-	Stderr   io.Writer
+	// Protect are host paths bound read-only after the Writable ones, so
+	// also inside them: a checkout's .git, whose hooks and configuration
+	// git on the host obeys. They must exist.
+	Protect []string
+	Home    string // HOME inside the sandbox, on its /tmp (default /tmp/home)
+	// Tmp is a host directory bound as /tmp, so that what the command
+	// writes there counts against the disk (and its limits), not memory;
+	// "" means a tmpfs.
+	Tmp     string
+	Timeout time.Duration
+	Limits  Limits
+	Stdout  io.Writer
+	Stderr  io.Writer
 
 	// Unsandboxed runs without bwrap, with everything else the same. It
 	// is for hosts with no sandbox, when the user said so.
@@ -74,6 +83,13 @@ func (c *Config) Run(ctx context.Context) error {
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c.asNobody() {
+		if err := c.giveToNobody(); err != nil {
+			pr.Close()
+			pw.Close()
+			return fmt.Errorf("sandbox: giving the writable paths to uid %d: %w", Nobody, err)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
@@ -138,10 +154,18 @@ func (c *Config) command() (*exec.Cmd, *os.File, error) {
 			return nil, nil, err
 		}
 		argv = append(argv, bwrap, "--args", "3", "--")
+		if c.asNobody() {
+			setpriv, err := exec.LookPath("setpriv")
+			if err != nil || !underSystemDir(setpriv) {
+				return nil, nil, fmt.Errorf("sandbox: setpriv (util-linux) in /usr/bin is needed to drop root's rights: %v", err)
+			}
+			argv = append(argv, setprivArgs(setpriv)...)
+		}
 	}
 	cmd := exec.Command(prlimit, append(argv[1:], c.Argv...)...)
 	cmd.Dir, cmd.Env = c.Dir, c.Env
 	if args != nil {
+		cmd.Dir = "/" // bwrap changes to c.Dir in the sandbox
 		cmd.ExtraFiles = []*os.File{args}
 		cmd.Env = []string{} // not ours: bwrap's own environment is readable in /proc
 

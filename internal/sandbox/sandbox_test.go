@@ -71,8 +71,8 @@ func TestNoNetwork(t *testing.T) {
 	for _, addr := range []string{ln.Addr().String(), "proxy.golang.org:443", "1.1.1.1:53"} {
 		c := &Config{Argv: []string{self}, ReadOnly: []string{filepath.Dir(self)}, Env: []string{"PATH=/usr/bin:/bin", "SANDBOX_TEST_DIAL=" + addr}}
 		out, err := run(t, c, "")
-		if err == nil || strings.Contains(out, "connected") {
-			t.Errorf("dial %s from the sandbox: %v, %q; want a failure", addr, err, out)
+		if err == nil || strings.Contains(out, "connected") || !strings.Contains(out, "dial failed") {
+			t.Errorf("dial %s from the sandbox: %v, %q; want the dial to fail", addr, err, out)
 		}
 	}
 	// The same program outside connects: the test can fail.
