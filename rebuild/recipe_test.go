@@ -155,8 +155,15 @@ func referenceCheck(t *testing.T, args []string) {
 			t.Fatalf("accepted %q, which sets -%s", args, f.Name)
 		}
 	})
-	if o := fs.Lookup("o").Value.String(); o != "" && (filepath.IsAbs(o) || strings.Contains(o, "..")) {
-		t.Fatalf("accepted output %q", o)
+	if o := fs.Lookup("o").Value.String(); o != "" {
+		if filepath.IsAbs(o) {
+			t.Fatalf("accepted output %q", o)
+		}
+		for _, el := range strings.Split(o, "/") {
+			if el == ".." || strings.HasPrefix(el, ".") { // out of the tree, or .git and dotfiles
+				t.Fatalf("accepted output %q", o)
+			}
+		}
 	}
 	for _, p := range fs.Args() {
 		if p != "." && !strings.HasPrefix(p, "./") || strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") {
