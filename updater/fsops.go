@@ -64,7 +64,7 @@ func fileDigest(path string, limit int64) (string, int64, error) {
 	defer f.Close()
 	d, n, err := manifest.DigestCapped(f, limit)
 	if err != nil {
-		return "", n, fmt.Errorf("hashing %s: %w (limit %d bytes)", path, err, limit)
+		return "", n, fmt.Errorf("hashing %s: %w", path, err)
 	}
 	return digestString(d), n, nil
 }

@@ -1,6 +1,7 @@
 package updater
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -65,12 +66,26 @@ func readJournal(stateDir string) (*journal, error) {
 	if err != nil {
 		return nil, err
 	}
+	j, err := parseJournal(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return j, nil
+}
+
+// parseJournal decodes and checks a journal, accepting only the exact
+// bytes marshalJournal writes; any problem is ErrJournalCorrupt.
+func parseJournal(b []byte) (*journal, error) {
 	var j journal
-	if err := strictjson.Decode(b, &j, MaxJournalSize); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", path, ErrJournalCorrupt, err)
+	body, ok := bytes.CutSuffix(b, []byte("\n"))
+	if err := strictjson.DecodeCanonical(body, &j, MaxJournalSize); err != nil || !ok {
+		if err := strictjson.Decode(b, &journal{}, MaxJournalSize); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrJournalCorrupt, err)
+		}
+		return nil, fmt.Errorf("%w: not in the canonical form this updater writes", ErrJournalCorrupt)
 	}
 	if err := j.check(); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", path, ErrJournalCorrupt, err)
+		return nil, fmt.Errorf("%w: %v", ErrJournalCorrupt, err)
 	}
 	return &j, nil
 }
@@ -113,15 +128,23 @@ func (j *journal) check() error {
 // step before or at this one, never a mix.
 func (j *journal) write(stateDir, step string) error {
 	j.Step = step
-	b, err := strictjson.Marshal(j)
+	b, err := marshalJournal(j)
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(journalPath(stateDir), append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(journalPath(stateDir), b, 0o600); err != nil {
 		return fmt.Errorf("recording step %s in %s: %w", step, journalPath(stateDir), err)
 	}
 	crash(step)
 	return nil
+}
+
+func marshalJournal(j *journal) ([]byte, error) {
+	b, err := strictjson.Marshal(j)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
 
 // removeJournal ends an install; the directory sync makes the end durable.
