@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/verifier/statedir"
 )
 
@@ -103,6 +104,7 @@ func crashAt(t *testing.T, exe, point string, first, powerCut bool) {
 	if powerCut {
 		undoUnsynced(t, root)
 	}
+	f.checkNotAhead(t)
 	o, err := f.recover(t, t0)
 	if err != nil {
 		t.Fatalf("Recover: %v", err)
@@ -126,6 +128,21 @@ func crashAt(t *testing.T, exe, point string, first, powerCut bool) {
 		if got, _ := os.ReadFile(f.path()); !first && string(got) != string(oldBinary) {
 			t.Errorf("not rolled back to the old binary")
 		}
+	}
+}
+
+// checkNotAhead demands, on the disk as the crash left it, that the state
+// records the new binary only if PATH holds it.
+func (f fixture) checkNotAhead(t *testing.T) {
+	t.Helper()
+	st, err := statedir.Read(f.state)
+	must(t, err)
+	in := st.Products["app"]
+	if in == nil || in.Artifacts[0].Digest != manifest.DigestBytes(newBinary) {
+		return
+	}
+	if got, _ := os.ReadFile(f.path()); string(got) != string(newBinary) {
+		t.Fatalf("after the crash the state records the new binary, but %s is not it", f.path())
 	}
 }
 
