@@ -13,6 +13,9 @@ import (
 // Outcome is what Recover did.
 type Outcome int
 
+// After Finished or Unconfirmed, PATH is the new version, which must
+// run its self-check and call Confirm or RollBack; after RolledBack, a
+// process that is the new version must exec PATH again (the old one).
 const (
 	Clean       Outcome = iota // no install was pending
 	Undone                     // an install interrupted before its swap was undone
