@@ -79,6 +79,12 @@ func begin(stateDir string, req Request) (*journal, error) {
 	} else if j != nil {
 		return nil, fmt.Errorf("%w: %s is at step %s (call Recover)", ErrPending, journalPath(stateDir), j.Step)
 	}
+	if err := regularOrAbsent(req.Path); err != nil {
+		return nil, err
+	}
+	if err := regularOrAbsent(req.Staged); err != nil {
+		return nil, err
+	}
 	want := digestString(req.Digest)
 	got, n, err := fileDigest(req.Staged, req.Size)
 	if err != nil {
@@ -210,4 +216,20 @@ func commit(d *statedir.Dir, j *journal, now time.Time) error {
 	crash("saved")
 	j.Deadline = now.Add(time.Duration(j.ConfirmWithin) * time.Second).UTC().Format(time.RFC3339)
 	return j.write(dir, stepCommitted)
+}
+
+// regularOrAbsent refuses a symbolic link, a directory or a device where
+// a binary goes: a rename would replace the link, not what it points to.
+func regularOrAbsent(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%v)", path, fi.Mode().Type())
+	}
+	return nil
 }

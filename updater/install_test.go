@@ -75,6 +75,24 @@ func TestRollBack(t *testing.T) {
 	}
 }
 
+// TestConfirmRollingBack: a roll-back begun is never confirmed.
+func TestConfirmRollingBack(t *testing.T) {
+	f := newFixture(t, t.TempDir(), false)
+	must(t, install(t, f, f.request()))
+	j, err := readJournal(f.state)
+	must(t, err)
+	must(t, j.write(f.state, stepRollBack))
+	err = f.with(t, func(d *statedir.Dir) error { return Confirm(d, f.path()) })
+	if !errors.Is(err, ErrNoInstall) {
+		t.Fatalf("Confirm: %v, want ErrNoInstall", err)
+	}
+	o, err := f.recover(t, t0)
+	if err != nil || o != RolledBack {
+		t.Fatalf("Recover: %v, %v; want rolled back", o, err)
+	}
+	f.checkInvariants(t, o)
+}
+
 // TestConfirmWrongBinary: Confirm demands the new digest at PATH.
 func TestConfirmWrongBinary(t *testing.T) {
 	f := newFixture(t, t.TempDir(), false)
@@ -119,6 +137,10 @@ func TestInstallRefuses(t *testing.T) {
 		{"same version", func(f fixture, r *Request) {
 			os.WriteFile(r.Path, newBinary, 0o755)
 		}, "already"},
+		{"symlink", func(f fixture, r *Request) {
+			os.Rename(r.Path, r.Path+"-1")
+			os.Symlink(r.Path+"-1", r.Path)
+		}, "not a regular file"},
 		{"pending", func(f fixture, r *Request) {
 			install(&testing.T{}, f, f.request())
 			os.WriteFile(f.staged(), newBinary, 0o600)

@@ -116,6 +116,11 @@ func Confirm(d *statedir.Dir, path string) error {
 	if err != nil {
 		return err
 	}
+	if j.Step != stepCommitted {
+		// A roll-back begun is finished, never confirmed: the state may
+		// already be the previous one.
+		return fmt.Errorf("%w: %s is rolling back (call Recover)", ErrNoInstall, path)
+	}
 	if err := expect(j.Path, "the new binary", j.New); err != nil {
 		return fmt.Errorf("confirming: %w", err)
 	}
