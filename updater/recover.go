@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/verifier"
 	"ssms.dev/ssms/verifier/statedir"
 )
@@ -49,10 +50,18 @@ func (o Outcome) String() string {
 //     its time to confirm.
 //   - rollback: the roll-back is finished.
 //
-// Every branch is idempotent: a second Recover finds no journal or the
+// Recover first removes the temporary files a kill inside an atomic write
+// of the journal or the state leaves. Every branch is idempotent: a second Recover finds no journal or the
 // same committed one, and changes nothing.
 func Recover(d *statedir.Dir, path string, now time.Time) (Outcome, error) {
 	dir := filepath.Dir(d.Path())
+	// A kill inside an atomic write of the journal or the state leaves a
+	// temporary file and the previous version, as if it had not begun.
+	for _, p := range []string{journalPath(dir), d.Path()} {
+		if err := atomicfile.RemoveTemps(p); err != nil {
+			return Clean, err
+		}
+	}
 	j, err := readJournal(dir)
 	if err != nil || j == nil {
 		return Clean, err
