@@ -36,6 +36,14 @@
 // the state records the binary at PATH or the one before it, never the
 // one after. Recover's documentation gives the rule for each step.
 //
+// A roll-back restores the state file byte for byte as it was before the
+// install, as the self-check of the old version needs it: the log
+// checkpoint the install had accepted is forgotten with the rest. The next
+// install proves its head consistent with the older checkpoint, so a fork
+// is still caught, but a head between the two is accepted again (if it is
+// still fresh, maxCheckpointAge): the roll-back costs that much of the
+// protection against a freeze.
+//
 // The journal is one JSON object, at most MaxJournalSize bytes, with
 // exactly these fields (shortened with …):
 //

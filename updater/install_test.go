@@ -3,6 +3,7 @@ package updater
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,4 +233,21 @@ func FuzzJournal(f *testing.F) {
 			t.Fatalf("parsed %q, marshals to %q", data, b)
 		}
 	})
+}
+
+// TestRecoverOtherPath: a journal for another binary is left alone.
+func TestRecoverOtherPath(t *testing.T) {
+	f := newFixture(t, t.TempDir(), false)
+	must(t, install(t, f, f.request()))
+	before := snapshot(t, f.root)
+	err := f.with(t, func(d *statedir.Dir) error {
+		_, err := Recover(d, filepath.Join(f.bin, "other"), t0.Add(time.Hour))
+		return err
+	})
+	if !errors.Is(err, ErrPending) || !strings.Contains(err.Error(), f.path()) {
+		t.Fatalf("Recover: %v, want ErrPending naming %s", err, f.path())
+	}
+	if after := snapshot(t, f.root); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Error("files changed")
+	}
 }
