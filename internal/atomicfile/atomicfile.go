@@ -85,3 +85,35 @@ type existsError struct{ path string }
 
 func (e *existsError) Error() string { return e.path + " already exists; not overwriting it" }
 func (e *existsError) Unwrap() error { return fs.ErrExist }
+
+// RemoveTemps removes the temporary files a Write or Create of path left
+// when its process was killed between creating and renaming them. Only
+// the process that owns path (one holding its directory's lock) may call
+// it: another's Write in progress would fail.
+func RemoveTemps(path string) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	temps, err := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".tmp-*"))
+	if err != nil {
+		return err
+	}
+	for _, t := range temps {
+		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+func globEscape(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '*' || c == '?' || c == '[' || c == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}

@@ -38,3 +38,29 @@ func TestWriteAndCreate(t *testing.T) {
 		t.Fatal("Write into a missing directory succeeded")
 	}
 }
+
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "st[a]te.json")
+	tmp, err := writeTemp(path, []byte("half"), 0o600) // as a killed Write leaves it
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := []string{path, filepath.Join(dir, ".other.tmp-1"), filepath.Join(dir, "st[a]te.json.tmp-1")}
+	for _, k := range keep {
+		if err := os.WriteFile(k, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := RemoveTemps(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("%s left: %v", tmp, err)
+	}
+	for _, k := range keep {
+		if _, err := os.Stat(k); err != nil {
+			t.Errorf("%s removed: %v", k, err)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+// Package updater installs a verified release of a program over the
+// binary that runs, so that whatever happens during the install (a
+// crash, a SIGKILL, a power cut) the binary at PATH is always either the
+// old or the new verified version, and the verifier's state (package
+// statedir) never records a version that is not in place.
+//
+// Call Recover first at every start, holding the state directory's lock;
+// then, for an update, download the artifact into PATH's directory, verify
+// it (verifier.Verify in ModeInstall), and call Install. Install ends with
+// the new version committed but unconfirmed: the program restarts into it,
+// the new version calls Recover, runs its own start-up self-check
+// (verifier.ModeInstalled), and calls Confirm if it passed or RollBack if
+// it did not. If it never gets that far, the first Recover after the
+// deadline (Request.ConfirmWithin) rolls it back.
+//
+// # Journal
+//
+// An install is a journal, DIR/install.journal in the state directory,
+// replaced atomically (package atomicfile) under the directory's lock.
+// Each step is recorded before it is taken:
+//
+//  1. stage: the staged file is chmod 0755 and synced, and so is its
+//     directory;
+//  2. swap: PATH is hard-linked to a temporary name renamed to
+//     PATH.previous, the staged file is renamed over PATH, and the
+//     directory is synced;
+//  3. commit: the next state (Result.Next, kept in the journal) is saved;
+//  4. committed: the install waits for Confirm until the deadline;
+//
+// and, for a roll-back, the step rollback: the previous state (kept in the
+// journal) is saved first, then PATH.previous is renamed over PATH and the
+// directory synced. Confirm and the end of a roll-back remove the journal.
+//
+// The state is committed only after the swap is durable, and on a
+// roll-back the state goes back before the binary does: at every moment
+// the state records the binary at PATH or the one before it, never the
+// one after. Recover's documentation gives the rule for each step.
+//
+// A roll-back restores the state file byte for byte as it was before the
+// install, as the self-check of the old version needs it: the log
+// checkpoint the install had accepted is forgotten with the rest. The next
+// install proves its head consistent with the older checkpoint, so a fork
+// is still caught, but a head between the two is accepted again (if it is
+// still fresh, maxCheckpointAge): the roll-back costs that much of the
+// protection against a freeze.
+//
+// The journal is one JSON object, at most MaxJournalSize bytes, with
+// exactly these fields (shortened with …):
+//
+//	{"version":1,"step":"committed","path":"/usr/local/bin/app",
+//	 "staged":"/usr/local/bin/.app.download-123","product":"app",
+//	 "old":"sha256:9f86…","new":"sha256:60303…","size":20971520,
+//	 "hadState":true,"prevState":"{\"version\":1,…}\n",
+//	 "nextState":"{\"version\":1,…}\n","confirmWithin":600,
+//	 "deadline":"2026-11-27T04:10:00Z"}
+//
+// "old" is "" for a first install, when PATH did not exist; "deadline" is
+// "" before the step committed. A journal of another version, or one that
+// does not parse, is ErrJournalCorrupt, and nothing is changed: a person
+// must look. A future incompatible format will use another version.
+//
+// # Limits
+//
+// PATH, PATH.previous and the staged file are hashed, up to MaxBinarySize
+// bytes. The staged file must be in PATH's directory (a rename is atomic
+// only within one file system) and must hash to the verified digest and
+// size when Install starts. ConfirmWithin is 1 s to 30 days. The previous
+// binary is kept as PATH.previous until the next install replaces it.
+package updater
