@@ -64,8 +64,9 @@ func (w *watched) Read(p []byte) (int, error) {
 // cause prefers why ctx ended (a stall, the caller's deadline) to the
 // error it caused in a read.
 func cause(ctx context.Context, err error) error {
-	if c := context.Cause(ctx); c != nil {
-		return fmt.Errorf("%w (%v)", c, err)
+	c := context.Cause(ctx)
+	if c == nil || errors.Is(err, c) {
+		return err
 	}
-	return err
+	return fmt.Errorf("%w (%v)", c, err)
 }
