@@ -51,6 +51,10 @@ func Add(dir string, bundle []byte, artifacts map[string]string) (*manifest.Rele
 		if err != nil {
 			return nil, err
 		}
+		if _, dup := staged[final]; dup {
+			os.Remove(tmp) // two names of one release with the same bytes
+			continue
+		}
 		staged[final] = tmp
 	}
 	for final, tmp := range staged {

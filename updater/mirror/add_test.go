@@ -101,6 +101,20 @@ func TestAttackAddNoOverwrite(t *testing.T) {
 	}
 }
 
+// TestAddSameBytes: two artifacts of a release with the same bytes are
+// one file, and no temporary file is left.
+func TestAddSameBytes(t *testing.T) {
+	dir, src := t.TempDir(), t.TempDir()
+	same := []byte("same bytes\n")
+	bundle := testBundle(t, "app", "1.0.0", map[string][]byte{"a": same, "b": same})
+	if _, err := Add(dir, bundle, writeFiles(t, src, map[string][]byte{"a": same, "b": same})); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "sha256")); len(entries) != 1 {
+		t.Errorf("sha256/ holds %d files; want 1", len(entries))
+	}
+}
+
 func TestAddBadBundle(t *testing.T) {
 	bundle := testBundle(t, "app", "1.0.0", map[string][]byte{"app": []byte("x")})
 	for _, b := range [][]byte{nil, []byte("{}"), append(bundle, ' ')} {
