@@ -98,6 +98,30 @@ func TestAttackWrongArtifact(t *testing.T) {
 	}
 }
 
+// TestAttackAnnouncedLength: a download whose announced length is over
+// its cap is refused before its body is read.
+func TestAttackAnnouncedLength(t *testing.T) {
+	c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1099511627776")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	c.Idle = 5 * time.Second
+	dir := t.TempDir()
+	start := time.Now()
+	if _, err := c.Artifact(context.Background(), manifest.DigestBytes(nil), 1<<20, dir); !errors.Is(err, ErrTooLong) || !strings.Contains(err.Error(), "announces") {
+		t.Errorf("Artifact = %v; want ErrTooLong for the announced length", err)
+	}
+	if _, err := c.Bundle(context.Background(), "app", "1.0.0"); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Bundle = %v; want ErrTooLarge", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v: the body was waited for", d)
+	}
+	noTemp(t, dir)
+}
+
 // TestAttackOversized: a bundle or a latest hint over its cap is refused
 // after reading one byte past it.
 func TestAttackOversized(t *testing.T) {

@@ -91,7 +91,7 @@ func (c *Client) Artifact(ctx context.Context, d manifest.Digest, size int64, di
 	}
 	ctx, done := c.watch(ctx)
 	defer done()
-	body, err := c.open(ctx, p)
+	body, err := c.open(ctx, p, size, ErrTooLong)
 	if err != nil {
 		return "", c.fail(p, err)
 	}
@@ -107,7 +107,7 @@ func (c *Client) Artifact(ctx context.Context, d manifest.Digest, size int64, di
 func (c *Client) small(ctx context.Context, p string, limit int64) ([]byte, error) {
 	ctx, done := c.watch(ctx)
 	defer done()
-	body, err := c.open(ctx, p)
+	body, err := c.open(ctx, p, limit, ErrTooLarge)
 	if err != nil {
 		return nil, c.fail(p, err)
 	}
@@ -124,8 +124,10 @@ func (c *Client) small(ctx context.Context, p string, limit int64) ([]byte, erro
 
 func (c *Client) fail(p string, err error) error { return &Error{Mirror: c.Base, Path: p, Err: err} }
 
-// open returns the body of the file at the layout path p.
-func (c *Client) open(ctx context.Context, p string) (io.ReadCloser, error) {
+// open returns the body of the file at the layout path p, refused with
+// tooBig before a byte is read if its announced length is over limit (the
+// reader caps it all the same).
+func (c *Client) open(ctx context.Context, p string, limit int64, tooBig error) (io.ReadCloser, error) {
 	if !c.remote() {
 		f, err := os.Open(filepath.Join(c.Base, filepath.FromSlash(p)))
 		if errors.Is(err, os.ErrNotExist) {
@@ -143,6 +145,10 @@ func (c *Client) open(ctx context.Context, p string) (io.ReadCloser, error) {
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
+		if resp.ContentLength > limit {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%w: the mirror announces %d bytes, more than %d", tooBig, resp.ContentLength, limit)
+		}
 		return &watched{resp.Body, ctx}, nil
 	case http.StatusNotFound:
 		resp.Body.Close()
