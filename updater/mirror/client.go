@@ -133,7 +133,10 @@ func (c *Client) open(ctx context.Context, p string, limit int64, tooBig error) 
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, ErrNotFound
 		}
-		return &watched{f, ctx}, err
+		if err != nil {
+			return nil, err
+		}
+		return &watched{f, ctx}, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.Base, "/")+"/"+p, nil)
 	if err != nil {
