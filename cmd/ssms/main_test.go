@@ -37,7 +37,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("PATH", bin+string(os.PathListSeparator)+e.Getenv("PATH"))
 			e.Setenv("SSMS_PASSWORD", "quiet-test-passphrase")
-			for _, name := range []string{"LOGADDR", "W1ADDR", "W2ADDR", "FORKADDR"} {
+			for _, name := range []string{"LOGADDR", "W1ADDR", "W2ADDR", "FORKADDR", "MIRRORADDR"} {
 				addr, err := freeAddr()
 				if err != nil {
 					return err
