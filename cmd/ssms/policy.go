@@ -75,6 +75,9 @@ func policyInit(c *cobra.Command, f *policyFlags) error {
 	if len(f.products) == 0 {
 		return errors.New("no --product given; a policy names the products it covers")
 	}
+	if f.expire <= 0 {
+		return withHint(fmt.Errorf("--expires %s: a policy must expire after it is made", f.expire), "give a positive duration, such as --expires 8760h (a year)")
+	}
 	or := func(v, def int) int {
 		if v == 0 {
 			return def

@@ -242,7 +242,8 @@ what failed.`,
 			if asJSON && err == nil {
 				return printJSON(c, map[string]any{
 					"product": p.Product, "version": p.Version, "sequence": p.Sequence, "type": p.Type,
-					"threshold": ap.Need, "signers": ap.Signers, "artifacts": results, "verified": true,
+					"threshold": ap.Need, "signers": ap.Signers, "artifacts": nonNilResults(results), "verified": true,
+					"artifactsChecked": len(results),
 				})
 			}
 			if err != nil {
@@ -254,6 +255,11 @@ what failed.`,
 			for _, r := range results {
 				fmt.Fprintf(out, "artifact %s (%s): sha256:%s matches\n", r.Name, r.Path, r.SHA256)
 			}
+			if len(results) == 0 {
+				// Signatures alone say nothing about the files at hand.
+				fmt.Fprintln(out, "verified the signatures only: no artifact was checked (give each with --artifact NAME=PATH)")
+				return nil
+			}
 			fmt.Fprintln(out, "verified")
 			return nil
 		},
@@ -263,6 +269,13 @@ what failed.`,
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	c.MarkFlagRequired("policy")
 	return c
+}
+
+func nonNilResults(r []artifactResult) []artifactResult {
+	if r == nil {
+		return []artifactResult{}
+	}
+	return r
 }
 
 // checkArtifacts hashes every given artifact and fails, naming all that
