@@ -29,7 +29,10 @@ func try() error {
 		Timeout: 30 * time.Second, Stdout: &out,
 	}
 	if err := c.Run(context.Background()); err != nil {
-		return fmt.Errorf("bubblewrap does not work here: %v: %s", err, strings.TrimSpace(out.String()))
+		if said := strings.TrimSpace(out.String()); said != "" {
+			return fmt.Errorf("bubblewrap does not work here: %v: %s", err, said)
+		}
+		return fmt.Errorf("bubblewrap does not work here: %v", err)
 	}
 	return nil
 }
