@@ -6,7 +6,6 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	"ssms.dev/ssms/internal/b64"
 	"ssms.dev/ssms/internal/strictjson"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/translog"
@@ -22,7 +21,6 @@ const (
 	MaxPolicies    = 64 // a rotation a month for five years
 	MaxRebuilds    = 32
 	MaxConsistency = 8
-	maxHashes      = 64 // a proof in a log of 2^64 entries
 )
 
 // Bundle is everything the verifier needs about one release, offline.
@@ -228,19 +226,13 @@ func parseDoc(f field, entry []byte, proof string) (doc, error) {
 	return doc{entry: entry, env: env, proof: pr}, nil
 }
 
+// hashes decodes a list of proof hashes, as tlog-proofs carry them.
 func hashes(field string, lines []string) ([]tlog.Hash, error) {
-	if len(lines) > maxHashes {
-		return nil, formatError("bundle: %s: %d hashes; at most %d", field, len(lines), maxHashes)
+	hs, err := translog.ParseHashLines(lines)
+	if err != nil {
+		return nil, formatError("bundle: %s: %v", field, err)
 	}
-	out := make([]tlog.Hash, 0, len(lines))
-	for i, l := range lines {
-		h, err := b64.Std(l)
-		if err != nil || len(h) != tlog.HashSize {
-			return nil, formatError("bundle: %s[%d]: not standard base64 of a SHA-256 hash", field, i)
-		}
-		out = append(out, tlog.Hash(h))
-	}
-	return out, nil
+	return hs, nil
 }
 
 // Marshal encodes b canonically: the only encoding ParseBundle accepts.

@@ -1,8 +1,6 @@
 package verifier
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -240,10 +238,7 @@ func parses(body string) bool {
 	return err == nil
 }
 
-func digest(b []byte) string {
-	h := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(h[:])
-}
+func digest(b []byte) string { return "sha256:" + manifest.DigestBytes(b).SHA256 }
 
 func formatTime(t time.Time) string {
 	if t.IsZero() {

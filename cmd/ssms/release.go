@@ -139,6 +139,34 @@ func hashArtifacts(c *cobra.Command, args []string) ([]manifest.Subject, error) 
 	return subjects, nil
 }
 
+// hashSigned hashes the artifact name at path, reading at most the size
+// the release signs for it (up to MaxArtifactSize for a release from
+// before sizes were signed, or an artifact it does not list). A longer
+// file is a *tooLongError, which wraps manifest.ErrTooLong.
+func hashSigned(c *cobra.Command, subjects []manifest.Subject, name, path string) (manifest.Digest, int64, error) {
+	limit := int64(manifest.MaxArtifactSize)
+	if sub, ok := manifest.FindSubject(subjects, name); ok {
+		if size, ok := sub.Size(); ok {
+			limit = size
+		}
+	}
+	d, n, err := digestWithProgress(c, name, path, limit)
+	if errors.Is(err, manifest.ErrTooLong) {
+		return d, n, &tooLongError{name, path, limit}
+	}
+	return d, n, err
+}
+
+type tooLongError struct {
+	name, path string
+	limit      int64
+}
+
+func (e *tooLongError) Error() string {
+	return fmt.Sprintf("artifact %s (%s) is longer than the %d bytes the release signs; it was not read further", e.name, e.path, e.limit)
+}
+func (e *tooLongError) Unwrap() error { return manifest.ErrTooLong }
+
 // digestWithProgress hashes the artifact at path, refusing it as soon as it
 // is longer than limit bytes.
 func digestWithProgress(c *cobra.Command, name, path string, limit int64) (manifest.Digest, int64, error) {
@@ -297,21 +325,17 @@ func checkArtifacts(c *cobra.Command, st *manifest.ReleaseStatement, args []stri
 			problems = append(problems, fmt.Sprintf("artifact %s is not in the release (it lists %s)", name, strings.Join(names, ", ")))
 			continue
 		}
-		limit, sized := sub.Size()
-		if !sized {
-			limit = manifest.MaxArtifactSize // a release from before sizes were signed
-		}
-		d, n, err := digestWithProgress(c, name, path, limit)
+		d, n, err := hashSigned(c, st.Subject, name, path)
 		if errors.Is(err, manifest.ErrTooLong) {
-			problems = append(problems, fmt.Sprintf("artifact %s (%s) is longer than the %d bytes the release signs; it was not read further", name, path, limit))
+			problems = append(problems, err.Error())
 			results = append(results, artifactResult{Name: name, Path: path})
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		if sized && n != limit {
-			problems = append(problems, fmt.Sprintf("artifact %s (%s) has %d bytes; the release signs %d", name, path, n, limit))
+		if size, sized := sub.Size(); sized && n != size {
+			problems = append(problems, fmt.Sprintf("artifact %s (%s) has %d bytes; the release signs %d", name, path, n, size))
 			results = append(results, artifactResult{Name: name, Path: path, SHA256: d.SHA256})
 			continue
 		}

@@ -152,7 +152,7 @@ func bundledRelease(b *verifier.Bundle) (*manifest.ReleaseStatement, error) {
 }
 
 // hashForVerify hashes each artifact, reading no more than its signed
-// size and one byte.
+// size and one byte (hashSigned).
 func hashForVerify(c *cobra.Command, rel *manifest.ReleaseStatement, args []string) ([]verifier.Artifact, error) {
 	var out []verifier.Artifact
 	for _, a := range args {
@@ -160,15 +160,9 @@ func hashForVerify(c *cobra.Command, rel *manifest.ReleaseStatement, args []stri
 		if err != nil {
 			return nil, err
 		}
-		limit := int64(manifest.MaxArtifactSize)
-		if sub, ok := manifest.FindSubject(rel.Subject, name); ok {
-			if size, ok := sub.Size(); ok {
-				limit = size
-			}
-		}
-		d, n, err := digestWithProgress(c, name, path, limit)
+		d, n, err := hashSigned(c, rel.Subject, name, path)
 		if errors.Is(err, manifest.ErrTooLong) {
-			return nil, withHint(fmt.Errorf("%w: artifact %s (%s) is longer than the %d bytes the release signs; it was not read further", verifier.ErrArtifact, name, path, limit), securityHint)
+			return nil, withHint(fmt.Errorf("%w: %w", verifier.ErrArtifact, err), securityHint)
 		}
 		if err != nil {
 			return nil, err

@@ -132,7 +132,7 @@ func (l *Log) Consistency(m, n int64) []tlog.Hash {
 func Encode(hs []tlog.Hash) []string {
 	out := []string{}
 	for _, h := range hs {
-		out = append(out, base64.StdEncoding.EncodeToString(h[:]))
+		out = append(out, translog.EncodeHash(h))
 	}
 	return out
 }

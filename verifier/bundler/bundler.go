@@ -64,16 +64,17 @@ func (b *Bundler) Make(ctx context.Context, req Request) (*verifier.Bundle, erro
 	if err := ix.save(b.IndexDir); err != nil {
 		return nil, err
 	}
-	m := &maker{b: b, ix: ix, head: head, ctx: ctx}
+	m := &maker{b: b, ix: ix, head: head, ctx: ctx, entries: map[int64][]byte{}}
 	return m.make(req)
 }
 
 // maker is one Make call's work.
 type maker struct {
-	b    *Bundler
-	ix   *Index
-	head *translog.SignedCheckpoint
-	ctx  context.Context
+	b       *Bundler
+	ix      *Index
+	head    *translog.SignedCheckpoint
+	ctx     context.Context
+	entries map[int64][]byte // fetched and checked against head
 }
 
 func (m *maker) make(req Request) (*verifier.Bundle, error) {
@@ -331,7 +332,12 @@ func (m *maker) logged(i int64) (verifier.Logged, error) {
 	return verifier.Logged{Entry: entry, Proof: string(p.Marshal())}, nil
 }
 
+// entry is entry i of the head's tree, fetched once per Make: a chosen
+// document is read to be checked, then again to be bundled.
 func (m *maker) entry(i int64) ([]byte, error) {
+	if e, ok := m.entries[i]; ok {
+		return e, nil
+	}
 	if i < 0 || i >= m.head.Size {
 		return nil, fmt.Errorf("entry %d is not in the log's tree of size %d", i, m.head.Size)
 	}
@@ -339,6 +345,7 @@ func (m *maker) entry(i int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.entries[i] = es[0]
 	return es[0], nil
 }
 

@@ -2,8 +2,6 @@ package bundler
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,7 +151,4 @@ func (ix *Index) add(i int64, entry []byte) {
 	}
 }
 
-func payloadDigest(payload []byte) string {
-	h := sha256.Sum256(payload)
-	return "sha256:" + hex.EncodeToString(h[:])
-}
+func payloadDigest(payload []byte) string { return "sha256:" + manifest.DigestBytes(payload).SHA256 }
