@@ -217,24 +217,13 @@ valid), signed by the policy threshold of old.json's maintainers and by the
 policy threshold of its own. Clients accept the new policy only under this rule.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			oldEnv, err := readEnvelope(from)
-			if err != nil {
-				return err
-			}
 			newEnv, err := readEnvelope(to)
 			if err != nil {
 				return err
 			}
-			old, err := predecessor(from, oldEnv)
+			_, rot, err := rotation(from, to, newEnv)
 			if err != nil {
 				return err
-			}
-			next, rot, err := policies.VerifyNext(old, newEnv)
-			if err != nil {
-				return fmt.Errorf("%s: %w", to, err)
-			}
-			if err := next.CheckExpiry(time.Now()); err != nil {
-				return fmt.Errorf("%s: %w", to, err)
 			}
 			if asJSON {
 				return printJSON(c, rot)

@@ -57,7 +57,7 @@ rotation that adds keys, serve the new policy too (ssms log serve --policy).`,
 				return withHint(fmt.Errorf("%s is version %d: a rotation is checked against the policy in force", args[0], next.Version),
 					fmt.Sprintf("pass --previous with version %d", next.Version-1))
 			default:
-				if trusted, err = rotation(previous, args[0], env); err != nil {
+				if trusted, _, err = rotation(previous, args[0], env); err != nil {
 					return err
 				}
 				keys = append(append([]*signer.PublicKey{}, trusted.MaintainerKeys()...), next.MaintainerKeys()...)
@@ -74,23 +74,24 @@ rotation that adds keys, serve the new policy too (ssms log serve --policy).`,
 	return c
 }
 
-// rotation checks that the policy in file (env) is a valid successor of
-// the one in previous, and returns the one in previous.
-func rotation(previous, file string, env *manifest.Envelope) (*policies.Policy, error) {
+// rotation checks that the policy in file (env) is a valid, current
+// successor of the one in previous, and returns the one in previous and
+// who approved the change.
+func rotation(previous, file string, env *manifest.Envelope) (*policies.Policy, *policies.Rotation, error) {
 	oldEnv, err := readEnvelope(previous)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	old, err := predecessor(previous, oldEnv)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	next, _, err := policies.VerifyNext(old, env)
+	next, rot, err := policies.VerifyNext(old, env)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
 	if err := next.CheckExpiry(time.Now()); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return old, nil
+	return old, rot, nil
 }
