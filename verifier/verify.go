@@ -55,6 +55,10 @@ type Request struct {
 	// Consistency adds proofs, from older sizes to the bundle's head, to
 	// those the bundle carries (an updater fetches them from the log).
 	Consistency map[int64][]tlog.Hash
+	// Fresher, if set, is a newer checkpoint than the bundle's head that
+	// the caller fetched from the log (see Fresher); Consistency's proofs
+	// then lead to it. Install mode only.
+	Fresher *Fresher
 }
 
 // Result is a verified release.
@@ -62,9 +66,9 @@ type Result struct {
 	Release      *manifest.ReleaseStatement
 	Signers      []string // maintainers, by name in the policy in force
 	Policy       *policies.Policy
-	Head         *translog.SignedCheckpoint
-	Index        int64                 // the release's entry in the log
-	Witnesses    []witness.Cosignature // the head's
+	Head         *translog.SignedCheckpoint // the one remembered: Request.Fresher's checkpoint, if given
+	Index        int64                      // the release's entry in the log
+	Witnesses    []witness.Cosignature      // the head's
 	Rebuilders   []string
 	VisibleSince time.Time // zero when the policy has no witnesses to date it
 	Bundle       string    // sha256:<hex> of the bundle file
@@ -128,13 +132,24 @@ func Verify(req Request) (*Result, error) {
 	if req.Mode != ModeInstalled {
 		maxAge = pol.MaxAge()
 	}
-	q, err := quorum("head", head.Raw, pol, req.Now, maxAge)
+	if req.Fresher != nil && req.Mode != ModeInstall {
+		return nil, fmt.Errorf("verifier: a fresher checkpoint is for install mode only")
+	}
+	top, err := anchor(req.Fresher, head, key)
+	if err != nil {
+		return nil, err
+	}
+	q, err := quorum("head", top.Raw, pol, req.Now, maxAge)
 	if err != nil {
 		return nil, err
 	}
 	next := st.clone()
 	if req.Mode == ModeInstall {
-		if next.Logs[key.origin], err = extend(st.Logs[key.origin], head, key, p.cons, req.Consistency); err != nil {
+		bundled := p.cons // proofs to the bundle's head, which lead nowhere else
+		if top != head {
+			bundled = nil
+		}
+		if next.Logs[key.origin], err = extend(st.Logs[key.origin], top, key, bundled, req.Consistency); err != nil {
 			return nil, err
 		}
 	}
@@ -158,7 +173,7 @@ func Verify(req Request) (*Result, error) {
 		}
 	}
 	res := &Result{
-		Release: rel, Signers: ap.Signers, Policy: pol, Head: head, Index: p.release.proof.Index,
+		Release: rel, Signers: ap.Signers, Policy: pol, Head: top, Index: p.release.proof.Index,
 		Witnesses: q.Cosignatures, Rebuilders: rb.Builders, VisibleSince: visible, Bundle: digest(req.Bundle),
 	}
 	if req.Mode != ModeInstall {
