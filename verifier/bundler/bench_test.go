@@ -22,13 +22,13 @@ func BenchmarkBundle(b *testing.B) {
 		n, _ = strconv.Atoi(v)
 	}
 	f := newLog(b)
-	f.add(f.polEnv)
+	f.Add(f.PolEnv)
 	var batch [][]byte
 	for i := range n {
-		e, _ := f.release(manifest.TypeRelease, fmt.Sprintf("0.%d.0", i), uint64(i+1), "a", "alice", "bob").Marshal()
+		e, _ := f.Release(manifest.TypeRelease, fmt.Sprintf("0.%d.0", i), uint64(i+1), "a", "alice", "bob").Marshal()
 		batch = append(batch, e)
 		if len(batch) == 4096 || i == n-1 {
-			if _, err := f.store.Append(batch); err != nil {
+			if _, err := f.Store.Append(batch); err != nil {
 				b.Fatal(err)
 			}
 			batch = batch[:0]
@@ -37,10 +37,10 @@ func BenchmarkBundle(b *testing.B) {
 	seq := uint64(n)
 	release := func() Request {
 		seq++
-		rel := f.release(manifest.TypeRelease, fmt.Sprintf("1.%d.0", seq), seq, "new", "alice", "bob")
-		first := f.add(rel)
-		f.add(f.attest(rel, "r1"))
-		f.add(f.attest(rel, "r2"))
+		rel := f.Release(manifest.TypeRelease, fmt.Sprintf("1.%d.0", seq), seq, "new", "alice", "bob")
+		first := f.Add(rel)
+		f.Add(f.Attest(rel, "r1"))
+		f.Add(f.Attest(rel, "r2"))
 		return Request{Product: "app", Version: fmt.Sprintf("1.%d.0", seq), First: first}
 	}
 	ctx := context.Background()

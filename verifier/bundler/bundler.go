@@ -53,15 +53,8 @@ func (b *Bundler) Make(ctx context.Context, req Request) (*verifier.Bundle, erro
 		return nil, err
 	}
 	defer lock.Release()
-	ix, err := loadIndex(b.IndexDir)
+	ix, head, err := refresh(ctx, b.IndexDir, b.Log)
 	if err != nil {
-		return nil, err
-	}
-	head, err := ix.update(ctx, b.Log)
-	if err != nil {
-		return nil, err
-	}
-	if err := ix.save(b.IndexDir); err != nil {
 		return nil, err
 	}
 	m := &maker{b: b, ix: ix, head: head, ctx: ctx, entries: map[int64][]byte{}}

@@ -5,137 +5,38 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"ssms.dev/ssms/internal/logfixture"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
-	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/verifier"
 )
 
-// logFixture is a real log (the embedded store behind its HTTP API) and
-// the keys of a project: maintainers alice, bob, carol, dave, rebuilders
-// r1, r2, r3 (r3 in no policy).
+// logFixture is the project of logfixture, for product "app", counting
+// the entry bundles the log serves.
 type logFixture struct {
+	*logfixture.Fixture
 	t       testing.TB
-	keys    map[string]signer.Signer
-	store   *translog.Store
-	seq     *translog.Sequencer
-	client  *translog.Client
 	bundles atomic.Int64 // entry bundles served
-	pol     *policies.Policy
-	polEnv  *manifest.Envelope
 }
 
 func newLog(t testing.TB) *logFixture {
-	f := &logFixture{t: t, keys: map[string]signer.Signer{}}
-	for _, n := range []string{"alice", "bob", "carol", "dave", "r1", "r2", "r3"} {
-		priv, _ := signer.Generate(signer.Ed25519)
-		f.keys[n], _ = signer.NewKeySigner(priv)
-	}
-	dir := filepath.Join(t.TempDir(), "log")
-	vkey, err := translog.Init(dir, "bundler.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.store, err = translog.Open(dir); err != nil {
-		t.Fatal(err)
-	}
-	f.seq = translog.NewSequencer(f.store, 1<<16, 4096)
-	h := translog.NewServer(f.store, f.seq, translog.AdmitFunc(func([]byte) error { return nil })).Handler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f := &logFixture{Fixture: logfixture.New(t, "app"), t: t}
+	f.OnRequest = func(r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/tile/entries/") {
 			f.bundles.Add(1)
 		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() { srv.Close(); f.seq.Close(); f.store.Close() })
-	f.client, _ = translog.NewClient(srv.URL, vkey)
-	f.pol, f.polEnv = f.policy(1, []string{"alice", "bob", "carol"}, "alice", "bob")
+	}
 	return f
 }
 
-func (f *logFixture) policy(v uint64, names []string, signers ...string) (*policies.Policy, *manifest.Envelope) {
-	p := &policies.Policy{
-		Version: v, Expires: manifest.FormatTime(time.Now().Add(24 * time.Hour)), Products: []string{"app"},
-		Maintainers: policies.Maintainers{Thresholds: policies.Thresholds{Release: 2, Rollback: 2, Policy: 2}},
-		Rebuilders:  policies.Rebuilders{Threshold: 2},
-		Logs:        []policies.Log{{Origin: "bundler.test", VKey: f.store.VerifierKey()}},
-		Witnesses:   policies.Witnesses{VKeys: []string{}}, MaxCheckpointAge: "1h0m0s", MinLogAge: "0s",
-	}
-	for _, n := range names {
-		p.Maintainers.Keys = append(p.Maintainers.Keys, policies.NewKey(n, f.keys[n].Public()))
-	}
-	for _, n := range []string{"r1", "r2"} {
-		p.Rebuilders.Keys = append(p.Rebuilders.Keys, policies.NewKey(n, f.keys[n].Public()))
-	}
-	payload, err := p.Marshal()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	env := f.sign(&manifest.Envelope{PayloadType: policies.PayloadType, Payload: payload}, signers...)
-	parsed, err := policies.Parse(env)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return parsed, env
-}
-
-func (f *logFixture) sign(env *manifest.Envelope, names ...string) *manifest.Envelope {
-	for _, n := range names {
-		if err := env.Sign(context.Background(), f.keys[n]); err != nil {
-			f.t.Fatal(err)
-		}
-	}
-	return env
-}
-
-func (f *logFixture) release(typ, version string, seq uint64, artifact string, names ...string) *manifest.Envelope {
-	st, err := manifest.NewRelease([]manifest.Subject{manifest.SizedSubject("app", manifest.DigestBytes([]byte(artifact)), int64(len(artifact)))},
-		manifest.ReleasePredicate{Product: "app", Version: version, Sequence: seq, Type: typ, Released: manifest.FormatTime(time.Now()),
-			Source: manifest.Source{URI: "https://example.org/app.git", Commit: strings.Repeat("ab", 20)}, Policy: f.pol.Digest()})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	payload, _ := manifest.MarshalRelease(st)
-	return f.sign(&manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}, names...)
-}
-
-func (f *logFixture) attest(rel *manifest.Envelope, by string) *manifest.Envelope {
-	st, _ := manifest.ParseRelease(rel.Payload)
-	_, payload, err := manifest.NewRebuild(st.Subject, manifest.RebuildPredicate{
-		Release: policies.ReleaseRef(rel.Payload), Product: "app", Version: st.Predicate.Version, Builder: by,
-		Source: st.Predicate.Source, Build: manifest.Recipe{Toolchain: "go1.26.8", Command: []string{"go", "build"}, Environment: map[string]string{}},
-		Started: manifest.FormatTime(time.Now()), Finished: manifest.FormatTime(time.Now()), Outcome: manifest.OutcomeReproduced,
-	})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return f.sign(&manifest.Envelope{PayloadType: manifest.PayloadType, Payload: payload}, by)
-}
-
-// add logs env and returns the proof its publisher got.
-func (f *logFixture) add(env *manifest.Envelope) *translog.Proof {
-	b, _ := env.Marshal()
-	i, cp, err := f.seq.Add(context.Background(), b)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	hs, err := f.store.InclusionProof(i, cp.Size)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return &translog.Proof{Index: i, Hashes: hs, Checkpoint: cp.Raw}
-}
-
 func (f *logFixture) bundler(t testing.TB) *Bundler {
-	return &Bundler{Log: f.client, Pinned: f.polEnv, IndexDir: t.TempDir()}
+	return &Bundler{Log: f.Client, Pinned: f.PolEnv, IndexDir: t.TempDir()}
 }
 
 // verify checks b as a client would, with the release's own artifact.
@@ -145,7 +46,7 @@ func (f *logFixture) verify(t testing.TB, b *verifier.Bundle, artifact string) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	pin, err := verifier.Pin(f.polEnv)
+	pin, err := verifier.Pin(f.PolEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,14 +65,14 @@ func (f *logFixture) verify(t testing.TB, b *verifier.Bundle, artifact string) *
 // second by r1, nor r3's (in no policy).
 func TestBundle(t *testing.T) {
 	f := newLog(t)
-	f.add(f.polEnv)
-	_, v2 := f.policy(2, []string{"alice", "bob", "dave"}, "alice", "bob")
-	f.add(v2)
-	f.add(f.release(manifest.TypeRelease, "0.9.0", 1, "old", "alice", "bob"))
-	rel := f.release(manifest.TypeRelease, "1.0.0", 2, "new", "alice", "dave")
-	first := f.add(rel)
+	f.Add(f.PolEnv)
+	_, v2 := f.Policy(2, []string{"alice", "bob", "dave"}, "alice", "bob")
+	f.Add(v2)
+	f.Add(f.Release(manifest.TypeRelease, "0.9.0", 1, "old", "alice", "bob"))
+	rel := f.Release(manifest.TypeRelease, "1.0.0", 2, "new", "alice", "dave")
+	first := f.Add(rel)
 	for _, by := range []string{"r1", "r1", "r3", "r2"} {
-		f.add(f.attest(rel, by))
+		f.Add(f.Attest(rel, by))
 	}
 	b, err := f.bundler(t).Make(context.Background(), Request{Product: "app", Version: "1.0.0", First: first})
 	if err != nil {
@@ -190,27 +91,27 @@ func TestBundle(t *testing.T) {
 // since the first, not the whole log again.
 func TestBundleReadsOnlyNewEntries(t *testing.T) {
 	f := newLog(t)
-	f.add(f.polEnv)
+	f.Add(f.PolEnv)
 	var batch [][]byte
 	for i := range 2000 {
 		batch = append(batch, []byte(fmt.Sprintf("not an envelope %d", i)))
 	}
-	if _, err := f.store.Append(batch); err != nil {
+	if _, err := f.Store.Append(batch); err != nil {
 		t.Fatal(err)
 	}
-	rel := f.release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "bob")
-	first := f.add(rel)
-	f.add(f.attest(rel, "r1"))
-	f.add(f.attest(rel, "r2"))
+	rel := f.Release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "bob")
+	first := f.Add(rel)
+	f.Add(f.Attest(rel, "r1"))
+	f.Add(f.Attest(rel, "r2"))
 	bd := f.bundler(t)
 	if _, err := bd.Make(context.Background(), Request{Product: "app", Version: "1.0.0", First: first}); err != nil {
 		t.Fatal(err)
 	}
 	cold := f.bundles.Swap(0)
-	rel2 := f.release(manifest.TypeRelease, "1.0.1", 2, "b", "alice", "bob")
-	first2 := f.add(rel2)
-	f.add(f.attest(rel2, "r1"))
-	f.add(f.attest(rel2, "r2"))
+	rel2 := f.Release(manifest.TypeRelease, "1.0.1", 2, "b", "alice", "bob")
+	first2 := f.Add(rel2)
+	f.Add(f.Attest(rel2, "r1"))
+	f.Add(f.Attest(rel2, "r2"))
 	b, err := bd.Make(context.Background(), Request{Product: "app", Version: "1.0.1", First: first2})
 	if err != nil {
 		t.Fatal(err)
@@ -226,13 +127,13 @@ func TestBundleReadsOnlyNewEntries(t *testing.T) {
 
 func TestBundleRollback(t *testing.T) {
 	f := newLog(t)
-	f.add(f.polEnv)
-	f.add(f.release(manifest.TypeRelease, "1.0.0", 1, "one", "alice", "bob"))
-	f.add(f.release(manifest.TypeRelease, "1.1.0", 2, "two", "alice", "bob"))
-	back := f.release(manifest.TypeRollback, "1.0.0", 3, "one", "alice", "bob")
-	first := f.add(back)
-	f.add(f.attest(back, "r1"))
-	f.add(f.attest(back, "r2"))
+	f.Add(f.PolEnv)
+	f.Add(f.Release(manifest.TypeRelease, "1.0.0", 1, "one", "alice", "bob"))
+	f.Add(f.Release(manifest.TypeRelease, "1.1.0", 2, "two", "alice", "bob"))
+	back := f.Release(manifest.TypeRollback, "1.0.0", 3, "one", "alice", "bob")
+	first := f.Add(back)
+	f.Add(f.Attest(back, "r1"))
+	f.Add(f.Attest(back, "r2"))
 	b, err := f.bundler(t).Make(context.Background(), Request{Product: "app", Version: "1.0.0", First: first})
 	if err != nil {
 		t.Fatal(err)
@@ -252,17 +153,17 @@ func TestBundleRefusals(t *testing.T) {
 	if _, err := bd.Make(ctx, Request{Product: "app", Version: "1.0.0"}); err == nil || !strings.Contains(err.Error(), "pinned policy") {
 		t.Fatalf("policy not logged: %v", err)
 	}
-	f.add(f.polEnv)
+	f.Add(f.PolEnv)
 	if _, err := bd.Make(ctx, Request{Product: "app", Version: "1.0.0"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("release not logged: %v", err)
 	}
-	weak := f.release(manifest.TypeRelease, "1.0.0", 1, "a", "alice")
-	first := f.add(weak)
+	weak := f.Release(manifest.TypeRelease, "1.0.0", 1, "a", "alice")
+	first := f.Add(weak)
 	if _, err := bd.Make(ctx, Request{Product: "app", Version: "1.0.0", First: first}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "1 of 2") {
 		t.Fatalf("release under its threshold: %v", err)
 	}
-	rel := f.release(manifest.TypeRelease, "1.0.1", 2, "b", "alice", "bob")
-	f.add(rel)
+	rel := f.Release(manifest.TypeRelease, "1.0.1", 2, "b", "alice", "bob")
+	f.Add(rel)
 	if _, err := bd.Make(ctx, Request{Product: "app", Version: "1.0.1", First: first}); err == nil || !strings.Contains(err.Error(), "is not this release") {
 		t.Fatalf("first proof of another release: %v", err)
 	}
@@ -273,17 +174,17 @@ func TestBundleRefusals(t *testing.T) {
 // for clients that pin version 1.
 func TestBundleChainInAnyOrder(t *testing.T) {
 	f := newLog(t)
-	_, v2 := f.policy(2, []string{"alice", "bob", "dave"}, "alice", "bob")
+	_, v2 := f.Policy(2, []string{"alice", "bob", "dave"}, "alice", "bob")
 	p2, _ := policies.Parse(v2)
-	_, v3 := f.policy(3, []string{"alice", "bob", "dave"}, "alice", "bob")
-	f.add(v3)
-	f.add(f.polEnv)
-	f.add(v2)
-	rel := f.release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "dave")
-	first := f.add(rel)
-	f.add(f.attest(rel, "r1"))
-	f.add(f.attest(rel, "r2"))
-	for _, pinned := range []*manifest.Envelope{f.polEnv, v2} {
+	_, v3 := f.Policy(3, []string{"alice", "bob", "dave"}, "alice", "bob")
+	f.Add(v3)
+	f.Add(f.PolEnv)
+	f.Add(v2)
+	rel := f.Release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "dave")
+	first := f.Add(rel)
+	f.Add(f.Attest(rel, "r1"))
+	f.Add(f.Attest(rel, "r2"))
+	for _, pinned := range []*manifest.Envelope{f.PolEnv, v2} {
 		bd := f.bundler(t)
 		bd.Pinned = pinned
 		b, err := bd.Make(context.Background(), Request{Product: "app", Version: "1.0.0", First: first})
@@ -304,9 +205,9 @@ func TestBundleChainInAnyOrder(t *testing.T) {
 // threshold is refused as the release's first proof.
 func TestBundleFirstBelowThreshold(t *testing.T) {
 	f := newLog(t)
-	f.add(f.polEnv)
-	early := f.add(f.release(manifest.TypeRelease, "1.0.0", 1, "a", "alice"))
-	f.add(f.release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "bob"))
+	f.Add(f.PolEnv)
+	early := f.Add(f.Release(manifest.TypeRelease, "1.0.0", 1, "a", "alice"))
+	f.Add(f.Release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "bob"))
 	_, err := f.bundler(t).Make(context.Background(), Request{Product: "app", Version: "1.0.0", First: early})
 	if err == nil || !strings.Contains(err.Error(), "below the threshold") {
 		t.Fatalf("first proof of a copy below the threshold: %v", err)
@@ -316,12 +217,12 @@ func TestBundleFirstBelowThreshold(t *testing.T) {
 // TestBundleSinceOnce: one checkpoint given twice gives one proof.
 func TestBundleSinceOnce(t *testing.T) {
 	f := newLog(t)
-	f.add(f.polEnv)
-	old := f.store.Checkpoint()
-	rel := f.release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "bob")
-	first := f.add(rel)
-	f.add(f.attest(rel, "r1"))
-	f.add(f.attest(rel, "r2"))
+	f.Add(f.PolEnv)
+	old := f.Store.Checkpoint()
+	rel := f.Release(manifest.TypeRelease, "1.0.0", 1, "a", "alice", "bob")
+	first := f.Add(rel)
+	f.Add(f.Attest(rel, "r1"))
+	f.Add(f.Attest(rel, "r2"))
 	b, err := f.bundler(t).Make(context.Background(), Request{Product: "app", Version: "1.0.0", First: first, Since: []*translog.SignedCheckpoint{old, old}})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/dirlock"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
@@ -84,6 +85,39 @@ func (ix *Index) save(dir string) error {
 		return err
 	}
 	return atomicfile.Write(filepath.Join(dir, indexFile), b, 0o644)
+}
+
+// RefreshIndex brings the index in dir (made if there is none) to the
+// log's latest checkpoint, proven consistent with the one it covered, and
+// returns it with that checkpoint. An updater calls it to learn which
+// releases the log holds, reading only the entries added since its last
+// check.
+func RefreshIndex(ctx context.Context, dir string, log *translog.Client) (*Index, *translog.SignedCheckpoint, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	lock, err := dirlock.Acquire(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer lock.Release()
+	return refresh(ctx, dir, log)
+}
+
+// refresh is RefreshIndex for a caller holding dir's lock.
+func refresh(ctx context.Context, dir string, log *translog.Client) (*Index, *translog.SignedCheckpoint, error) {
+	ix, err := loadIndex(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	head, err := ix.update(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ix.save(dir); err != nil {
+		return nil, nil, err
+	}
+	return ix, head, nil
 }
 
 // update brings the index to the log's latest checkpoint, which must be
