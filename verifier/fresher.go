@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -75,4 +76,22 @@ func PolicyInForce(pinned *policies.Policy, st *State, product string, installed
 		return nil, err
 	}
 	return c.inForce, nil
+}
+
+// CheckExtends checks that the signed checkpoint latest, of a log of pol,
+// extends old, a checkpoint this client accepted before (as Verify checks
+// a head), with proof from old's size. A proof that shows the log forked
+// is a *ForkError with the evidence.
+func CheckExtends(pol *policies.Policy, old string, latest []byte, proof []tlog.Hash) error {
+	head, key, err := openHead(latest, pol)
+	if err != nil {
+		return err
+	}
+	body, _, _ := strings.Cut(old, "\n\n")
+	prev, err := translog.ParseCheckpoint([]byte(body + "\n"))
+	if err != nil {
+		return fail(ErrStateCorrupt, "the checkpoint remembered for %s: %v", key.origin, err)
+	}
+	_, err = extend(old, head, key, nil, map[int64][]tlog.Hash{prev.Size: proof})
+	return err
 }

@@ -128,3 +128,22 @@ func TestCheckCheckpoint(t *testing.T) {
 		t.Fatalf("one cosignature: %v", err)
 	}
 }
+
+// TestCheckExtends: the updater's check of the log's checkpoint against
+// the one remembered: extended, forked (with evidence), unproven.
+func TestCheckExtends(t *testing.T) {
+	s, _, _, fresher, headSize := later(t, 2)
+	remembered := string(s.head)
+	if err := CheckExtends(s.pol, remembered, fresher, s.log.Consistency(headSize, s.log.Size())); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckExtends(s.pol, remembered, fresher, nil); !errors.Is(err, ErrConsistency) {
+		t.Fatalf("no proof: %v", err)
+	}
+	forked := string(s.signTree(5, tlog.Hash(sha256.Sum256([]byte("another history"))), all3(t0)))
+	err := CheckExtends(s.pol, forked, fresher, s.log.Consistency(5, s.log.Size()))
+	if !errors.Is(err, ErrFork) {
+		t.Fatalf("forked: %v", err)
+	}
+	checkEvidence(t, s, err)
+}

@@ -53,7 +53,7 @@ func (b *Bundler) Make(ctx context.Context, req Request) (*verifier.Bundle, erro
 		return nil, err
 	}
 	defer lock.Release()
-	ix, head, err := refresh(ctx, b.IndexDir, b.Log)
+	ix, head, err := refresh(ctx, b.IndexDir, b.Log, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,10 @@ func (ix *Index) save(dir string) error {
 // returns it with that checkpoint. An updater calls it to learn which
 // releases the log holds, reading only the entries added since its last
 // check.
-func RefreshIndex(ctx context.Context, dir string, log *translog.Client) (*Index, *translog.SignedCheckpoint, error) {
+// With latest set, the index is brought to it instead of to the
+// checkpoint the log serves now: the caller checked it (freshness,
+// consistency with what it saw before) and wants the index to match.
+func RefreshIndex(ctx context.Context, dir string, log *translog.Client, latest *translog.SignedCheckpoint) (*Index, *translog.SignedCheckpoint, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -101,16 +104,16 @@ func RefreshIndex(ctx context.Context, dir string, log *translog.Client) (*Index
 		return nil, nil, err
 	}
 	defer lock.Release()
-	return refresh(ctx, dir, log)
+	return refresh(ctx, dir, log, latest)
 }
 
 // refresh is RefreshIndex for a caller holding dir's lock.
-func refresh(ctx context.Context, dir string, log *translog.Client) (*Index, *translog.SignedCheckpoint, error) {
+func refresh(ctx context.Context, dir string, log *translog.Client, latest *translog.SignedCheckpoint) (*Index, *translog.SignedCheckpoint, error) {
 	ix, err := loadIndex(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	head, err := ix.update(ctx, log)
+	head, err := ix.update(ctx, log, latest)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,7 +125,7 @@ func refresh(ctx context.Context, dir string, log *translog.Client) (*Index, *tr
 
 // update brings the index to the log's latest checkpoint, which must be
 // consistent with the one the index covers, and returns that checkpoint.
-func (ix *Index) update(ctx context.Context, log *translog.Client) (*translog.SignedCheckpoint, error) {
+func (ix *Index) update(ctx context.Context, log *translog.Client, latest *translog.SignedCheckpoint) (*translog.SignedCheckpoint, error) {
 	var old *translog.SignedCheckpoint
 	if ix.Checkpoint != "" {
 		var err error
@@ -130,7 +133,15 @@ func (ix *Index) update(ctx context.Context, log *translog.Client) (*translog.Si
 			return nil, fmt.Errorf("the index's checkpoint: %w", err)
 		}
 	}
-	latest, err := log.Update(ctx, old)
+	var err error
+	if latest == nil {
+		latest, err = log.Update(ctx, old)
+	} else if old != nil {
+		if old.Size > latest.Size {
+			return nil, fmt.Errorf("the index covers %d entries, more than the checkpoint of %d given: delete the index to make it again", old.Size, latest.Size)
+		}
+		err = log.CheckConsistency(ctx, old.Checkpoint, latest.Checkpoint)
+	}
 	if err != nil {
 		return nil, err
 	}
