@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"ssms.dev/ssms/internal/progress"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/verifier"
 )
@@ -31,6 +32,8 @@ type Client struct {
 	// the end of the body (default DefaultIdle); the caller's context
 	// bounds the whole.
 	Idle time.Duration
+	// Progress, if a terminal, shows a bar while an artifact downloads.
+	Progress io.Writer
 }
 
 // Error is a mirror's failure: which mirror, which file, what was wrong.
@@ -96,7 +99,7 @@ func (c *Client) Artifact(ctx context.Context, d manifest.Digest, size int64, di
 		return "", c.fail(p, err)
 	}
 	defer body.Close()
-	name, err := stage(dir, body, d, size)
+	name, err := stage(dir, progress.Reader(body, size, "downloading", c.Progress), d, size)
 	if err != nil {
 		return "", c.fail(p, cause(ctx, err))
 	}

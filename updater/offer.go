@@ -1,0 +1,189 @@
+package updater
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/translog"
+	"ssms.dev/ssms/updater/mirror"
+	"ssms.dev/ssms/verifier"
+	"ssms.dev/ssms/verifier/bundler"
+)
+
+// fromMirrors asks each mirror, in order, for the newest release, and
+// installs it from the first whose offer verifies. A mirror without it is
+// reported as withholding it; when every mirror does, that is a freeze.
+func (r *runner) fromMirrors(ctx context.Context) error {
+	want := r.out.Newest
+	var withheld, refused int
+	var last error
+	for _, m := range r.u.Mirrors {
+		bundle, err := m.Bundle(ctx, r.u.Product, want.Version)
+		if errors.Is(err, mirror.ErrNotFound) {
+			withheld++
+			last = r.refuse(fmt.Errorf("%w: the log holds %s %s (entry %d) but the mirror does not serve it", ErrFrozen, r.u.Product, want.Version, want.Index), "withheld", nil, m.Base, nil)
+			continue
+		}
+		if err != nil {
+			last = err // an unreachable mirror proves nothing
+			continue
+		}
+		res, art, err := r.verify(ctx, bundle)
+		switch {
+		case errors.Is(err, verifier.ErrTooEarly), errors.Is(err, verifier.ErrRebuildThreshold):
+			r.out.NotYet = err
+			continue
+		case err != nil:
+			var cfg *configError
+			if errors.As(err, &cfg) {
+				return err
+			}
+			refused++
+			last = r.refuse(err, "", bundle, m.Base, nil)
+			continue
+		}
+		staged, err := m.Artifact(ctx, art.Digest, art.Size, filepath.Dir(r.u.Path))
+		if errors.Is(err, mirror.ErrDigest) || errors.Is(err, mirror.ErrTooLong) || errors.Is(err, mirror.ErrTooShort) {
+			refused++
+			last = r.refuse(fmt.Errorf("%w: %v", verifier.ErrArtifact, err), "", bundle, m.Base, &art)
+			continue
+		}
+		if err != nil {
+			last = err
+			continue
+		}
+		return r.install(m, bundle, res, art, staged)
+	}
+	switch {
+	case r.out.NotYet != nil && refused == 0:
+		return nil // the newest is not installable yet, and nobody lied
+	case withheld == len(r.u.Mirrors) && withheld > 0:
+		return r.refuse(fmt.Errorf("%w: the log holds %s %s (sequence %d, entry %d), and all %d mirrors withheld it", ErrFrozen, r.u.Product, want.Version, want.Sequence, want.Index, withheld), "freeze", nil, "", nil)
+	case refused+withheld > 0:
+		return fmt.Errorf("%w: the last one: %w", ErrRefused, last)
+	case last != nil:
+		return last
+	}
+	return errors.New("no mirror to update from")
+}
+
+// configError is a mistake of the caller's, not of a mirror.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+// verify checks a mirror's bundle for the newest release against the
+// log's checkpoint, before any artifact is downloaded: the artifact must
+// then hash to the digest verified here.
+func (r *runner) verify(ctx context.Context, bundle []byte) (*verifier.Result, verifier.Artifact, error) {
+	var art verifier.Artifact
+	b, err := verifier.ParseBundle(bundle)
+	if err != nil {
+		return nil, art, err
+	}
+	env, err := manifest.ParseEnvelope(b.Release.Entry)
+	if err != nil {
+		return nil, art, fmt.Errorf("%w: release: %v", verifier.ErrFormat, err)
+	}
+	rel, err := manifest.ParseRelease(env.Payload)
+	if err != nil {
+		return nil, art, fmt.Errorf("%w: release: %v", verifier.ErrFormat, err)
+	}
+	if ref := policies.ReleaseRef(env.Payload); ref != r.out.Newest.Ref {
+		return nil, art, fmt.Errorf("%w: asked for %s %s (entry %d), the mirror served %s %s (sequence %d)", verifier.ErrProduct,
+			r.u.Product, r.out.Newest.Version, r.out.Newest.Index, rel.Predicate.Product, rel.Predicate.Version, rel.Predicate.Sequence)
+	}
+	if art, err = r.pick(rel); err != nil {
+		return nil, art, err
+	}
+	req := verifier.Request{
+		Bundle: bundle, Product: r.u.Product, Artifacts: []verifier.Artifact{art},
+		Pinned: r.u.Pinned, State: r.st, Now: r.now, Mode: verifier.ModeInstall,
+	}
+	if err := r.anchor(ctx, b, &req); err != nil {
+		return nil, art, err
+	}
+	res, err := verifier.Verify(req)
+	return res, art, err
+}
+
+// anchor gives the verifier the log's checkpoint as a fresher head, with
+// the proofs that lead to it, when the bundle's head is not newer.
+func (r *runner) anchor(ctx context.Context, b *verifier.Bundle, req *verifier.Request) error {
+	p, err := translog.ParseProof([]byte(b.Release.Proof))
+	if err != nil {
+		return fmt.Errorf("%w: release proof: %v", verifier.ErrFormat, err)
+	}
+	body, _, _ := cutNote(p.Checkpoint)
+	head, err := translog.ParseCheckpoint(body)
+	if err != nil {
+		return fmt.Errorf("%w: release proof's checkpoint: %v", verifier.ErrFormat, err)
+	}
+	cp := r.out.Checkpoint
+	if head.Size > cp.Size {
+		return nil // a bundle newer than the check: it stands on its own
+	}
+	proof, err := r.u.Log.ConsistencyProof(ctx, head, cp.Checkpoint)
+	if err != nil && !errors.Is(err, translog.ErrConsistency) {
+		return err
+	}
+	req.Fresher = &verifier.Fresher{Checkpoint: cp.Raw, Proof: proof}
+	if r.prevSize > 0 {
+		req.Consistency = map[int64][]tlog.Hash{r.prevSize: r.proof}
+	}
+	return nil
+}
+
+func cutNote(signed []byte) (body, sigs []byte, ok bool) {
+	for i := 0; i+1 < len(signed); i++ {
+		if signed[i] == '\n' && signed[i+1] == '\n' {
+			return signed[:i+1], signed[i+2:], true
+		}
+	}
+	return signed, nil, false
+}
+
+// pick is the release's artifact to install: the one named, else the one
+// named after the product, else the only one.
+func (r *runner) pick(rel *manifest.ReleaseStatement) (verifier.Artifact, error) {
+	want := r.u.Artifact
+	var names []string
+	for _, s := range rel.Subject {
+		names = append(names, s.Name)
+		if s.Name == want || (want == "" && (s.Name == r.u.Product || len(rel.Subject) == 1)) {
+			size, ok := s.Size()
+			if !ok {
+				return verifier.Artifact{}, fmt.Errorf("%w: artifact %s has no signed size", verifier.ErrArtifact, s.Name)
+			}
+			return verifier.Artifact{Name: s.Name, Digest: s.Digest, Size: size}, nil
+		}
+	}
+	if want == "" {
+		return verifier.Artifact{}, &configError{fmt.Sprintf("the release has artifacts %v and none is named %s: choose one with --artifact", names, r.u.Product)}
+	}
+	return verifier.Artifact{}, &configError{fmt.Sprintf("the release has no artifact %s (it has %v)", want, names)}
+}
+
+// newestFirst is the product's releases above floor, newest first.
+func newestFirst(all []bundler.ReleaseEntry, product string, floor uint64) []bundler.ReleaseEntry {
+	var out []bundler.ReleaseEntry
+	for _, e := range all {
+		if e.Product == product && e.Sequence > floor {
+			out = append(out, e)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b bundler.ReleaseEntry) int {
+		if a.Sequence != b.Sequence {
+			return int(min(max(int64(b.Sequence)-int64(a.Sequence), -1), 1))
+		}
+		return int(min(max(b.Index-a.Index, -1), 1))
+	})
+	return out
+}
