@@ -56,7 +56,7 @@ Passphrases come from SSMS_PASSWORD or a terminal prompt, never from a flag.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
 	})
-	root.AddCommand(keyCmd(), policyCmd(), releaseCmd(), buildCmd(), rebuildCmd(), logCmd(), witnessCmd(), monitorCmd(), verifyEvidenceCmd(), bundleCmd(), verifyCmd(), mirrorCmd(), quickstartCmd())
+	root.AddCommand(keyCmd(), policyCmd(), releaseCmd(), buildCmd(), rebuildCmd(), logCmd(), witnessCmd(), monitorCmd(), verifyEvidenceCmd(), bundleCmd(), verifyCmd(), mirrorCmd(), updateCmd(), quickstartCmd())
 	return root
 }
 

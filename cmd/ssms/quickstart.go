@@ -175,7 +175,13 @@ func quickstart(out io.Writer, dir string) error {
 		"--first", "release.proof", "--out", "demo-app-1.0.0.bundle", "--index", "bundle-index")
 	q.ok("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--product", "demo-app", "--state", "client")
 	q.ok("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--product", "demo-app", "--state", "client", "--mode", "installed")
-	q.section("11. Attacks: a tampered artifact and a replayed update are refused; a second, different 1.0.0 (say, for one target) cannot hide")
+	q.section("11. The release goes on a mirror, which nobody has to trust; the updater installs it: the log says what is newest, the verifier decides")
+	q.ok("mirror", "add", "--dir", "mirror", "--policy", "policy.json", "demo-app-1.0.0.bundle", "demo-app=dist/demo-app")
+	q.ok("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "demo-app", "--install", "bin/demo-app")
+	q.ok("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "demo-app", "--install", "bin/demo-app", "--check")
+	q.section("12. Attacks: a tampered artifact, from a client or a hostile mirror, and a replayed update are refused; a second, different 1.0.0 (say, for one target) cannot hide")
+	q.evilMirror("mirror", "evil-mirror", "dist/demo-app", "demo-app.tampered")
+	q.fails("update", "--policy", "policy.json", "--mirror", "evil-mirror", "--product", "demo-app", "--install", "other-machine/demo-app")
 	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered")
 	q.fails("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=demo-app.tampered", "--product", "demo-app", "--state", "client")
 	q.fails("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--product", "demo-app", "--state", "client")
@@ -187,6 +193,8 @@ func quickstart(out io.Writer, dir string) error {
 	q.ok("release", "publish", "targeted.json", "--log", logURL, "--policy", "policy.json", "--out", "targeted.proof")
 	q.fails(append([]string{"rebuild", "targeted.json", "--key", "rebuilder-1.key", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered"}, sandboxArg...)...)
 	q.alarm("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
+	q.section("13. The log now holds a newer demo-app 1.0.0 (sequence 2) than the mirror serves: the updater does not take the mirror's older answer for the newest")
+	q.fails("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "demo-app", "--install", "bin/demo-app")
 	if q.err != nil {
 		return q.err
 	}

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/rebuild"
+	"ssms.dev/ssms/updater/mirror"
 )
 
 // demoSource writes the program quickstart releases, a Go module with its
@@ -75,5 +78,47 @@ func (s *script) tamper(from, to string) {
 	}
 	if err != nil {
 		s.err = errors.Join(errors.New("quickstart: making the tampered binary"), err)
+	}
+}
+
+// evilMirror copies the mirror at from to to, with the artifact that
+// hashes like artifact replaced by the bytes of tampered: a hostile mirror.
+func (s *script) evilMirror(from, to, artifact, tampered string) {
+	if s.err != nil {
+		return
+	}
+	good, err := os.ReadFile(artifact)
+	if err != nil {
+		s.err = err
+		return
+	}
+	rel, err := mirror.ArtifactPath(manifest.DigestBytes(good))
+	if err != nil {
+		s.err = err
+		return
+	}
+	fmt.Fprintf(s.out, "$ cp -r %s %s && cp %s %s/%s    (a hostile mirror serving the attacker's binary)\n", from, to, tampered, to, rel)
+	err = filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, strings.TrimPrefix(p, from))
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err == nil {
+			err = os.WriteFile(dst, b, 0o644)
+		}
+		return err
+	})
+	if err == nil {
+		var bad []byte
+		if bad, err = os.ReadFile(tampered); err == nil {
+			err = os.WriteFile(filepath.Join(to, rel), bad, 0o644)
+		}
+	}
+	if err != nil {
+		s.err = errors.Join(errors.New("quickstart: making the hostile mirror"), err)
 	}
 }
