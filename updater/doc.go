@@ -1,4 +1,54 @@
-// Package updater installs a verified release of a program over the
+// Package updater installs the newest verified release of a program over
+// the binary that runs, from mirrors it does not trust.
+//
+// # What is newest: the log decides
+//
+// An Updater asks the log (or any mirror of its tiles, untrusted too) for
+// its latest checkpoint and accepts it only if a quorum of the policy's
+// witnesses cosigned it within the policy's maxCheckpointAge and it is
+// proven to extend the checkpoint the client accepted before (a proof
+// that the log forked is saved as evidence). It then reads the entries
+// added since its last check (an index in STATE/index) and takes as the
+// newest release of its product the one with the highest sequence that
+// the maintainers of the policy in force approved: a logged release below
+// the threshold is no release and cannot make a mirror look like it hides
+// something. Only then are the mirrors asked, for that release by name;
+// their "latest" hint is not read. A mirror that does not serve it is
+// reported (check "withheld") and the next is tried; when none serves it,
+// that is a freeze (ErrFrozen), reported too. The offer is verified
+// (verifier.Verify in install mode, with the log's checkpoint as a
+// verifier.Fresher head) before its artifact is downloaded, and the
+// download must then hash to the verified digest at the signed size.
+//
+// This is the role TUF gives its timestamp and snapshot metadata, done by
+// the log and its witnesses instead of by keys of the project's. TUF's
+// timestamp role signs, every few hours, the current snapshot, so that a
+// client that sees no fresh timestamp knows it is being held back; its
+// key is online, and whoever holds it can freeze or fork clients at will.
+// Here freshness comes from witnesses the project does not control, each
+// of which must cosign the same append-only history, and "current" is
+// whatever the log holds: a frozen mirror is caught by comparing it with
+// the log, a frozen log by the witnesses' timestamps (maxCheckpointAge),
+// and a log that shows different clients different histories by the
+// consistency proofs each client checks and the monitors compare. What
+// TUF's delegations and snapshot give (which targets exist, which
+// versions) is the log's index of releases here, which anyone can audit.
+// The price: a client needs the log (or a tile mirror) reachable to learn
+// of an update; offline, it can still verify and install a bundle it is
+// given, but it cannot tell whether a newer release exists.
+//
+// # Refusals
+//
+// On any refusal the running version stays, and a failure report
+// (package report) is written to STATE/reports: what was offered, by
+// which mirror, which check failed, and the evidence (the bundle as
+// served, the log's checkpoint, a fork's evidence). With Report set, each
+// report is also posted to an auditors' endpoint, at most
+// report.SubmitTimeout, and a failure to post is only a warning.
+//
+// # Installing
+//
+// Install puts a verified release of a program over the
 // binary that runs, so that whatever happens during the install (a
 // crash, a SIGKILL, a power cut) the binary at PATH is always either the
 // old or the new verified version, and the verifier's state (package

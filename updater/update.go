@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -98,6 +99,7 @@ func (u *Updater) run(ctx context.Context, install bool) (*Status, error) {
 		if err := r.recover(); err != nil {
 			return r.out, err
 		}
+		sweepDownloads(filepath.Dir(u.Path), r.now)
 	}
 	if err := r.load(); err != nil {
 		return r.out, err
@@ -214,4 +216,20 @@ func (r *runner) newest(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// staleDownload is how old a download left in the install directory must
+// be before it is taken for the remains of a killed update: another
+// updater of another program may be writing one there now.
+const staleDownload = time.Hour
+
+// sweepDownloads removes what killed updates left in dir: mirror.Client
+// removes its temporary file on every error, but not when SIGKILLed.
+func sweepDownloads(dir string, now time.Time) {
+	left, _ := filepath.Glob(filepath.Join(dir, ".ssms-download-*"))
+	for _, p := range left {
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && now.Sub(fi.ModTime()) > staleDownload {
+			os.Remove(p)
+		}
+	}
 }

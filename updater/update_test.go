@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"ssms.dev/ssms/internal/logfixture"
 	"ssms.dev/ssms/manifest"
@@ -23,13 +24,13 @@ import (
 // installed copy of app with its state directory.
 type project struct {
 	*logfixture.Fixture
-	t       *testing.T
+	t       testing.TB
 	mirrors []string // directories
 	bin     string   // the installed app
 	state   string
 }
 
-func newProject(t *testing.T, mirrors int) *project {
+func newProject(t testing.TB, mirrors int) *project {
 	p := &project{Fixture: logfixture.New(t, "app"), t: t}
 	root := t.TempDir()
 	for i := 0; i < mirrors; i++ {
@@ -300,4 +301,27 @@ func checkReport(t *testing.T, path, check string) *report.Report {
 		t.Fatalf("report %+v", rep)
 	}
 	return rep
+}
+
+// TestKilledDownloadSwept: a download left by a SIGKILLed update is removed
+// by the next update once it is stale, and a fresh one (another updater's,
+// perhaps) is left alone.
+func TestKilledDownloadSwept(t *testing.T) {
+	p := newProject(t, 1)
+	p.publish("1.0.0", 1, "app 1.0.0")
+	dir := filepath.Dir(p.bin)
+	stale, fresh := filepath.Join(dir, ".ssms-download-1"), filepath.Join(dir, ".ssms-download-2")
+	os.WriteFile(stale, []byte("half"), 0o600)
+	os.WriteFile(fresh, []byte("half"), 0o600)
+	old := time.Now().Add(-2 * staleDownload)
+	os.Chtimes(stale, old, old)
+	if _, err := p.updater().Update(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Error("the stale download is still there")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("a fresh download was removed")
+	}
 }
