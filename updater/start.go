@@ -55,8 +55,8 @@ type Check struct {
 	// bytes hashed are those running (/proc/self/exe where there is one),
 	// even if PATH was replaced since the process started.
 	Path     string
-	StateDir string    // "" is DefaultStateDir(Path)
-	Now      time.Time // zero is time.Now()
+	StateDir string        // "" is DefaultStateDir(Path)
+	Now      time.Time     // zero is time.Now()
 	LockWait time.Duration // 0 is DefaultLockWait
 	// exe, for tests, is the file hashed as the running bytes instead of
 	// Path: a process whose PATH was replaced since it started.
