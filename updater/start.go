@@ -214,12 +214,9 @@ func (c Check) resolve() (*running, error) {
 		hashed = c.exe
 	}
 	if path == "" {
-		exe, err := os.Executable()
-		if err == nil {
-			exe, err = filepath.EvalSymlinks(exe)
-		}
+		exe, err := Executable()
 		if err != nil {
-			return nil, fmt.Errorf("finding this program's executable: %w", err)
+			return nil, err
 		}
 		path, hashed = exe, exe
 		// The file this process runs, even if PATH was replaced since.
@@ -244,11 +241,25 @@ func (c Check) resolve() (*running, error) {
 	return r, nil
 }
 
+// Executable is where this process's executable is installed: the path
+// it was started from, symbolic links resolved. A process that must exec
+// the previous version after ErrRolledBack execs this path.
+func Executable() (string, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return "", fmt.Errorf("finding this program's executable: %w", err)
+	}
+	return exe, nil
+}
+
 // hasStateDir refuses a missing state directory before anything creates it.
 func hasStateDir(dir, product string) error {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: no state directory %s records an install of %s", ErrNotInstalled, dir, product)
+		return fmt.Errorf("%w: there is no state directory %s to say which release of %s should run", ErrNotInstalled, dir, product)
 	}
 	if err == nil && !fi.IsDir() {
 		err = fmt.Errorf("the state directory %s is not a directory", dir)

@@ -105,7 +105,7 @@ func TestStartRefuses(t *testing.T) {
 	}{
 		{"no state directory", func(t *testing.T, in *installed, c *Check) {
 			c.StateDir = filepath.Join(filepath.Dir(in.path), "elsewhere")
-		}, ErrNotInstalled, nil, "no state directory"},
+		}, ErrNotInstalled, nil, "there is no state directory"},
 		{"another product", func(t *testing.T, in *installed, c *Check) {
 			c.Product = "smp-client"
 		}, ErrNotInstalled, nil, "records no install of smp-client"},
