@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -258,4 +259,14 @@ func (w *World) InstallFile(path, dir, product string, bundle []byte, name strin
 		return err
 	}
 	return w.Record(dir, product, bundle, name, binary)
+}
+
+// Build builds the Go package pkg (an import path) to out with extra
+// build flags, for tests that run the real binary.
+func Build(out, pkg string, flags ...string) error {
+	args := append(append([]string{"build", "-o", out}, flags...), pkg)
+	if b, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
 }
