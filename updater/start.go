@@ -95,9 +95,6 @@ func SelfCheck(c Check) (*Verified, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := hasStateDir(r.stateDir, c.Product); err != nil {
-		return nil, err
-	}
 	st, err := statedir.Read(r.stateDir)
 	if err != nil {
 		return nil, err
@@ -123,9 +120,6 @@ func SelfCheck(c Check) (*Verified, error) {
 func Start(c Check) (*Verified, error) {
 	r, err := c.resolve()
 	if err != nil {
-		return nil, err
-	}
-	if err := hasStateDir(r.stateDir, c.Product); err != nil {
 		return nil, err
 	}
 	d, err := openWaiting(r.stateDir, c.lockWait())
@@ -204,7 +198,8 @@ func verify(c Check, r *running, st *verifier.State) (*Verified, error) {
 	}, nil
 }
 
-// resolve finds the executable and hashes the bytes that run.
+// resolve finds the executable and its state directory, which must
+// exist, and hashes the bytes that run.
 func (c Check) resolve() (*running, error) {
 	if c.Pinned == nil {
 		return nil, errors.New("self-check: no pinned policy")
@@ -230,6 +225,10 @@ func (c Check) resolve() (*running, error) {
 	r := &running{path: filepath.Clean(path), stateDir: c.StateDir}
 	if r.stateDir == "" {
 		r.stateDir = DefaultStateDir(r.path)
+	}
+	// Before hashing: a development build is refused at once.
+	if err := hasStateDir(r.stateDir, c.Product); err != nil {
+		return nil, err
 	}
 	var err error
 	if r.digest, r.size, err = fileDigest(hashed, MaxBinarySize); err == nil && r.digest == "" {

@@ -36,9 +36,6 @@ const (
 	StateEnv  = "SSMS_STATE"
 )
 
-// maxPolicyFile bounds a --policy file: a policy envelope is a few KiB.
-const maxPolicyFile = 1 << 20
-
 // Options are the self-check flags of one program.
 type Options struct {
 	Prog    string // the program's name in messages: "smp-server"
@@ -100,7 +97,7 @@ func (o *Options) pinned() (*policies.Policy, error) {
 		}
 		return verifier.Pin(env)
 	}
-	b, err := readCapped(file, maxPolicyFile)
+	b, err := readCapped(file, manifest.MaxEnvelopeSize)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", what, file, err)
 	}
