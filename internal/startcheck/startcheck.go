@@ -36,6 +36,9 @@ const (
 	StateEnv  = "SSMS_STATE"
 )
 
+// executable is updater.Executable; tests replace it.
+var executable = updater.Executable
+
 // Options are the self-check flags of one program.
 type Options struct {
 	Prog    string // the program's name in messages: "smp-server"
@@ -144,9 +147,13 @@ func (o *Options) Run(stderr io.Writer) error {
 // restart execs the version a roll-back put back at PATH.
 func (o *Options) restart(stderr io.Writer, why error) error {
 	fmt.Fprintf(stderr, "%s: error: %v\n", o.Prog, why)
-	path, err := updater.Executable()
+	path, err := executable()
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		// A first install rolled back leaves no binary at PATH.
+		return clierr.Hint(fmt.Errorf("no previous version to restart: %w", err), "this was the first install at "+path+"; install a verified build again with ssms update")
 	}
 	fmt.Fprintf(stderr, "%s: restarting the previous version, %s\n", o.Prog, path)
 	exec := o.exec

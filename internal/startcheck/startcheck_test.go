@@ -120,3 +120,15 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("stderr: %q", stderr.String())
 	}
 }
+
+func TestRestartAfterFirstInstall(t *testing.T) {
+	gone := filepath.Join(t.TempDir(), "smp-server")
+	executable = func() (string, error) { return gone, nil }
+	t.Cleanup(func() { executable = updater.Executable })
+	o := options()
+	o.exec = func(string, []string, []string) error { t.Fatal("exec of a missing file"); return nil }
+	err := o.restart(&strings.Builder{}, updater.ErrRolledBack)
+	if err == nil || !strings.Contains(err.Error(), "no previous version to restart") {
+		t.Fatalf("got %v", err)
+	}
+}
