@@ -249,3 +249,38 @@ func bundleOf(t *testing.T, path, version string) string {
 	must(t, err)
 	return p
 }
+
+// A first install that fails its first start is removed: no binary at
+// PATH, no state, and the caller has no previous version to exec.
+func TestStartRollsBackFirstInstall(t *testing.T) {
+	w, err := releasetest.New("smp-server")
+	must(t, err)
+	in := &installed{w: w, path: filepath.Join(t.TempDir(), "smp-server")}
+	bundle, err := w.Release("smp-server", "1.0.0", 1, map[string][]byte{"smp-server": binV1})
+	must(t, err)
+	res, err := w.Verify(nil, "smp-server", bundle, "smp-server", binV1)
+	must(t, err)
+	staged := in.path + ".download"
+	must(t, os.WriteFile(staged, binV1, 0o600))
+	d, err := statedir.Open(DefaultStateDir(in.path))
+	must(t, err)
+	_, err = d.SaveBundle(bundle)
+	must(t, err)
+	must(t, Install(d, Request{Path: in.path, Staged: staged, Product: "smp-server", Digest: manifest.DigestBytes(binV1),
+		Size: int64(len(binV1)), Result: res, Now: w.Now, ConfirmWithin: time.Hour}))
+	d.Close()
+	// The running bytes, kept open by the process after PATH is removed.
+	exe := filepath.Join(t.TempDir(), "running")
+	must(t, os.WriteFile(exe, binV1, 0o755))
+	must(t, os.Remove(bundleOf(t, in.path, "1.0.0")))
+	c := in.check(t)
+	c.exe = exe
+	if _, err := Start(c); !errors.Is(err, ErrRolledBack) {
+		t.Fatalf("got %v, want ErrRolledBack", err)
+	}
+	for _, p := range []string{in.path, filepath.Join(DefaultStateDir(in.path), "state.json")} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s after the roll-back of a first install: %v", p, err)
+		}
+	}
+}
