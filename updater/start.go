@@ -153,7 +153,11 @@ func Start(c Check) (*Verified, error) {
 		if rbErr := RollBack(d, r.path); rbErr != nil {
 			return nil, fmt.Errorf("%w, and rolling the update back failed: %v", err, rbErr)
 		}
-		return nil, fmt.Errorf("%w: the new version failed its self-check, and the previous one is back at %s: %w", ErrRolledBack, r.path, err)
+		back := "the previous one is back at " + r.path
+		if j.Old == "" {
+			back = "as it was the first install, " + r.path + " was removed"
+		}
+		return nil, fmt.Errorf("%w: the new version failed its self-check, and %s: %w", ErrRolledBack, back, err)
 	}
 	if err := Confirm(d, r.path); err != nil {
 		return nil, fmt.Errorf("confirming the install of %s: %w", r.path, err)

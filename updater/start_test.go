@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -275,8 +276,8 @@ func TestStartRollsBackFirstInstall(t *testing.T) {
 	must(t, os.Remove(bundleOf(t, in.path, "1.0.0")))
 	c := in.check(t)
 	c.exe = exe
-	if _, err := Start(c); !errors.Is(err, ErrRolledBack) {
-		t.Fatalf("got %v, want ErrRolledBack", err)
+	if _, err := Start(c); !errors.Is(err, ErrRolledBack) || !strings.Contains(err.Error(), "as it was the first install") {
+		t.Fatalf("got %v, want ErrRolledBack of a first install", err)
 	}
 	for _, p := range []string{in.path, filepath.Join(DefaultStateDir(in.path), "state.json")} {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
