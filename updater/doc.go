@@ -116,4 +116,35 @@
 // only within one file system) and must hash to the verified digest and
 // size when Install starts. ConfirmWithin is 1 s to 30 days. The previous
 // binary is kept as PATH.previous until the next install replaces it.
+//
+// # Start-up self-check
+//
+// A program that runs only as a verified install (smp-server,
+// smp-client) calls Start first thing, before it serves or sends. Start
+// locks the state directory, calls Recover, hashes the bytes the process
+// runs (/proc/self/exe, so a PATH replaced since the exec does not
+// count), finds them (digest and size) among the artifacts of the release
+// the state records for the program's product, reads that release's
+// bundle (statedir.ReadBundle, saved by the install before the state named
+// it), and verifies it again, in verifier.ModeInstalled, under the policy
+// the program pins. On the first start of a new version it then calls
+// Confirm, or RollBack and returns ErrRolledBack: the caller execs PATH,
+// the previous version. It releases the lock before it returns, so that
+// an update can run while the program serves. SelfCheck makes the same
+// check read-only, for --version.
+//
+// Conventions of the programs: the state directory of the binary
+// installed at PATH is PATH.ssms (DefaultStateDir), unless --state DIR or
+// $SSMS_STATE says otherwise (smp-client: --install-state, as its --state
+// is the conversations' file). The products are "smp-server" and
+// "smp-client", as named in policies/ssms.policy.json. The pinned policy
+// is the project's, embedded (policies.DefaultEnvelope, then
+// verifier.Pin), unless --policy FILE or $SSMS_POLICY names a
+// deployment's own.
+//
+// The self-check is no defence against someone who can write PATH: their
+// binary need not check itself. It makes sure that what an operator
+// starts is what `ssms update` verified and installed, still verifying
+// under the pinned policy: not a build copied in by hand, a file changed
+// on disk, or an update that broke.
 package updater

@@ -35,7 +35,7 @@ func TestChatInTmux(t *testing.T) {
 	}
 	port := freePorts(t, 1)[0]
 	addr := strings.TrimSpace(run("", "smp-server", "init", "--dir", "srv", "--host", "127.0.0.1", "--port", port))
-	server := exec.Command(filepath.Join(bin, "smp-server"), "start", "--dir", "srv", "--addr", "127.0.0.1:"+port)
+	server := exec.Command(filepath.Join(bin, "smp-server"), "start", "--allow-unverified", "--dir", "srv", "--addr", "127.0.0.1:"+port)
 	server.Dir = dir
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestChatInTmux(t *testing.T) {
 	t.Cleanup(func() { server.Process.Kill(); server.Wait() })
 	time.Sleep(300 * time.Millisecond)
 
-	inv := run("a", "smp-client", "--state", "alice.state", "invite", "bob", "--server", addr)
+	inv := run("a", "smp-client", "--allow-unverified", "--state", "alice.state", "invite", "bob", "--server", addr)
 	sc := bufio.NewScanner(strings.NewReader(inv))
 	var uri string
 	for sc.Scan() {
@@ -51,7 +51,7 @@ func TestChatInTmux(t *testing.T) {
 			uri = sc.Text()
 		}
 	}
-	run("b", "smp-client", "--state", "bob.state", "join", "alice", uri)
+	run("b", "smp-client", "--allow-unverified", "--state", "bob.state", "join", "alice", uri)
 
 	socket := fmt.Sprintf("ssms-chat-test-%d", os.Getpid())
 	tmux := func(args ...string) string {
@@ -63,7 +63,7 @@ func TestChatInTmux(t *testing.T) {
 		return string(out)
 	}
 	chat := func(pass, state, peer string) string {
-		return fmt.Sprintf("cd %s && SMP_CLIENT_PASSWORD=%s %s --state %s chat %s; sleep 30", dir, pass, filepath.Join(bin, "smp-client"), state, peer)
+		return fmt.Sprintf("cd %s && SMP_CLIENT_PASSWORD=%s %s --allow-unverified --state %s chat %s; sleep 30", dir, pass, filepath.Join(bin, "smp-client"), state, peer)
 	}
 	tmux("new-session", "-d", "-s", "chat", "-x", "150", "-y", "40", "-n", "alice", chat("a", "alice.state", "bob"))
 	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })

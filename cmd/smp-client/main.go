@@ -7,6 +7,11 @@
 //	smp-client listen                               # completes handshakes, prints messages
 //	smp-client send NAME TEXT...
 //	smp-client chat NAME                            # interactive
+//	smp-client --version                            # and whether this binary is a verified install
+//
+// Every command but contacts uses the network, and first checks that this
+// binary is a verified install (package internal/startcheck,
+// docs/verify-before-run.md), unless --allow-unverified.
 package main
 
 import (
@@ -22,6 +27,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/clierr"
+	"ssms.dev/ssms/internal/startcheck"
 	"ssms.dev/ssms/signer"
 	"ssms.dev/ssms/smp"
 	"ssms.dev/ssms/smp/agent"
@@ -34,6 +40,9 @@ const (
 	newPassphraseEnv = "SMP_CLIENT_NEW_PASSWORD"
 )
 
+// version is set at build time: go build -ldflags "-X main.version=1.2.3".
+var version = "devel"
+
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 type options struct {
@@ -45,6 +54,8 @@ type options struct {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts := &options{in: stdin}
+	chk := &startcheck.Options{Prog: "smp-client", Product: "smp-client", StateFlag: "install-state"}
+	var showVersion bool
 	root := &cobra.Command{
 		Use:   "smp-client",
 		Short: "Private conversations over SMP servers, end-to-end encrypted",
@@ -57,9 +68,33 @@ The client's state (keys, queues, counters) is one file, encrypted with a
 passphrase (not empty) from ` + passphraseEnv + ` or the terminal.
 
 A contact you invite may ask for the answers on another server than your
-invitation's: it is not dialed unless you allow it with --allow-server.`,
+invitation's: it is not dialed unless you allow it with --allow-server.
+
+Before a command that uses the network (all but contacts), smp-client checks
+that this binary is a verified install: the release that ssms update
+installed, whose bundle still verifies under the pinned policy (the
+project's, embedded, unless --policy). It refuses to run otherwise;
+--allow-unverified runs a development build with a warning. --install-state
+is the install's state directory (default PATH.ssms beside the binary; not
+the conversations' --state). --version says whether this binary verifies.`,
+		Example: `  smp-client invite bob --server smp://47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU@smp.example.org
+  smp-client --version`,
+		Args:          cobra.NoArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if !showVersion {
+				return c.Help()
+			}
+			chk.PrintVersion(c.OutOrStdout(), version)
+			return nil
+		},
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if !usesNetwork(c) {
+				return nil
+			}
+			return chk.Run(c.ErrOrStderr())
+		},
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -68,6 +103,8 @@ invitation's: it is not dialed unless you allow it with --allow-server.`,
 	root.PersistentFlags().StringVar(&opts.state, "state", defaultState(), "the state file (env SMP_CLIENT_STATE)")
 	root.PersistentFlags().StringVar(&opts.alg, "algorithm", "ed25519", "signing keys for new queues: ed25519 or rsa-pss")
 	root.PersistentFlags().StringArrayVar(&opts.servers, "allow-server", nil, "a server an invited contact may put its reply queue on, besides the invitation's own (repeatable)")
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version, commit, Go version, and whether this binary is a verified install")
+	chk.AddFlags(root, true)
 	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
@@ -77,6 +114,19 @@ invitation's: it is not dialed unless you allow it with --allow-server.`,
 		return 1
 	}
 	return 0
+}
+
+// usesNetwork says whether c talks to servers, and so must run only as a
+// verified install: every command but the local ones (contacts, help and
+// shell completion; the root command only prints).
+func usesNetwork(c *cobra.Command) bool {
+	for p := c; p != nil; p = p.Parent() {
+		switch p.Name() {
+		case "contacts", "help", "completion", "__complete", "__completeNoDesc":
+			return false
+		}
+	}
+	return c.HasParent()
 }
 
 func withHint(err error, hint string) error { return clierr.Hint(err, hint) }

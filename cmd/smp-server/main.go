@@ -3,6 +3,11 @@
 //	smp-server init --dir D [--host H] [--port 5223]   # prints the address
 //	smp-server renew --dir D                           # a new online certificate
 //	smp-server start --dir D [--addr :5223] [--text-addr 127.0.0.1:5224] [--metrics ADDR] [limits]
+//	smp-server --version                               # and whether this binary is a verified install
+//
+// start first checks that this binary is a verified install (package
+// internal/startcheck, docs/verify-before-run.md) and refuses to serve
+// otherwise, unless --allow-unverified.
 package main
 
 import (
@@ -18,28 +23,55 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/clierr"
 	"ssms.dev/ssms/internal/dirlock"
 	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/internal/metrics"
+	"ssms.dev/ssms/internal/startcheck"
 	"ssms.dev/ssms/smp"
 	"ssms.dev/ssms/smp/server"
 )
 
+// version is set at build time: go build -ldflags "-X main.version=1.2.3".
+var version = "devel"
+
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	chk := &startcheck.Options{Prog: "smp-server", Product: "smp-server"}
+	var showVersion bool
 	root := &cobra.Command{
-		Use:           "smp-server",
-		Short:         "Run an SMP server for private messaging",
+		Use:   "smp-server",
+		Short: "Run an SMP server for private messaging",
+		Long: `Run an SMP server for private messaging.
+
+Before it serves, smp-server start checks that this binary is a verified
+install: the release that ssms update installed, whose bundle still verifies
+under the pinned policy (the project's, embedded, unless --policy). It refuses
+to serve otherwise; --allow-unverified runs a development build with a
+warning. --version says whether this binary verifies.`,
+		Example: `  smp-server init --dir /var/lib/smp --host smp.example.org
+  smp-server start --dir /var/lib/smp
+  smp-server --version`,
+		Args:          cobra.NoArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if !showVersion {
+				return c.Help()
+			}
+			chk.PrintVersion(c.OutOrStdout(), version)
+			return nil
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
-	root.AddCommand(initCmd(), renewCmd(), startCmd())
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version, commit, Go version, and whether this binary is a verified install")
+	chk.AddFlags(root, false)
+	root.AddCommand(initCmd(), renewCmd(), startCmd(chk))
 	if err := root.Execute(); err != nil {
-		fmt.Fprintf(stderr, "smp-server: error: %v\n", err)
+		clierr.Report(stderr, "smp-server", err)
 		return 1
 	}
 	return 0
@@ -98,7 +130,7 @@ restart the server to serve the new one.`,
 	return c
 }
 
-func startCmd() *cobra.Command {
+func startCmd(chk *startcheck.Options) *cobra.Command {
 	var dir, addr, textAddr, metricsAddr, storeLog string
 	var insecureText, persistMessages bool
 	lim := server.Config{}
@@ -124,10 +156,23 @@ answers waiting on all connections would pass --outbox-total).
 Connections are bounded by --max-clients and, from one IP address, by
 --max-per-source, TLS handshakes included. A connection is closed after
 --idle-timeout of silence, or when a transmission is not whole within
---tx-timeout of its first byte, so trickling bytes does not hold a place.`,
+--tx-timeout of its first byte, so trickling bytes does not hold a place.
+
+Before anything else, start checks that this binary is a verified install
+(the release ssms update installed, its bundle verified again under the pinned
+policy) and exits 1 otherwise. The first start of a new version confirms its
+install, or rolls it back and restarts the previous version.
+--allow-unverified runs a development build anyway, with a warning; --policy
+pins a deployment's own policy instead of the project's; --state is the state
+directory (default PATH.ssms beside the binary).`,
+		Example: `  smp-server start --dir /var/lib/smp
+  smp-server start --dir srv --addr 127.0.0.1:5223 --text-addr 127.0.0.1:5224 --allow-unverified`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkLimits(lim); err != nil {
+				return err
+			}
+			if err := chk.Run(c.ErrOrStderr()); err != nil {
 				return err
 			}
 			cfg, address, err := server.LoadTLS(dir)
@@ -227,6 +272,7 @@ Connections are bounded by --max-clients and, from one IP address, by
 	f.DurationVar(&lim.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "a connection that sends nothing for this long is closed")
 	f.DurationVar(&lim.TxTimeout, "tx-timeout", server.DefaultTxTimeout, "a transmission must arrive whole within this of its first byte")
 	f.Int64Var(&lim.OutboxTotal, "outbox-total", server.DefaultOutboxTotal, "unread answer bytes of all connections; past it the connection answered is closed")
+	chk.AddFlags(c, false)
 	c.MarkFlagRequired("dir")
 	return c
 }
