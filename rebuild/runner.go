@@ -27,6 +27,13 @@ type Runner struct {
 	// and process-group kill still apply, but the recipe's code runs with
 	// the user's rights, files and network.
 	NoSandbox bool
+	// GoCache, if set, is a build cache shared by every build of this
+	// runner (and bound writable into each), instead of a private one per
+	// build: a demo or a CI job that builds one release several times
+	// compiles the standard library once. Go checks what it reuses by
+	// the hashes of its inputs, but a build that can write the cache can
+	// poison the next: independent rebuilders must never share one.
+	GoCache string
 }
 
 // NewRunner finds the toolchain goCmd ("" for go on PATH) and the module
@@ -104,7 +111,7 @@ func (r *Runner) Sandbox(rec *manifest.Recipe, src, work string) *sandbox.Config
 		Env:         r.buildEnv(rec, work),
 		Dir:         src,
 		ReadOnly:    []string{r.Toolchain.GOROOT, r.ModCache},
-		Writable:    []string{work, src},
+		Writable:    r.writable(work, src),
 		Protect:     protect,
 		Timeout:     r.timeout(),
 		Limits:      sandbox.Limits{CPU: sandbox.DefaultCPU(r.timeout())},
@@ -154,7 +161,7 @@ func (r *Runner) baseEnv(work string) []string {
 		"GOROOT=" + r.Toolchain.GOROOT,
 		"GOTOOLCHAIN=local", "GOENV=off", "GOFLAGS=-mod=readonly", "GOTELEMETRY=off", "GOWORK=off",
 		"GOPATH=" + filepath.Join(work, "gopath"),
-		"GOCACHE=" + filepath.Join(work, "gocache"),
+		"GOCACHE=" + r.goCache(work),
 		"GOMODCACHE=" + r.ModCache,
 	}
 	if r.NoSandbox { // in the sandbox, HOME and TMPDIR are its own tmpfs
@@ -162,4 +169,21 @@ func (r *Runner) baseEnv(work string) []string {
 		os.MkdirAll(filepath.Join(work, "tmp"), 0o700)
 	}
 	return env
+}
+
+func (r *Runner) goCache(work string) string {
+	if r.GoCache != "" {
+		return r.GoCache
+	}
+	return filepath.Join(work, "gocache")
+}
+
+// writable are the paths a build step may write: the work directory, the
+// checkout and a shared build cache.
+func (r *Runner) writable(work, src string) []string {
+	w := []string{work, src}
+	if r.GoCache != "" {
+		w = append(w, r.GoCache)
+	}
+	return w
 }

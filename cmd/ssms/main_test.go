@@ -37,6 +37,11 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("PATH", bin+string(os.PathListSeparator)+e.Getenv("PATH"))
 			e.Setenv("SSMS_PASSWORD", "quiet-test-passphrase")
+			repo, err := filepath.Abs("../..")
+			if err != nil {
+				return err
+			}
+			e.Setenv("SSMS_REPO", repo) // quickstart releases smp-server from it
 			for _, name := range []string{"LOGADDR", "W1ADDR", "W2ADDR", "FORKADDR", "MIRRORADDR"} {
 				addr, err := freeAddr()
 				if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -18,7 +19,7 @@ import (
 )
 
 func quickstartCmd() *cobra.Command {
-	var dir string
+	var dir, source string
 	var keep bool
 	c := &cobra.Command{
 		Use:   "quickstart",
@@ -42,6 +43,7 @@ rebuilds compile the demo program from scratch, some seconds each). Nothing
 outside the directory is touched.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			keep = keep || dir != ""
 			if dir == "" {
 				d, err := os.MkdirTemp("", "ssms-quickstart-")
 				if err != nil {
@@ -54,18 +56,25 @@ outside the directory is touched.`,
 			} else if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
-			return quickstart(c.OutOrStdout(), dir)
+			if source == "" {
+				if source = repoRoot(); source == "" {
+					return withHint(errors.New("quickstart releases smp-server from its source, and this is not a clone of the ssms repository"),
+						"run it in a clone (go run ./cmd/ssms quickstart), or give one with --source DIR")
+				}
+			}
+			return quickstart(c.OutOrStdout(), dir, source, keep)
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", "", "directory to work in (default: a temporary one, removed afterwards)")
 	c.Flags().BoolVar(&keep, "keep", false, "keep the temporary directory")
+	c.Flags().StringVar(&source, "source", "", "the ssms repository to release smp-server from (default: the one the working directory is in)")
 	return c
 }
 
 // quickstart runs the life cycle in dir. It changes the working directory
 // and SSMS_PASSWORD for its duration, so the printed commands are exactly
 // what a user would type there.
-func quickstart(out io.Writer, dir string) error {
+func quickstart(out io.Writer, dir, source string, keep bool) error {
 	wd, err := os.Getwd()
 	if err != nil {
 		return err
@@ -105,11 +114,11 @@ func quickstart(out io.Writer, dir string) error {
 
 	fmt.Fprintf(out, "ssms quickstart: the release life cycle, locally, in %s\n", dir)
 	fmt.Fprintf(out, "(keys are encrypted with a random passphrase held in %s for this run)\n", signer.PassphraseEnv)
-	commit, err := demoSource(out, filepath.Join(dir, "demo-app-src"))
+	commit, err := smpSource(out, source, filepath.Join(dir, "smp-src"))
 	if err != nil {
 		return err
 	}
-	sourceURI := "file://" + filepath.ToSlash(filepath.Join(dir, "demo-app-src"))
+	sourceURI := "file://" + filepath.ToSlash(filepath.Join(dir, "smp-src"))
 	// The log listens on a free loopback port, chosen now so the policy can name it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -118,9 +127,11 @@ func quickstart(out io.Writer, dir string) error {
 	logURL := "http://" + ln.Addr().String()
 	q := &script{out: out}
 	// The demo recipe is ours, so it may build unsandboxed where bwrap is missing.
-	var sandboxArg []string
+	// One build cache for the three builds of the demo, so that it takes
+	// seconds, not minutes; independent rebuilders never share one.
+	sandboxArg := []string{"--gocache", "gocache"}
 	if err := sandbox.Available(); err != nil {
-		sandboxArg = []string{"--no-sandbox"}
+		sandboxArg = append(sandboxArg, "--no-sandbox")
 		fmt.Fprintf(out, "(no sandbox here, so the builds below pass --no-sandbox: %v)\n", err)
 	}
 	q.section("1. Each maintainer creates a key pair")
@@ -138,25 +149,25 @@ func quickstart(out io.Writer, dir string) error {
 	q.ok("witness", "init", "--dir", "witness-2", "--name", "witness-2.quickstart.example")
 	w1Key, w2Key := q.readKey("witness-1/witness.vkey"), q.readKey("witness-2/witness.vkey")
 	q.section("3. The maintainers write a 2-of-3 policy naming the log, its witnesses and 2 rebuilders, and sign it")
-	q.ok("policy", "init", "--out", "policy.json", "--product", "demo-app",
+	q.ok("policy", "init", "--out", "policy.json", "--product", "smp-server",
 		"--maintainer", "alice.pub", "--maintainer", "bob.pub", "--maintainer", "carol.pub", "--threshold", "2",
 		"--rebuilder", "rebuilder-1.pub", "--rebuilder", "rebuilder-2.pub", "--rebuild-threshold", "2",
 		"--log", logKey+"="+logURL, "--witness", w1Key, "--witness", w2Key, "--witness-quorum", "2")
 	q.ok("policy", "sign", "policy.json", "--key", "alice.key")
 	q.ok("policy", "sign", "policy.json", "--key", "bob.key")
-	q.section("4. A maintainer builds demo-app from a clean clone of its commit with its recipe, and drafts the release")
-	q.ok(append([]string{"build", "--recipe", "demo-app-src/recipe.json", "--artifact", "demo-app", "--source", "demo-app-src", "--commit", commit, "--out", "dist"}, sandboxArg...)...)
-	q.tamper("dist/demo-app", "demo-app.tampered")
-	q.ok("release", "draft", "--product", "demo-app", "--version", "1.0.0", "--sequence", "1",
-		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "demo-app-src/recipe.json",
-		"--artifact", "demo-app=dist/demo-app", "--policy", "policy.json", "--out", "release.json")
+	q.section("4. A maintainer builds smp-server from a clean clone of its commit with its recipe, and drafts the release")
+	q.ok(append([]string{"build", "--recipe", "smp-src/recipe.json", "--artifact", "smp-server", "--source", "smp-src", "--commit", commit, "--out", "dist"}, sandboxArg...)...)
+	q.tamper("dist/smp-server", "smp-server.tampered")
+	q.ok("release", "draft", "--product", "smp-server", "--version", "1.0.0", "--sequence", "1",
+		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "smp-src/recipe.json",
+		"--artifact", "smp-server=dist/smp-server", "--policy", "policy.json", "--out", "release.json")
 	q.section("5. Two maintainers sign it, each offline with their own key")
 	q.ok("release", "sign", "release.json", "--key", "alice.key")
-	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=dist/demo-app")
+	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "smp-server=dist/smp-server")
 	q.fails("release", "sign", "release.json", "--key", "alice.key")
 	q.ok("release", "sign", "release.json", "--key", "bob.key")
 	q.section("6. Anyone (CI, a user) checks the threshold and the artifact")
-	q.ok("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=dist/demo-app")
+	q.ok("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "smp-server=dist/smp-server")
 	q.section("7. The policy, then the release, go into the log, whose checkpoints both witnesses cosign")
 	stop := q.startServers(ln, logURL, logKey, []string{w1Key, w2Key})
 	defer stop()
@@ -171,34 +182,56 @@ func quickstart(out io.Writer, dir string) error {
 	q.section("9. An auditor's monitor checks every checkpoint and entry, and that the release has its rebuilds")
 	q.ok("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
 	q.section("10. A user's client gets one bundle of the release and decides offline, before it runs, remembering what it installed")
-	q.ok("bundle", "--log", logURL, "--product", "demo-app", "--version", "1.0.0", "--policy", "policy.json",
-		"--first", "release.proof", "--out", "demo-app-1.0.0.bundle", "--index", "bundle-index")
-	q.ok("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--product", "demo-app", "--state", "client")
-	q.ok("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--product", "demo-app", "--state", "client", "--mode", "installed")
+	q.ok("bundle", "--log", logURL, "--product", "smp-server", "--version", "1.0.0", "--policy", "policy.json",
+		"--first", "release.proof", "--out", "smp-server-1.0.0.bundle", "--index", "bundle-index")
+	q.ok("verify", "--policy", "policy.json", "--bundle", "smp-server-1.0.0.bundle", "--artifact", "smp-server=dist/smp-server", "--product", "smp-server", "--state", "client")
+	q.ok("verify", "--policy", "policy.json", "--bundle", "smp-server-1.0.0.bundle", "--artifact", "smp-server=dist/smp-server", "--product", "smp-server", "--state", "client", "--mode", "installed")
 	q.section("11. The release goes on a mirror, which nobody has to trust; the updater installs it: the log says what is newest, the verifier decides")
-	q.ok("mirror", "add", "--dir", "mirror", "--policy", "policy.json", "demo-app-1.0.0.bundle", "demo-app=dist/demo-app")
-	q.ok("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "demo-app", "--install", "bin/demo-app")
-	q.ok("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "demo-app", "--install", "bin/demo-app", "--check")
-	q.section("12. Attacks: a tampered artifact, from a client or a hostile mirror, and a replayed update are refused; a second, different 1.0.0 (say, for one target) cannot hide")
-	q.evilMirror("mirror", "evil-mirror", "dist/demo-app", "demo-app.tampered")
-	q.fails("update", "--policy", "policy.json", "--mirror", "evil-mirror", "--product", "demo-app", "--install", "other-machine/demo-app")
-	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered")
-	q.fails("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=demo-app.tampered", "--product", "demo-app", "--state", "client")
-	q.fails("verify", "--policy", "policy.json", "--bundle", "demo-app-1.0.0.bundle", "--artifact", "demo-app=dist/demo-app", "--product", "demo-app", "--state", "client")
-	q.ok("release", "draft", "--product", "demo-app", "--version", "1.0.0", "--sequence", "2",
-		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "demo-app-src/recipe.json",
-		"--artifact", "demo-app=demo-app.tampered", "--policy", "policy.json", "--out", "targeted.json")
+	q.ok("mirror", "add", "--dir", "mirror", "--policy", "policy.json", "smp-server-1.0.0.bundle", "smp-server=dist/smp-server")
+	q.ok("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "smp-server", "--install", "bin/smp-server")
+	q.ok("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "smp-server", "--install", "bin/smp-server", "--check")
+	q.section("12. The installed smp-server checks itself against the pinned policy before it listens, and carries a message")
+	addr, stopSMP := q.smpServer()
+	defer stopSMP()
+	q.smpMessage(addr)
+	q.shell(false, nil, "./smp-server.tampered", "start", "--dir", "smp-data", "--addr", "127.0.0.1:0", "--policy", "policy.json", "--state", "bin/smp-server.ssms")
+	q.section("13. Attacks: a tampered artifact, from a client or a hostile mirror, and a replayed update are refused; a second, different 1.0.0 (say, for one target) cannot hide")
+	q.evilMirror("mirror", "evil-mirror", "dist/smp-server", "smp-server.tampered")
+	q.fails("update", "--policy", "policy.json", "--mirror", "evil-mirror", "--product", "smp-server", "--install", "other-machine/smp-server")
+	q.fails("release", "verify", "release.json", "--policy", "policy.json", "--artifact", "smp-server=smp-server.tampered")
+	q.fails("verify", "--policy", "policy.json", "--bundle", "smp-server-1.0.0.bundle", "--artifact", "smp-server=smp-server.tampered", "--product", "smp-server", "--state", "client")
+	q.fails("verify", "--policy", "policy.json", "--bundle", "smp-server-1.0.0.bundle", "--artifact", "smp-server=dist/smp-server", "--product", "smp-server", "--state", "client")
+	q.ok("release", "draft", "--product", "smp-server", "--version", "1.0.0", "--sequence", "2",
+		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "smp-src/recipe.json",
+		"--artifact", "smp-server=smp-server.tampered", "--policy", "policy.json", "--out", "targeted.json")
 	q.ok("release", "sign", "targeted.json", "--key", "alice.key")
 	q.ok("release", "sign", "targeted.json", "--key", "bob.key")
 	q.ok("release", "publish", "targeted.json", "--log", logURL, "--policy", "policy.json", "--out", "targeted.proof")
-	q.fails(append([]string{"rebuild", "targeted.json", "--key", "rebuilder-1.key", "--policy", "policy.json", "--artifact", "demo-app=demo-app.tampered"}, sandboxArg...)...)
+	q.fails(append([]string{"rebuild", "targeted.json", "--key", "rebuilder-1.key", "--policy", "policy.json", "--artifact", "smp-server=smp-server.tampered"}, sandboxArg...)...)
 	q.alarm("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
-	q.section("13. The log now holds a newer demo-app 1.0.0 (sequence 2) than the mirror serves: the updater does not take the mirror's older answer for the newest")
-	q.fails("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "demo-app", "--install", "bin/demo-app")
+	q.section("14. A frozen mirror: the maintainers publish 1.1.0, the mirror never gets it; the updater learns from the log that it exists and says so")
+	q.ok("release", "draft", "--product", "smp-server", "--version", "1.1.0", "--sequence", "3",
+		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "smp-src/recipe.json",
+		"--artifact", "smp-server=dist/smp-server", "--policy", "policy.json", "--out", "release-1.1.0.json")
+	q.ok("release", "sign", "release-1.1.0.json", "--key", "alice.key")
+	q.ok("release", "sign", "release-1.1.0.json", "--key", "carol.key")
+	q.ok("release", "publish", "release-1.1.0.json", "--log", logURL, "--policy", "policy.json", "--out", "release-1.1.0.proof")
+	q.fails("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "smp-server", "--install", "bin/smp-server")
 	if q.err != nil {
 		return q.err
 	}
 	fmt.Fprintln(out, "\nquickstart: every step behaved as expected")
+	if keep {
+		fmt.Fprintf(out, "\nThe files are in %s (keys, policy, log, witnesses, mirror, bin/smp-server and its state in bin/smp-server.ssms).\n", dir)
+		fmt.Fprintf(out, "The keys are encrypted with the passphrase %s: export %s=%s to use them.\n", os.Getenv(signer.PassphraseEnv), signer.PassphraseEnv, os.Getenv(signer.PassphraseEnv))
+	} else {
+		fmt.Fprintf(out, "\nThe directory %s is removed now; run \"ssms quickstart --keep\" (or --dir DIR) to keep the files and look at them.\n", dir)
+	}
+	fmt.Fprintln(out, `What to try next:
+  ssms COMMAND --help                  every command explains itself, with examples
+  ssms policy show policy.json         who may sign what (in the kept directory)
+  ssms update --help                   keep a program up to date from untrusted mirrors
+  README.md and docs/                  running a log, a witness, a monitor and an SMP server for real`)
 	return nil
 }
 

@@ -16,42 +16,68 @@ import (
 	"ssms.dev/ssms/updater/mirror"
 )
 
-// demoSource writes the program quickstart releases, a Go module with its
-// recipe, into a fresh git repository at dir, and returns the commit.
-func demoSource(out io.Writer, dir string) (string, error) {
+// smpSource puts the source smp-server is built from, this module's
+// packages that cmd/smp-server and cmd/smp-client import (with go.mod and
+// go.sum, without tests), from the repository at repo into a fresh git
+// repository at dir, with its recipe, and returns the commit.
+func smpSource(out io.Writer, repo, dir string) (string, error) {
 	for _, tool := range []string{"git", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return "", withHint(fmt.Errorf("quickstart needs %s on PATH", tool), "it builds and rebuilds a small Go program from a git repository")
+			return "", withHint(fmt.Errorf("quickstart needs %s on PATH", tool), "it builds and rebuilds smp-server from a git repository")
 		}
 	}
 	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOVERSION: %w", err)
 	}
+	list := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}|{{.Dir}}|{{join .GoFiles \",\"}}|{{join .EmbedFiles \",\"}}{{end}}", "./cmd/smp-server", "./cmd/smp-client")
+	list.Dir = repo
+	listed, err := list.Output()
+	if err != nil {
+		return "", withHint(fmt.Errorf("listing the packages of smp-server in %s: %w", repo, err), "run quickstart from a clone of the ssms repository, or give one with --source")
+	}
+	files := []string{"go.mod", "go.sum"}
+	for _, line := range strings.Split(strings.TrimSpace(string(listed)), "\n") {
+		parts := strings.Split(line, "|")
+		if len(parts) != 4 || !strings.HasPrefix(parts[0], "ssms.dev/ssms") {
+			continue // a module dependency: the build gets it from the module cache
+		}
+		rel, err := filepath.Rel(repo, parts[1])
+		if err != nil {
+			return "", err
+		}
+		for _, f := range append(strings.Split(parts[2], ","), strings.Split(parts[3], ",")...) {
+			if f != "" {
+				files = append(files, filepath.Join(rel, f))
+			}
+		}
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(repo, f))
+		if err != nil {
+			return "", err
+		}
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			return "", err
+		}
+	}
 	// The toolchain that is here already: a quickstart must not download one.
 	recipe := fmt.Sprintf(`{
   "toolchain": %q,
-  "command": ["go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-buildid=", "-o", "demo-app", "."],
+  "command": ["go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-buildid= -X main.version=1.0.0", "-o", "smp-server", "./cmd/smp-server"],
   "environment": {"CGO_ENABLED": "0"}
 }
 `, strings.TrimSpace(string(goVersion)))
-	files := map[string]string{
-		"go.mod":      "module example.org/demo-app\n\ngo 1.26\n",
-		"main.go":     "package main\n\nfunc main() { println(\"hello from demo-app 1.0.0\") }\n",
-		"recipe.json": recipe,
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "recipe.json"), []byte(recipe), 0o644); err != nil {
 		return "", err
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			return "", err
-		}
 	}
 	// Whatever the user's git configuration, the demo commits as Quickstart.
 	identity := []string{"-c", "user.name=Quickstart", "-c", "user.email=quickstart@example.org", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"}
 	ctx := context.Background()
-	for _, args := range [][]string{{"init", "--quiet"}, {"add", "."}, {"commit", "--quiet", "-m", "demo-app 1.0.0"}} {
+	for _, args := range [][]string{{"init", "--quiet"}, {"add", "."}, {"commit", "--quiet", "-m", "smp-server 1.0.0"}} {
 		if _, err := rebuild.Git(ctx, dir, append(identity, args...)...); err != nil {
 			return "", err
 		}
@@ -60,9 +86,22 @@ func demoSource(out io.Writer, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(out, "(the program to release, demo-app, is a Go module in the git repository demo-app-src,\n"+
-		" commit %s, with its build recipe in recipe.json)\n", commit)
+	fmt.Fprintf(out, "(the program to release, smp-server, is this repository's source (%d files copied from %s)\n"+
+		" in the git repository smp-src, commit %s, with its build recipe in recipe.json)\n", len(files), repo, commit)
 	return commit, nil
+}
+
+// repoRoot is the ssms repository the working directory is in, or "".
+func repoRoot() string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Path}} {{.Dir}}").Output()
+	if err != nil {
+		return ""
+	}
+	path, dir, ok := strings.Cut(strings.TrimSpace(string(out)), " ")
+	if !ok || path != "ssms.dev/ssms" {
+		return ""
+	}
+	return dir
 }
 
 // tamper makes an attacker's version of a binary: the same bytes and a

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +15,7 @@ import (
 // runnerFlags are how ssms build and ssms rebuild choose the toolchain,
 // the module cache and the sandbox.
 type runnerFlags struct {
-	goCmd, modcache string
+	goCmd, modcache, gocache string
 	noSandbox       bool
 	timeout         time.Duration
 }
@@ -21,6 +23,7 @@ type runnerFlags struct {
 func (f *runnerFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.goCmd, "go", "go", "the Go installation to build with: its go command (its version must be the recipe's toolchain)")
 	fl.StringVar(&f.modcache, "modcache", "", "module cache, bound read-only into the build (default: go env GOMODCACHE)")
+	fl.StringVar(&f.gocache, "gocache", "", "a build cache shared by builds (default: a private one per build; never share one between independent rebuilders)")
 	fl.BoolVar(&f.noSandbox, "no-sandbox", false, "build without bubblewrap (the recipe's code runs with your rights and network)")
 	fl.DurationVar(&f.timeout, "timeout", rebuild.DefaultTimeout, "time limit of a build (with rebuild: of each rebuild, fetch to compare)")
 }
@@ -35,6 +38,14 @@ func (f *runnerFlags) runner(c *cobra.Command) (*rebuild.Runner, error) {
 		fmt.Fprintln(c.ErrOrStderr(), "ssms: warning: --no-sandbox: the recipe's build runs with your user's rights, files and network; only the scrubbed environment, the limits and the time limit apply")
 	}
 	r.Timeout, r.Output = f.timeout, c.ErrOrStderr()
+	if f.gocache != "" {
+		if r.GoCache, err = filepath.Abs(f.gocache); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(r.GoCache, 0o700); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
 
