@@ -16,8 +16,8 @@ import (
 // the module cache and the sandbox.
 type runnerFlags struct {
 	goCmd, modcache, gocache string
-	noSandbox       bool
-	timeout         time.Duration
+	noSandbox                bool
+	timeout                  time.Duration
 }
 
 func (f *runnerFlags) register(fl *pflag.FlagSet) {
