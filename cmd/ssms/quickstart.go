@@ -24,23 +24,29 @@ func quickstartCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "quickstart",
 		Short: "Run the whole release life cycle locally, showing each command",
-		Long: `Run the release life cycle in a scratch directory, printing every ssms command
-it runs and its output: three maintainers and two rebuilders create keys, the
-project a transparency log and two witnesses; the maintainers write and sign
-a 2-of-3 policy that also asks for 2 rebuilds; a maintainer builds a small Go
-program from its git repository with its recipe, drafts the release, and two
-maintainers sign it; it is verified and published to the log (log and
-witnesses are served by this process on loopback ports), its cosigned
-inclusion proof and the log's consistency are checked; both rebuilders
-rebuild it from source, bit for bit, and log their attestations; a monitor
-audits the log; a client gets one bundle of the release from the log and
-verifies it offline with "ssms verify", remembering it in a state directory.
-Along the way it shows that a single signature, a repeated signature, a
-tampered artifact and a replayed update are refused, that a rebuilder will
-not vouch for a tampered binary, and that a second, different release of the
-same version raises the monitor's alarm. It needs git and go on PATH (the
-rebuilds compile the demo program from scratch, some seconds each). Nothing
-outside the directory is touched.`,
+		Long: `Run the release life cycle in a scratch directory, printing every command it
+runs and its output, each step explained:
+
+  keys for three maintainers and two rebuilders; a transparency log and two
+  witnesses (served by this process on loopback ports); a 2-of-3 policy that
+  also asks for 2 rebuilds; smp-server, built from this repository's source
+  (copied into a git repository) with its recipe; the release drafted, signed
+  by two maintainers, verified, published to the log, rebuilt bit for bit by
+  both rebuilders; a monitor auditing the log; a bundle for clients; a mirror;
+  "ssms update" installing the verified smp-server; the server checking itself
+  before it listens and carrying a message between two smp-clients.
+
+Along the way it shows refused: a single signature, a repeated signature, a
+tampered artifact (from a client and from a hostile mirror), a replayed
+update, a tampered server binary that will not start, a rebuilder asked to
+vouch for a tampered binary, a second release of the same version (the
+monitor's alarm), and a mirror that withholds the newest release (a freeze).
+
+It needs git and go on PATH and a clone of the ssms repository (the working
+directory, or --source). Its three builds of smp-server share one build
+cache (independent rebuilders never would) so that it takes about a minute
+on two cores. Nothing outside the directory is touched; --keep (or --dir)
+keeps it, and the end of the run says where it is and what to try next.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			keep = keep || dir != ""
