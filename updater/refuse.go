@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"ssms.dev/ssms/updater/mirror"
@@ -64,6 +65,9 @@ func checkOf(err error) string {
 	return "other"
 }
 
+// localMirror stands for a mirror in a local directory in reports.
+const localMirror = "(a local directory)"
+
 // refuse records a refusal: a failure report in the state directory (and
 // the fork evidence beside it), to submit at the end of the run. check ""
 // is taken from err.
@@ -79,6 +83,11 @@ func (r *runner) refuse(err error, check string, bundle []byte, from string, art
 		rep.Offered = &report.Release{Version: n.Version, Sequence: n.Sequence}
 	}
 	rep.Mirror, rep.Log = from, r.u.Log.Origin
+	if from != "" && !strings.HasPrefix(from, "http://") && !strings.HasPrefix(from, "https://") {
+		// A directory's path may name the user: it stays out of reports.
+		rep.Mirror = localMirror
+		rep.Error = strings.ReplaceAll(rep.Error, from, localMirror)
+	}
 	if bundle != nil {
 		rep.Evidence.Bundle = base64.StdEncoding.EncodeToString(bundle)
 	}

@@ -297,7 +297,7 @@ func checkReport(t *testing.T, path, check string) *report.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Check != check || rep.Product != "app" || rep.Evidence.Checkpoint == "" {
+	if rep.Check != check || rep.Product != "app" || rep.Evidence.Checkpoint == "" || strings.Contains(rep.Mirror+rep.Error, os.TempDir()) {
 		t.Fatalf("report %+v", rep)
 	}
 	return rep
