@@ -177,7 +177,7 @@ type checked struct {
 	st       *manifest.ReleaseStatement
 	approval error // nil if the release meets its threshold
 	signers  []string
-	need     int   // rebuild attestations the release needs
+	need     int // rebuild attestations the release needs
 	rebuild  *policies.Rebuild
 	kind     string // KindBadEntry or KindUnknownPayload, with err
 	err      error
