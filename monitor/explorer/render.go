@@ -20,7 +20,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 var funcs = template.FuncMap{
-	"age": duration,
+	"age":  duration,
 	"sub1": func(page int) int { return page - 1 },
 	"older": func(page, pages int) int {
 		if page < pages {
