@@ -16,7 +16,9 @@ import (
 
 // The index is what the monitor verified, kept for readers such as the
 // explorer (monitor/explorer): DIR/index.jsonl, one JSON object per line,
-// appended after each pass that checked entries or raised alerts. Each
+// appended after each pass that checked entries or raised alerts other
+// than those of the last pass committed (an alert repeated on every pass
+// is kept when it changes, with the pass that raised it first). Each
 // line holds one of "release", "rebuild", "policy", "finding", and a
 // pass ends with a "pass" line. Only the first State.IndexSize bytes
 // (state.json's "indexSize") are committed: the monitor appends and

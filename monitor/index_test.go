@@ -80,3 +80,39 @@ func TestIndexDropsUncommittedBytes(t *testing.T) {
 		t.Fatalf("uncommitted bytes survived: %d bytes, committed %d", len(b), saved.IndexSize)
 	}
 }
+
+// TestIndexKeepsRepeatedAlertsOnce: an alert raised on every pass (a
+// release short of its rebuilds) is committed once, not once a pass, and
+// again when the alerts change.
+func TestIndexKeepsRepeatedAlertsOnce(t *testing.T) {
+	f := newFixture(t)
+	f.withRebuilders(1, "r1")
+	clock := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	m := &Monitor{Log: f.client, Pinned: f.pol, Dir: t.TempDir(), Now: func() time.Time { return clock }}
+	rel := f.release("1.0.0", 1, "a", "alice", "bob")
+	f.log(f.polEnv, rel)
+	passes := func() int {
+		saved, _ := ReadSaved(m.Dir)
+		facts, err := ReadIndex(m.Dir, 0, saved.IndexSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(facts)
+	}
+	m.Run(context.Background())
+	clock = clock.Add(DefaultRebuildGrace)
+	for range 3 {
+		if p, _ := m.Run(context.Background()); kinds(p) != "rebuild-missing@1" {
+			t.Fatalf("findings: %s", kinds(p))
+		}
+	}
+	if n := passes(); n != 2 {
+		t.Fatalf("%d passes committed, want 2 (the release, the first alert)", n)
+	}
+	f.log(f.attest(rel, "r1", nil))
+	m.Run(context.Background())
+	m.Run(context.Background())
+	if n := passes(); n != 3 {
+		t.Fatalf("%d passes committed, want 3 (and the rebuild)", n)
+	}
+}

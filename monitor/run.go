@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -94,11 +95,18 @@ func (m *Monitor) commit(st *state, pass *Pass) error {
 	facts := pass.facts
 	facts.Findings = pass.Findings
 	facts.Pass = IndexedPass{From: pass.From, To: pass.To, Time: manifest.FormatTime(m.now())}
+	// An alert repeated on every pass (a release still short of its
+	// rebuilds) is committed when it changes, not once a minute.
+	b, _ := json.Marshal(pass.Findings)
+	repeated := manifest.DigestBytes(b).SHA256
+	if pass.To == pass.From && repeated == st.Repeated {
+		return st.save(m.Dir)
+	}
 	size, err := m.appendIndex(st.IndexSize, pass, &facts)
 	if err != nil {
 		return fmt.Errorf("monitor index: %w", err)
 	}
-	st.IndexSize = size
+	st.IndexSize, st.Repeated = size, repeated
 	return st.save(m.Dir)
 }
 

@@ -21,6 +21,7 @@ type state struct {
 	Last       map[string]uint64            `json:"last"`       // product → highest sequence seen
 	Awaiting   map[string]*awaiting         `json:"awaiting"`   // release reference → rebuilds so far, until the threshold
 	IndexSize  int64                        `json:"indexSize"`  // committed bytes of DIR/index.jsonl
+	Repeated   string                       `json:"repeated"`   // digest of the alerts of the last pass committed to the index
 }
 
 type record struct {
