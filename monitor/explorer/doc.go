@@ -46,8 +46,9 @@
 //	                          {digest, releases [release + artifact]}: the
 //	                          verified releases with an artifact of that
 //	                          digest; an empty list is a miss
-//	POST /api/reports         a failure report (package updater/report), at
-//	                          most report.MaxSize bytes: 201 {id, page, api},
+//	POST /api/reports         a failure report (package updater/report) as
+//	                          Marshal or Save writes it, at most
+//	                          report.MaxSize bytes: 201 {id, page, api},
 //	                          200 if it was received before, 400 invalid,
 //	                          413 too large, 429 too many from this address
 //	                          (Retry-After), 503 busy, 507 full

@@ -1,6 +1,7 @@
 package explorer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,6 +37,8 @@ func (e *Explorer) postReport(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "reading the report: %v", err)
 		return
 	}
+	// A report as report.Save keeps it ends with a newline: the same report.
+	b = bytes.TrimSuffix(b, []byte("\n"))
 	rep, err := report.Parse(b)
 	if err != nil {
 		fail(http.StatusBadRequest, "%v", err)
