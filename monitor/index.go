@@ -161,11 +161,24 @@ type Saved struct {
 	IndexSize  int64  // committed bytes of the index
 }
 
-// ReadSaved reads the committed state in dir.
+// ReadSaved reads the committed state in dir: only the two fields, since
+// a reader calls it after every pass and the rest of the state grows
+// with the log.
 func ReadSaved(dir string) (*Saved, error) {
-	st, err := loadState(dir)
+	path := filepath.Join(dir, "state.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Saved{}, nil
+	}
 	if err != nil {
 		return nil, err
+	}
+	var st struct {
+		Checkpoint string `json:"checkpoint"`
+		IndexSize  int64  `json:"indexSize"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	s := &Saved{IndexSize: st.IndexSize}
 	if st.Checkpoint != "" {

@@ -152,8 +152,9 @@ func TestRefreshFollowsTheMonitor(t *testing.T) {
 	if err := s.ex.Refresh(); err != nil {
 		t.Fatal(err)
 	}
-	if p := getJSON[productView](t, h, "/api/products/app"); p.Total != 3 || p.Releases[0].Version != "1.3.0" {
-		t.Fatalf("after Refresh: %d releases", p.Total)
+	p := getJSON[productView](t, h, "/api/products/app")
+	if p.Total != 3 || p.Releases[0].Version != "1.3.0" || p.Releases[0].Rebuilds.Status != RebuildsWaiting || p.Releases[0].Rebuilds.Need != 2 {
+		t.Fatalf("after Refresh: %d releases, newest %+v", p.Total, p.Releases[0])
 	}
 	again, err := New(Config{Dir: s.mon.Dir, Pinned: s.pol, VKey: s.client.VKey})
 	if err != nil {
