@@ -27,7 +27,8 @@ type Config struct {
 // Explorer serves the monitor's verified state as pages and JSON.
 type Explorer struct {
 	cfg     Config
-	mu      sync.RWMutex
+	refresh sync.Mutex   // one Refresh at a time
+	mu      sync.RWMutex // m, for the handlers
 	m       *model
 	reports *reportStore
 	limiter *rateLimiter
@@ -61,6 +62,8 @@ func New(cfg Config) (*Explorer, error) {
 // Refresh reads what the monitor committed since the last Refresh; call
 // it after each pass.
 func (e *Explorer) Refresh() error {
+	e.refresh.Lock()
+	defer e.refresh.Unlock()
 	saved, err := monitor.ReadSaved(e.cfg.Dir)
 	if err != nil {
 		return err

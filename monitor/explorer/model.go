@@ -120,12 +120,9 @@ func (m *model) addRelease(r *Release) {
 		i, _ := slices.BinarySearch(m.names, r.Product)
 		m.names = slices.Insert(m.names, i, r.Product)
 	}
+	// No alert can name r yet: a pass's releases are added before its
+	// findings, and later passes come later.
 	p.releases = append(p.releases, r)
-	for _, a := range m.alerts { // an alert raised before, naming this entry (rare)
-		if a.Index == r.Index || (a.Other != nil && *a.Other == r.Index) {
-			r.Alerts = append(r.Alerts, a)
-		}
-	}
 }
 
 // addRebuild compares an attestation with its release, as the monitor
