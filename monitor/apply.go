@@ -11,7 +11,7 @@ import (
 
 // apply records a verified entry and reports what is wrong with it, in log
 // order: only order tells which of two conflicting releases came first.
-func (m *Monitor) apply(st *state, pass *Pass, index int64, c checked) {
+func (m *Monitor) apply(st *state, pol *policies.Policy, pass *Pass, index int64, c checked) {
 	report := func(kind string, other int64, format string, args ...any) {
 		f := Finding{Kind: kind, Index: index, Message: fmt.Sprintf(format, args...)}
 		if other >= 0 {
@@ -57,6 +57,11 @@ func (m *Monitor) apply(st *state, pass *Pass, index int64, c checked) {
 		report(KindSequence, -1, "%s %s has sequence %d after %d: %d missing", p.Product, p.Version, p.Sequence, last, p.Sequence-last-1)
 	}
 	m.expectRebuilds(st, index, digest, c.st, c.need)
+	pass.facts.Releases = append(pass.facts.Releases, IndexedRelease{
+		Index: index, Ref: "sha256:" + digest, Product: p.Product, Version: p.Version, Sequence: p.Sequence,
+		Type: p.Type, Released: p.Released, Source: p.Source, Subjects: c.st.Subject, Signers: c.signers,
+		Need: c.need, Policy: pol.Version,
+	})
 	if _, ok := byVersion[p.Version]; !ok {
 		byVersion[p.Version] = record{index, digest}
 	}
@@ -72,12 +77,14 @@ func (m *Monitor) rotate(st *state, pol *policies.Policy, pass *Pass, index int6
 	if next, err := policies.Parse(env); err == nil && next.Version <= pol.Version && m.accepted(st, next.Digest()) {
 		return pol // a policy of the accepted chain, logged (again)
 	}
-	accepted, _, err := policies.VerifyNext(pol, env)
+	accepted, rot, err := policies.VerifyNext(pol, env)
 	if err != nil {
 		pass.Findings = append(pass.Findings, Finding{Kind: KindBadRotation, Index: index, Message: err.Error()})
 		return pol
 	}
 	st.Policies = append(st.Policies, entry)
+	pass.facts.Policies = append(pass.facts.Policies, IndexedPolicy{Index: index, Version: accepted.Version,
+		Digest: accepted.Digest(), ByOld: rot.ByOld.Signers, ByNew: rot.ByNew.Signers, Policy: env.Payload})
 	return accepted
 }
 

@@ -45,6 +45,8 @@ func (m *Monitor) applyRebuild(st *state, pass *Pass, index int64, r *policies.R
 		pass.Findings = append(pass.Findings, Finding{Kind: KindBadAttestation, Index: index, Message: fmt.Sprintf(format, args...)})
 	}
 	pr := r.Statement.Predicate
+	pass.facts.Rebuilds = append(pass.facts.Rebuilds, IndexedRebuild{Index: index, Release: pr.Release, Product: pr.Product,
+		Version: pr.Version, Builder: r.Name, KeyID: r.KeyID, Outcome: pr.Outcome, Finished: pr.Finished, Subjects: r.Statement.Subject})
 	a, ok := st.Awaiting[pr.Release]
 	if !ok {
 		if !st.knows(pr.Release) {

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -32,6 +33,8 @@ type Pass struct {
 	From, To int64 // entries checked: [From, To)
 	Releases int
 	Findings []Finding
+
+	facts Facts // what the index keeps of this pass
 }
 
 // Run checks the log's latest checkpoint and every entry added since the
@@ -66,7 +69,9 @@ func (m *Monitor) Run(ctx context.Context) (*Pass, error) {
 			f := Finding{Kind: KindInconsistentLog, Index: latest.Size, Message: err.Error()}
 			f.Evidence, _ = m.writeEvidence(e, old.Size, latest.Size)
 			pass.Findings = append(pass.Findings, f)
-			return pass, nil
+			// The state keeps the last consistent checkpoint; only the
+			// alert is committed, to the index.
+			return pass, m.commit(st, &Pass{From: old.Size, To: old.Size, Findings: pass.Findings})
 		}
 	}
 	if _, err := witness.CheckQuorum(latest.Raw, pol.Witnesses.VKeys, pol.Witnesses.Quorum, m.now(), pol.MaxAge()); err != nil {
@@ -81,7 +86,28 @@ func (m *Monitor) Run(ctx context.Context) (*Pass, error) {
 	}
 	m.overdueRebuilds(st, pass)
 	st.Checkpoint = string(latest.Raw)
-	return pass, st.save(m.Dir)
+	return pass, m.commit(st, pass)
+}
+
+// commit appends the pass to the index, then saves the state with the
+// index's new committed size.
+func (m *Monitor) commit(st *state, pass *Pass) error {
+	facts := pass.facts
+	facts.Findings = pass.Findings
+	facts.Pass = IndexedPass{From: pass.From, To: pass.To, Time: manifest.FormatTime(m.now())}
+	// An alert repeated on every pass (a release still short of its
+	// rebuilds) is committed when it changes, not once a minute.
+	b, _ := json.Marshal(pass.Findings)
+	repeated := manifest.DigestBytes(b).SHA256
+	if pass.To == pass.From && repeated == st.Repeated {
+		return st.save(m.Dir)
+	}
+	size, err := m.appendIndex(st.IndexSize, pass, &facts)
+	if err != nil {
+		return fmt.Errorf("monitor index: %w", err)
+	}
+	st.IndexSize, st.Repeated = size, repeated
+	return st.save(m.Dir)
 }
 
 func (m *Monitor) now() time.Time {
@@ -158,7 +184,8 @@ type checked struct {
 	env      *manifest.Envelope
 	st       *manifest.ReleaseStatement
 	approval error // nil if the release meets its threshold
-	need     int   // rebuild attestations the release needs
+	signers  []string
+	need     int // rebuild attestations the release needs
 	rebuild  *policies.Rebuild
 	kind     string // KindBadEntry or KindUnknownPayload, with err
 	err      error
@@ -183,7 +210,7 @@ func (m *Monitor) checkEntries(st *state, pol *policies.Policy, pass *Pass, entr
 		segment := envs[start:end]
 		results := parallel(len(segment), func(i int) checked { return verifyEntry(pol, segment[i]) })
 		for i, r := range results {
-			m.apply(st, pass, pass.From+int64(start+i), r)
+			m.apply(st, pol, pass, pass.From+int64(start+i), r)
 		}
 		if end < len(envs) {
 			pol = m.rotate(st, pol, pass, pass.From+int64(end), entries[end], envs[end].env)
@@ -235,8 +262,12 @@ func verifyEntry(pol *policies.Policy, c checked) checked {
 		}
 		return checked{env: env, kind: KindUnknownPayload, err: err} // another kind of statement, or none
 	}
-	_, approval := pol.ApproveRelease(env, st)
-	return checked{env: env, st: st, approval: approval, need: pol.Rebuilders.Threshold}
+	a, approval := pol.ApproveRelease(env, st)
+	c = checked{env: env, st: st, approval: approval, need: pol.Rebuilders.Threshold}
+	if a != nil {
+		c.signers = a.Signers
+	}
+	return c
 }
 
 // verifyRebuild checks an entry that is not a release: a rebuild

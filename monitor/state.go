@@ -20,6 +20,8 @@ type state struct {
 	BySequence map[string]map[uint64]record `json:"bySequence"` // product → sequence → first release
 	Last       map[string]uint64            `json:"last"`       // product → highest sequence seen
 	Awaiting   map[string]*awaiting         `json:"awaiting"`   // release reference → rebuilds so far, until the threshold
+	IndexSize  int64                        `json:"indexSize"`  // committed bytes of DIR/index.jsonl
+	Repeated   string                       `json:"repeated"`   // digest of the alerts of the last pass committed to the index
 }
 
 type record struct {

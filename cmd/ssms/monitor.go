@@ -10,10 +10,11 @@ import (
 	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/internal/metrics"
 	"ssms.dev/ssms/monitor"
+	"ssms.dev/ssms/monitor/explorer"
 )
 
 func monitorCmd() *cobra.Command {
-	var logURL, vkey, policyPath, stateDir, metricsAddr string
+	var logURL, vkey, policyPath, stateDir, metricsAddr, httpAddr string
 	var once, asJSON bool
 	var interval, grace time.Duration
 	c := &cobra.Command{
@@ -33,7 +34,13 @@ file in DIR/evidence (check it with ssms verify-evidence). One monitor owns
 DIR at a time: another is refused (DIR is in use by process N).
 
 With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
---interval until interrupted. --metrics ADDR serves Prometheus counters.`,
+--interval until interrupted. --metrics ADDR serves Prometheus counters.
+--http ADDR serves the explorer while the monitor runs: web pages and JSON
+(/api/) of what it verified (releases with signers and rebuilds, witnesses,
+the policy chain, alerts with their evidence, a lookup of an artifact digest),
+and POST /api/reports for updaters' failure reports, kept in DIR/reports.`,
+		Example: `  ssms monitor --log http://127.0.0.1:8080 --policy policy.json --state mon --once
+  ssms monitor --log http://127.0.0.1:8080 --policy policy.json --state mon --http 127.0.0.1:8090`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if grace <= 0 {
@@ -53,6 +60,10 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 			}
 			defer lock.Release()
 			m := &monitor.Monitor{Log: client, Pinned: pol, Dir: stateDir, RebuildGrace: grace}
+			ex, err := serveExplorer(c, httpAddr, once, m)
+			if err != nil {
+				return err
+			}
 			reg := metrics.NewRegistry()
 			if metricsAddr != "" {
 				ln, err := net.Listen("tcp", metricsAddr)
@@ -65,6 +76,11 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 				alerts, err := monitorPass(c, m, reg, asJSON)
 				if err != nil {
 					return err
+				}
+				if ex != nil {
+					if err := ex.Refresh(); err != nil {
+						return err
+					}
 				}
 				if once {
 					if alerts > 0 {
@@ -89,6 +105,7 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 	c.Flags().DurationVar(&grace, "rebuild-grace", monitor.DefaultRebuildGrace, "how long a release may lack its rebuild threshold")
 	c.Flags().BoolVar(&asJSON, "json", false, "alerts as JSON lines")
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this address")
+	c.Flags().StringVar(&httpAddr, "http", "", "serve the explorer (pages, /api/) on this address")
 	for _, f := range []string{"log", "policy", "state"} {
 		c.MarkFlagRequired(f)
 	}
@@ -116,4 +133,25 @@ func monitorPass(c *cobra.Command, m *monitor.Monitor, reg *metrics.Registry, as
 		fmt.Fprintf(c.ErrOrStderr(), "ssms: monitor: entries %d to %d checked (%s), %s\n", pass.From, pass.To, plural(pass.Releases, "release"), plural(len(pass.Findings), "alert"))
 	}
 	return len(pass.Findings), nil
+}
+
+// serveExplorer starts the explorer on addr, if one is asked for.
+func serveExplorer(c *cobra.Command, addr string, once bool, m *monitor.Monitor) (*explorer.Explorer, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	if once {
+		return nil, fmt.Errorf("--http serves while the monitor runs; it does not go with --once")
+	}
+	ex, err := explorer.New(explorer.Config{Dir: m.Dir, Pinned: m.Pinned, VKey: m.Log.VKey})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(c.ErrOrStderr(), "ssms: monitor: explorer at http://%s/\n", ln.Addr())
+	go httpserver.Serve(c.Context(), httpserver.New(ex.Handler()), ln)
+	return ex, nil
 }

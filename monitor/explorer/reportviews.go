@@ -1,0 +1,116 @@
+package explorer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"ssms.dev/ssms/internal/httpserver"
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/updater/report"
+)
+
+// postReport is POST /api/reports: a failure report as report.Marshal
+// writes it, at most report.MaxSize bytes.
+func (e *Explorer) postReport(w http.ResponseWriter, r *http.Request) {
+	fail := func(code int, format string, args ...any) {
+		writeJSON(w, code, map[string]string{"error": fmt.Sprintf(format, args...)})
+	}
+	if ok, wait := e.limiter.allow(r); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		fail(http.StatusTooManyRequests, "too many reports from this address; %d an hour at most", e.cfg.ReportRate)
+		return
+	}
+	b, err := e.bodies.Read(w, r, report.MaxSize)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.Is(err, httpserver.ErrBusy):
+		w.Header().Set("Retry-After", "10")
+		fail(http.StatusServiceUnavailable, "%v", err)
+		return
+	case errors.As(err, &tooLarge):
+		fail(http.StatusRequestEntityTooLarge, "a report is at most %d bytes", report.MaxSize)
+		return
+	case err != nil:
+		fail(http.StatusBadRequest, "reading the report: %v", err)
+		return
+	}
+	// A report as report.Save keeps it ends with a newline: the same report.
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	rep, err := report.Parse(b)
+	if err != nil {
+		fail(http.StatusBadRequest, "%v", err)
+		return
+	}
+	st, isNew, err := e.reports.add(b, rep, e.cfg.Now())
+	switch {
+	case errors.Is(err, errFull):
+		fail(http.StatusInsufficientStorage, "%v (%d)", err, MaxReports)
+		return
+	case err != nil:
+		fail(http.StatusInternalServerError, "storing the report failed")
+		return
+	}
+	code := http.StatusCreated
+	if !isNew {
+		code = http.StatusOK
+	}
+	w.Header().Set("Location", "/api/reports/"+st.ID)
+	writeJSON(w, code, map[string]string{"id": st.ID, "page": "/reports/" + st.ID, "api": "/api/reports/" + st.ID})
+}
+
+type claimView struct {
+	Field string `json:"field"`
+	Value string `json:"value"`
+}
+
+type reportView struct {
+	ID       string      `json:"id"`
+	Received string      `json:"received"`
+	Product  string      `json:"product"` // as claimed: for listing only
+	Check    string      `json:"check"`   // as claimed: for listing only
+	Verified []Fact      `json:"verified"`
+	Claims   []claimView `json:"claims"` // the reporter's word, not checked
+}
+
+func (e *Explorer) report(st *stored) reportView {
+	v := reportView{ID: st.ID, Received: manifest.FormatTime(st.Received), Product: st.Report.Product, Check: st.Report.Check,
+		Verified: append([]Fact{}, st.Facts...), Claims: []claimView{}}
+	e.mu.RLock()
+	if f, ok := e.m.artifactFact(st.Report); ok {
+		v.Verified = append(v.Verified, f)
+	}
+	e.mu.RUnlock()
+	for _, c := range claims(st.Report) {
+		v.Claims = append(v.Claims, claimView{c[0], c[1]})
+	}
+	return v
+}
+
+type reportsView struct {
+	pageInfo
+	Reports []reportView `json:"reports"` // newest first
+}
+
+func (e *Explorer) reportsView(r *http.Request) (any, error) {
+	p, lo, hi, err := paginate(r, e.reports.len())
+	if err != nil {
+		return nil, err
+	}
+	v := reportsView{pageInfo: p, Reports: []reportView{}}
+	for _, st := range e.reports.page(lo, hi) {
+		v.Reports = append(v.Reports, e.report(st))
+	}
+	return v, nil
+}
+
+func (e *Explorer) reportView(r *http.Request) (any, error) {
+	id := r.PathValue("id")
+	st := e.reports.get(id)
+	if st == nil {
+		return nil, notFound("no report %q", id)
+	}
+	return e.report(st), nil
+}
