@@ -230,6 +230,11 @@ func quickstart(out io.Writer, dir, source string, keep bool) error {
 	if keep {
 		fmt.Fprintf(out, "\nThe files are in %s (keys, policy, log, witnesses, mirror, bin/smp-server and its state in bin/smp-server.ssms).\n", dir)
 		fmt.Fprintf(out, "The keys are encrypted with the passphrase %s: export %s=%s to use them.\n", os.Getenv(signer.PassphraseEnv), signer.PassphraseEnv, os.Getenv(signer.PassphraseEnv))
+		fmt.Fprintf(out, `To look at the log in the explorer, in that directory:
+  ssms log serve --dir log --addr %s --policy policy.json &
+  ssms monitor --log %s --policy policy.json --state monitor --http 127.0.0.1:8090
+and open http://127.0.0.1:8090/ (the witnesses are not running, so the checkpoints it shows grow old).
+`, strings.TrimPrefix(logURL, "http://"), logURL)
 	} else {
 		fmt.Fprintf(out, "\nThe directory %s is removed now; run \"ssms quickstart --keep\" (or --dir DIR) to keep the files and look at them.\n", dir)
 	}
