@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ssms.dev/ssms/internal/clierr"
+	"ssms.dev/ssms/internal/startcheck"
+	"ssms.dev/ssms/internal/updatecli"
+	"ssms.dev/ssms/updater"
+)
+
+// autoConfirmWithin is how long an install made by --auto-update waits for
+// the new version's first start to confirm it: past it, the next start
+// rolls it back.
+const autoConfirmWithin = 10 * time.Minute
+
+// minAutoUpdate is the shortest --auto-update: below it the flag is a typo.
+const minAutoUpdate = time.Second
+
+// autoUpdate is start's --auto-update: a goroutine that checks the log
+// every interval (with jitter) for a newer release of smp-server, installs
+// it from the mirrors as `smp-server update --await-start` does, and then
+// has the server stop as on SIGTERM (listeners, connections, store log and
+// directory lock closed) and exec the new binary with the same arguments.
+// The new process's start-up check confirms the install, or rolls it back
+// and execs the previous version again.
+type autoUpdate struct {
+	every time.Duration
+	src   updatecli.Flags // --mirror, --log, --report
+	chk   *startcheck.Options
+	log   *autoLog
+}
+
+// withAutoUpdate gives start its --auto-update flags and wraps its RunE,
+// which must take its context from the command: a cancel is a restart.
+func withAutoUpdate(start *cobra.Command, chk *startcheck.Options) *cobra.Command {
+	a := &autoUpdate{chk: chk}
+	fs := start.Flags()
+	fs.DurationVar(&a.every, "auto-update", 0, "check for a newer verified release this often (with jitter), install it and restart into it (needs --mirror)")
+	a.src.AddSource(fs)
+	start.Long += `
+
+With --auto-update INTERVAL and at least one --mirror, the server checks the
+log every INTERVAL (give or take a tenth) for a newer release of smp-server,
+installs it as "smp-server update" does, stops as on SIGTERM (listeners,
+connections, store log closed: queues and persisted messages are on disk)
+and restarts into it with the same arguments. The new version's first start
+confirms the install; if its self-check fails it is rolled back and the
+previous version restarts, and does not install that release again. A
+refusal (a tampered, withheld or replayed release) is one line on stderr and
+a failure report in the state directory (posted to --report, if given); the
+running version keeps serving.`
+	start.Example += "\n  smp-server start --dir /var/lib/smp --auto-update 6h --mirror https://mirror.example/ssms"
+	serve := start.RunE
+	start.RunE = func(c *cobra.Command, args []string) error { return a.run(c, args, serve) }
+	return start
+}
+
+func (a *autoUpdate) run(c *cobra.Command, args []string, serve func(*cobra.Command, []string) error) error {
+	if a.every == 0 {
+		if len(a.src.Mirrors) > 0 || a.src.Log != "" || a.src.Report != "" {
+			return clierr.Hint(errors.New("--mirror, --log and --report are for --auto-update"), "add --auto-update INTERVAL, e.g. --auto-update 6h")
+		}
+		return serve(c, args)
+	}
+	u, err := a.updater()
+	if err != nil {
+		return err
+	}
+	a.log = &autoLog{w: c.ErrOrStderr(), redact: append([]string{a.src.Log, a.src.Report}, a.src.Mirrors...)}
+	// A stop asked for while an update installs is a stop, not a restart.
+	stopping := make(chan os.Signal, 1)
+	signal.Notify(stopping, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(stopping)
+	ctx, restart := context.WithCancel(c.Context())
+	defer restart()
+	c.SetContext(ctx)
+	installed := make(chan *updater.Status, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if st := a.loop(ctx, u); st != nil {
+			installed <- st
+			restart()
+		}
+	}()
+	err = serve(c, args)
+	restart()
+	<-done
+	if err != nil {
+		return err
+	}
+	select {
+	case st := <-installed:
+		select {
+		case <-stopping:
+			a.log.printf("stopped as asked; %s %s is installed and its next start confirms it", st.Product, st.Installed.Release.Predicate.Version)
+			return nil
+		default:
+		}
+		a.log.printf("restarting into %s", u.Path)
+		err := syscall.Exec(u.Path, os.Args, os.Environ())
+		return clierr.Hint(fmt.Errorf("restarting into %s: %w", u.Path, err), "start "+u.Path+" again: its first start confirms the update")
+	default:
+		return nil
+	}
+}
+
+// updater is the updater of this executable, checked before the server
+// starts: a bad --policy or --log fails the start, not the first check.
+func (a *autoUpdate) updater() (*updater.Updater, error) {
+	if a.every < minAutoUpdate {
+		return nil, clierr.Hint(fmt.Errorf("--auto-update %v: too short", a.every), "give an interval of at least a second, e.g. --auto-update 6h")
+	}
+	if len(a.src.Mirrors) == 0 {
+		return nil, clierr.Hint(errors.New("--auto-update without --mirror"), "give at least one mirror to download from (a directory or a URL)")
+	}
+	pinned, err := a.chk.Pinned()
+	if err != nil {
+		return nil, err
+	}
+	// Now: once an install renamed the old file, this process's
+	// executable is PATH.previous.
+	f := a.src
+	if f.Install, err = updater.Executable(); err != nil {
+		return nil, err
+	}
+	f.Product, f.State, f.AwaitStart = a.chk.Product, a.chk.StateDir(), autoConfirmWithin
+	return f.Updater(pinned, nil)
+}
+
+// loop checks every interval until ctx ends or a release is installed,
+// which it returns.
+func (a *autoUpdate) loop(ctx context.Context, u *updater.Updater) *updater.Status {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(jitter(a.every)):
+		}
+		if st := a.once(ctx, u); st != nil {
+			return st
+		}
+	}
+}
+
+// jitter is d give or take a tenth, so that servers started together do
+// not all ask the log and the mirrors at the same moment.
+func jitter(d time.Duration) time.Duration {
+	return d - d/10 + rand.N(d/5+1)
+}
+
+// once is one check, and an install if there is a newer release that was
+// not tried and rolled back already. Every outcome but "up to date" is one
+// line on stderr.
+func (a *autoUpdate) once(ctx context.Context, u *updater.Updater) *updater.Status {
+	st, err := u.Check(ctx)
+	a.warnings(st)
+	if err != nil {
+		a.log.failed(err, st, a.every)
+		return nil
+	}
+	switch {
+	case st.Newest == nil:
+		clearTried(u.StateDir, st)
+		return nil
+	case st.Running == nil:
+		a.log.once("%s %s is in the log, but this binary is not a verified install: --auto-update installs nothing until ssms update or smp-server update has", st.Product, st.Newest.Version)
+		return nil
+	}
+	if t := readTried(u.StateDir); t != nil && t.Sequence == st.Newest.Sequence {
+		a.log.once("%s %s was installed at %s and rolled back: its first start failed; waiting for a newer release", st.Product, t.Version, t.At)
+		return nil
+	}
+	st, err = u.Update(ctx)
+	a.warnings(st)
+	switch {
+	case err != nil:
+		a.log.failed(err, st, a.every)
+		return nil
+	case st.NotYet != nil:
+		a.log.once("%s %s is in the log but cannot be installed yet: %v", st.Product, st.Newest.Version, st.NotYet)
+		return nil
+	case st.Installed == nil:
+		return nil
+	}
+	r := st.Installed.Release.Predicate
+	if err := writeTried(u.StateDir, r.Version, r.Sequence); err != nil {
+		a.log.printf("warning: %v (a failed start of %s would be tried again)", err, r.Version)
+	}
+	a.log.printf("installed %s %s (was: %s) from %s, log entry %d", st.Product, r.Version, st.Running.Version, a.log.clean(st.Mirror), st.Installed.Index)
+	return st
+}
+
+func (a *autoUpdate) warnings(st *updater.Status) {
+	if st == nil {
+		return
+	}
+	for _, w := range st.Warnings {
+		a.log.printf("warning: %s", w)
+	}
+}
