@@ -72,9 +72,11 @@ func (a *autoUpdate) run(c *cobra.Command, args []string, serve func(*cobra.Comm
 		}
 		return serve(c, args)
 	}
-	u, err := a.updater()
-	if err != nil {
-		return err
+	if a.every < minAutoUpdate {
+		return clierr.Hint(fmt.Errorf("--auto-update %v: too short", a.every), "give an interval of at least a second, e.g. --auto-update 6h")
+	}
+	if len(a.src.Mirrors) == 0 {
+		return clierr.Hint(errors.New("--auto-update without --mirror"), "give at least one mirror to download from (a directory or a URL)")
 	}
 	a.log = &autoLog{w: c.ErrOrStderr(), redact: append([]string{a.src.Log, a.src.Report}, a.src.Mirrors...)}
 	// A stop asked for while an update installs is a stop, not a restart.
@@ -84,46 +86,44 @@ func (a *autoUpdate) run(c *cobra.Command, args []string, serve func(*cobra.Comm
 	ctx, restart := context.WithCancel(c.Context())
 	defer restart()
 	c.SetContext(ctx)
-	installed := make(chan *updater.Status, 1)
+	installed := make(chan *installedAt, 1)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if st := a.loop(ctx, u); st != nil {
-			installed <- st
+		if in := a.loop(ctx); in != nil {
+			installed <- in
 			restart()
 		}
 	}()
-	err = serve(c, args)
+	err := serve(c, args)
 	restart()
 	<-done
 	if err != nil {
 		return err
 	}
 	select {
-	case st := <-installed:
+	case in := <-installed:
 		select {
 		case <-stopping:
-			a.log.printf("stopped as asked; %s %s is installed and its next start confirms it", st.Product, st.Installed.Release.Predicate.Version)
+			a.log.printf("stopped as asked; %s is installed and its next start confirms it", in.version)
 			return nil
 		default:
 		}
-		a.log.printf("restarting into %s", u.Path)
-		err := syscall.Exec(u.Path, os.Args, os.Environ())
-		return clierr.Hint(fmt.Errorf("restarting into %s: %w", u.Path, err), "start "+u.Path+" again: its first start confirms the update")
+		a.log.printf("restarting into %s", in.path)
+		err := syscall.Exec(in.path, os.Args, os.Environ())
+		return clierr.Hint(fmt.Errorf("restarting into %s: %w", in.path, err), "start "+in.path+" again: its first start confirms the update")
 	default:
 		return nil
 	}
 }
 
-// updater is the updater of this executable, checked before the server
-// starts: a bad --policy or --log fails the start, not the first check.
+// installedAt is a release installed, to restart into.
+type installedAt struct{ path, version string }
+
+// updater is the updater of this executable. It is made at the first
+// check, after the start-up check: the first start of a new version must
+// confirm or roll back its install before anything of it can fail.
 func (a *autoUpdate) updater() (*updater.Updater, error) {
-	if a.every < minAutoUpdate {
-		return nil, clierr.Hint(fmt.Errorf("--auto-update %v: too short", a.every), "give an interval of at least a second, e.g. --auto-update 6h")
-	}
-	if len(a.src.Mirrors) == 0 {
-		return nil, clierr.Hint(errors.New("--auto-update without --mirror"), "give at least one mirror to download from (a directory or a URL)")
-	}
 	pinned, err := a.chk.Pinned()
 	if err != nil {
 		return nil, err
@@ -139,16 +139,25 @@ func (a *autoUpdate) updater() (*updater.Updater, error) {
 }
 
 // loop checks every interval until ctx ends or a release is installed,
-// which it returns.
-func (a *autoUpdate) loop(ctx context.Context, u *updater.Updater) *updater.Status {
+// which it returns. An updater that cannot be made (a policy that names
+// no log URL, and no --log) turns auto-update off, not the server.
+func (a *autoUpdate) loop(ctx context.Context) *installedAt {
+	var u *updater.Updater
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(jitter(a.every)):
 		}
+		if u == nil {
+			var err error
+			if u, err = a.updater(); err != nil {
+				a.log.printf("off: %v", err)
+				return nil
+			}
+		}
 		if st := a.once(ctx, u); st != nil {
-			return st
+			return &installedAt{path: u.Path, version: st.Installed.Release.Predicate.Version}
 		}
 	}
 }
@@ -165,6 +174,9 @@ func jitter(d time.Duration) time.Duration {
 func (a *autoUpdate) once(ctx context.Context, u *updater.Updater) *updater.Status {
 	st, err := u.Check(ctx)
 	a.warnings(st)
+	if ctx.Err() != nil {
+		return nil // stopping
+	}
 	if err != nil {
 		a.log.failed(err, st, a.every)
 		return nil
@@ -184,6 +196,8 @@ func (a *autoUpdate) once(ctx context.Context, u *updater.Updater) *updater.Stat
 	st, err = u.Update(ctx)
 	a.warnings(st)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil
 	case err != nil:
 		a.log.failed(err, st, a.every)
 		return nil
