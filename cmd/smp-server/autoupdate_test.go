@@ -20,7 +20,8 @@ import (
 // test project's policy, as release builds embed the project's:
 //
 //  1. a development build installs 1.0.0 from the mirror with
-//     `smp-server update` (after --check says it is the newest);
+//     `smp-server update` (after --check says it is the newest), on two
+//     machines; the second later updates itself to 2.0.0 by hand;
 //  2. 1.0.0 serves with --auto-update 1s and --persist-messages while a
 //     client creates queues and sends messages without pause;
 //  3. 2.0.0 is published: the server installs it, stops as on SIGTERM,
@@ -54,6 +55,10 @@ func TestAutoUpdateUnderTraffic(t *testing.T) {
 	if v := runOK(t, path, "--version"); !strings.Contains(v, "smp-server 1.0.0\n") || !strings.Contains(v, "verified: release 1.0.0 of smp-server") {
 		t.Fatalf("--version of the install:\n%s", v)
 	}
+	// A second machine, which updates itself by hand below.
+	other := filepath.Join(dir, "other", "smp-server")
+	must(t, os.MkdirAll(filepath.Dir(other), 0o755))
+	runOK(t, dev, "update", "--install", other, "--mirror", p.Mirror)
 
 	// 2. Serve 1.0.0 under traffic.
 	port := freePort(t)
@@ -78,6 +83,14 @@ func TestAutoUpdateUnderTraffic(t *testing.T) {
 		t.Fatalf("--version after the restart:\n%s", v)
 	}
 	tr.queues(1) // a queue made by 2.0.0
+	// By hand, with every default: this executable, its state, its policy.
+	out = runOK(t, other, "update", "--mirror", p.Mirror)
+	if !strings.HasPrefix(out, "installed smp-server 2.0.0 (was: 1.0.0) from "+p.Mirror+"\n  signed by [alice bob], log entry 4, rebuilt by [r1 r2]\n") {
+		t.Fatalf("update of the second machine:\n%s", out)
+	}
+	if v := runOK(t, other, "--version"); !strings.Contains(v, "smp-server 2.0.0\n") || !strings.Contains(v, "verified: release 2.0.0") {
+		t.Fatalf("--version of the second machine:\n%s", v)
+	}
 	tr.burst("after-2.0.0", 20)
 
 	// 4. 3.0.0 fails its self-check: rolled back, 2.0.0 serves on.
