@@ -14,6 +14,8 @@ import (
 
 	"ssms.dev/ssms/internal/releasetest"
 	"ssms.dev/ssms/internal/updatetest"
+	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/updater/mirror"
 )
 
 // TestAutoUpdateUnderTraffic runs real smp-server binaries that embed the
@@ -29,7 +31,8 @@ import (
 //  4. 3.0.0 is published, a build that pins another policy (the
 //     project's), so its self-check fails: it is rolled back, 2.0.0
 //     restarts, serves on, and does not install 3.0.0 again;
-//  5. every queue is still there and every message sent before, during
+//  5. a tampered 4.0.0 is refused, in one line and a failure report;
+//  6. every queue is still there and every message sent before, during
 //     and after the restarts is received.
 func TestAutoUpdateUnderTraffic(t *testing.T) {
 	start := time.Now()
@@ -104,20 +107,34 @@ func TestAutoUpdateUnderTraffic(t *testing.T) {
 		t.Fatalf("--version after the roll-back:\n%s", v)
 	}
 	tr.burst("after-rollback", 20)
-	time.Sleep(1500 * time.Millisecond) // another check or two: no install, no restart
+
+	// 5. A mirror serving other bytes for 4.0.0: refused in one line, a
+	// failure report written, 2.0.0 serves on.
+	p.Publish("4.0.0", 4, []byte("smp-server 4.0.0"))
+	art, _ := mirror.ArtifactPath(manifest.DigestBytes([]byte("smp-server 4.0.0")))
+	must(t, os.WriteFile(filepath.Join(p.Mirror, art), []byte("smp-server 6.6.6"), 0o644))
+	srv.wait(t, "smp-server: auto-update: SECURITY ERROR (artifact check): every offer was refused: the last one: refused the update from mirror "+p.Mirror+": artifact does not match the release", 1)
+	srv.wait(t, "; kept 2.0.0; failure report "+path+".ssms/reports/", 1)
+	tr.burst("after-refusal", 20)
 	tr.stop()
 	if n := srv.count("listening on"); n != 3 {
 		t.Fatalf("the server started %d times, want 3 (1.0.0, 2.0.0, 2.0.0 again):\n%s", n, srv.stderr())
 	}
+	if n := srv.count("smp-server 3.0.0 was installed at "); n != 1 {
+		t.Fatalf("the skip of 3.0.0 was logged %d times, want once:\n%s", n, srv.stderr())
+	}
 	out = runOK(t, path, "update", "--check", "--json")
 	var check struct{ Running, Newest string }
-	if err := json.Unmarshal([]byte(out), &check); err != nil || check.Running != "2.0.0" || check.Newest != "3.0.0" {
+	if err := json.Unmarshal([]byte(out), &check); err != nil || check.Running != "2.0.0" || check.Newest != "4.0.0" {
 		t.Fatalf("update --check --json: %v\n%s", err, out)
 	}
 
-	// 5. Nothing lost.
+	// 6. Nothing lost.
 	tr.receiveAll()
 	srv.stop(t)
+	if testing.Verbose() {
+		t.Logf("smp-server's stderr:\n%s", srv.stderr())
+	}
 	t.Logf("%d messages on %d queues all received; %d sends tried again on a new connection, the longest send took %v; whole test %v",
 		tr.sent(), len(tr.qs), tr.retried, tr.longest.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
