@@ -79,6 +79,9 @@ func (a *autoUpdate) run(c *cobra.Command, args []string, serve func(*cobra.Comm
 		return clierr.Hint(errors.New("--auto-update without --mirror"), "give at least one mirror to download from (a directory or a URL)")
 	}
 	a.log = &autoLog{w: c.ErrOrStderr(), redact: append([]string{a.src.Log, a.src.Report}, a.src.Mirrors...)}
+	if persist, _ := c.Flags().GetBool("persist-messages"); !persist {
+		a.log.printf("warning: without --persist-messages, undelivered messages are held in memory only, and a restart into an update drops them")
+	}
 	// A stop asked for while an update installs is a stop, not a restart.
 	stopping := make(chan os.Signal, 1)
 	signal.Notify(stopping, os.Interrupt, syscall.SIGTERM)

@@ -82,6 +82,7 @@ func TestAutoUpdateUnderTraffic(t *testing.T) {
 	srv.wait(t, "smp-server: auto-update: restarting into "+path, 1)
 	srv.wait(t, "smp-server: smp-server 2.0.0 passed its self-check: install confirmed", 1)
 	srv.wait(t, "listening on", 2)
+	t.Logf("restart into 2.0.0: %v from the decision to serving again", srv.at("listening on", 2).Sub(srv.at("smp-server: auto-update: restarting into", 1)).Round(time.Millisecond))
 	if v := runOK(t, path, "--version"); !strings.Contains(v, "smp-server 2.0.0\n") || !strings.Contains(v, "verified: release 2.0.0") || strings.Contains(v, "waiting") {
 		t.Fatalf("--version after the restart:\n%s", v)
 	}
@@ -199,11 +200,12 @@ func runOK(t *testing.T, path string, args ...string) string {
 
 // process is a running smp-server process and what it wrote to stderr.
 type process struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	buf  strings.Builder
-	news chan struct{}
-	done chan error
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	buf   strings.Builder
+	lines []stamped
+	news  chan struct{}
+	done  chan error
 }
 
 func startServer(t *testing.T, path string, args ...string) *process {
@@ -217,6 +219,7 @@ func startServer(t *testing.T, path string, args ...string) *process {
 		for sc.Scan() {
 			s.mu.Lock()
 			s.buf.WriteString(sc.Text() + "\n")
+			s.lines = append(s.lines, stamped{sc.Text(), time.Now()})
 			s.mu.Unlock()
 			select {
 			case s.news <- struct{}{}:
@@ -233,6 +236,26 @@ func (s *process) stderr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.String()
+}
+
+// stamped is a line of stderr and when it came.
+type stamped struct {
+	text string
+	at   time.Time
+}
+
+// at is when the nth line saying line came.
+func (s *process) at(line string, n int) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.lines {
+		if strings.Contains(l.text, line) {
+			if n--; n == 0 {
+				return l.at
+			}
+		}
+	}
+	return time.Time{}
 }
 
 func (s *process) count(line string) int { return strings.Count(s.stderr(), line) }
