@@ -65,18 +65,35 @@ running version keeps serving.`
 	return start
 }
 
+// checkFlags refuses flags that do not go together, before anything starts.
+func (a *autoUpdate) checkFlags() error {
+	switch {
+	case a.every == 0 && (len(a.src.Mirrors) > 0 || a.src.Log != "" || a.src.Report != ""):
+		return clierr.Hint(errors.New("--mirror, --log and --report are for --auto-update"), "add --auto-update INTERVAL, e.g. --auto-update 6h")
+	case a.every == 0:
+		return nil
+	case a.every < minAutoUpdate:
+		return clierr.Hint(fmt.Errorf("--auto-update %v: too short", a.every), "give an interval of at least a second, e.g. --auto-update 6h")
+	case len(a.src.Mirrors) == 0:
+		return clierr.Hint(errors.New("--auto-update without --mirror"), "give at least one mirror to download from (a directory or a URL)")
+	}
+	return nil
+}
+
+// run serves, with a goroutine that checks for updates; after an install
+// it execs the new binary once the server has stopped.
 func (a *autoUpdate) run(c *cobra.Command, args []string, serve func(*cobra.Command, []string) error) error {
+	if err := a.checkFlags(); err != nil {
+		return err
+	}
 	if a.every == 0 {
-		if len(a.src.Mirrors) > 0 || a.src.Log != "" || a.src.Report != "" {
-			return clierr.Hint(errors.New("--mirror, --log and --report are for --auto-update"), "add --auto-update INTERVAL, e.g. --auto-update 6h")
-		}
 		return serve(c, args)
 	}
-	if a.every < minAutoUpdate {
-		return clierr.Hint(fmt.Errorf("--auto-update %v: too short", a.every), "give an interval of at least a second, e.g. --auto-update 6h")
-	}
-	if len(a.src.Mirrors) == 0 {
-		return clierr.Hint(errors.New("--auto-update without --mirror"), "give at least one mirror to download from (a directory or a URL)")
+	// Now, before anything is installed: once an install has renamed the
+	// running file, this process's executable is PATH.previous.
+	path, err := updater.Executable()
+	if err != nil {
+		return err
 	}
 	a.log = &autoLog{w: c.ErrOrStderr(), redact: append([]string{a.src.Log, a.src.Report}, a.src.Mirrors...)}
 	if persist, _ := c.Flags().GetBool("persist-messages"); !persist {
@@ -93,12 +110,12 @@ func (a *autoUpdate) run(c *cobra.Command, args []string, serve func(*cobra.Comm
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if in := a.loop(ctx); in != nil {
+		if in := a.loop(ctx, path); in != nil {
 			installed <- in
 			restart()
 		}
 	}()
-	err := serve(c, args)
+	err = serve(c, args)
 	restart()
 	<-done
 	if err != nil {
@@ -123,28 +140,23 @@ func (a *autoUpdate) run(c *cobra.Command, args []string, serve func(*cobra.Comm
 // installedAt is a release installed, to restart into.
 type installedAt struct{ path, version string }
 
-// updater is the updater of this executable. It is made at the first
+// updater is the updater of the executable at path. It is made at the first
 // check, after the start-up check: the first start of a new version must
 // confirm or roll back its install before anything of it can fail.
-func (a *autoUpdate) updater() (*updater.Updater, error) {
+func (a *autoUpdate) updater(path string) (*updater.Updater, error) {
 	pinned, err := a.chk.Pinned()
 	if err != nil {
 		return nil, err
 	}
-	// Now: once an install renamed the old file, this process's
-	// executable is PATH.previous.
 	f := a.src
-	if f.Install, err = updater.Executable(); err != nil {
-		return nil, err
-	}
-	f.Product, f.State, f.AwaitStart = a.chk.Product, a.chk.StateDir(), autoConfirmWithin
+	f.Install, f.Product, f.State, f.AwaitStart = path, a.chk.Product, a.chk.StateDir(), autoConfirmWithin
 	return f.Updater(pinned, nil)
 }
 
 // loop checks every interval until ctx ends or a release is installed,
 // which it returns. An updater that cannot be made (a policy that names
 // no log URL, and no --log) turns auto-update off, not the server.
-func (a *autoUpdate) loop(ctx context.Context) *installedAt {
+func (a *autoUpdate) loop(ctx context.Context, path string) *installedAt {
 	var u *updater.Updater
 	for {
 		select {
@@ -154,7 +166,7 @@ func (a *autoUpdate) loop(ctx context.Context) *installedAt {
 		}
 		if u == nil {
 			var err error
-			if u, err = a.updater(); err != nil {
+			if u, err = a.updater(path); err != nil {
 				a.log.printf("off: %v", err)
 				return nil
 			}
