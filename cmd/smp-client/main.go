@@ -105,7 +105,7 @@ the conversations' --state). --version says whether this binary verifies.`,
 	root.PersistentFlags().StringArrayVar(&opts.servers, "allow-server", nil, "a server an invited contact may put its reply queue on, besides the invitation's own (repeatable)")
 	root.Flags().BoolVar(&showVersion, "version", false, "print the version, commit, Go version, and whether this binary is a verified install")
 	chk.AddFlags(root, true)
-	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts))
+	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts), updateCmd(chk))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
 	})

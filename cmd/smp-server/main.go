@@ -11,7 +11,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -69,7 +68,7 @@ warning. --version says whether this binary verifies.`,
 	root.SetArgs(args)
 	root.Flags().BoolVar(&showVersion, "version", false, "print the version, commit, Go version, and whether this binary is a verified install")
 	chk.AddFlags(root, false)
-	root.AddCommand(initCmd(), renewCmd(), startCmd(chk))
+	root.AddCommand(initCmd(), renewCmd(), withAutoUpdate(startCmd(chk), chk), updateCmd(chk))
 	if err := root.Execute(); err != nil {
 		clierr.Report(stderr, "smp-server", err)
 		return 1
@@ -200,7 +199,7 @@ directory (default PATH.ssms beside the binary).`,
 			default:
 				return fmt.Errorf("--store-log %q: want on or off", storeLog)
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			go srv.Janitor(ctx, time.Minute)
 			var lns []net.Listener

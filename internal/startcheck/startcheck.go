@@ -62,8 +62,7 @@ func (o *Options) AddFlags(c *cobra.Command, persistent bool) {
 		f = c.PersistentFlags()
 	}
 	f.BoolVar(&o.AllowUnverified, "allow-unverified", false, "run even if this binary is not a verified install (a development build), with a warning")
-	f.StringVar(&o.Policy, "policy", "", "the policy to pin instead of the project's embedded one (env "+PolicyEnv+")")
-	f.StringVar(&o.State, o.stateFlag(), "", "the state directory of the installed binary (env "+StateEnv+"; default PATH.ssms beside it)")
+	o.AddPinFlags(f)
 }
 
 func (o *Options) stateFlag() string {
@@ -79,11 +78,7 @@ func (o *Options) check() (updater.Check, error) {
 	if err != nil {
 		return updater.Check{}, err
 	}
-	state := o.State
-	if state == "" {
-		state = os.Getenv(StateEnv)
-	}
-	return updater.Check{Product: o.Product, Pinned: pinned, StateDir: state}, nil
+	return updater.Check{Product: o.Product, Pinned: pinned, StateDir: o.StateDir()}, nil
 }
 
 // pinned reads the policy to pin: --policy, $SSMS_POLICY, or the
@@ -124,7 +119,7 @@ func (o *Options) pinned() (*policies.Policy, error) {
 func (o *Options) Run(stderr io.Writer) error {
 	c, err := o.check()
 	if err != nil {
-		return clierr.Hint(err, "--policy takes a policy envelope (policy.json) signed by its own policy threshold")
+		return clierr.Hint(err, policyHint)
 	}
 	v, err := updater.Start(c)
 	if errors.Is(err, updater.ErrRolledBack) {
