@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -22,13 +23,27 @@ import (
 // reported as withholding it; when every mirror does, that is a freeze.
 func (r *runner) fromMirrors(ctx context.Context) error {
 	want := r.out.Newest
-	var withheld, refused int
+	var withheld []string
+	var refused int
 	var last error
+	// Mirrors that lack the newest release are reported once it has been
+	// in the log longer than the grace: an honest mirror takes a while.
+	grace, err := r.inGrace()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, m := range withheld {
+			if !grace {
+				r.refuse(fmt.Errorf("%w: the log holds %s %s (entry %d) but the mirror does not serve it", ErrFrozen, r.u.Product, want.Version, want.Index), "withheld", nil, m, nil)
+			}
+		}
+	}()
 	for _, m := range r.u.Mirrors {
 		bundle, err := m.Bundle(ctx, r.u.Product, want.Version)
 		if errors.Is(err, mirror.ErrNotFound) {
-			withheld++
-			last = r.refuse(fmt.Errorf("%w: the log holds %s %s (entry %d) but the mirror does not serve it", ErrFrozen, r.u.Product, want.Version, want.Index), "withheld", nil, m.Base, nil)
+			withheld = append(withheld, m.Base)
+			last = fmt.Errorf("%w: mirror %s does not serve %s %s", ErrFrozen, m.Base, r.u.Product, want.Version)
 			continue
 		}
 		if err != nil {
@@ -64,9 +79,12 @@ func (r *runner) fromMirrors(ctx context.Context) error {
 	switch {
 	case r.out.NotYet != nil && refused == 0:
 		return nil // the newest is not installable yet, and nobody lied
-	case withheld == len(r.u.Mirrors) && withheld > 0:
-		return r.refuse(fmt.Errorf("%w: the log holds %s %s (sequence %d, entry %d), and all %d mirrors withheld it", ErrFrozen, r.u.Product, want.Version, want.Sequence, want.Index, withheld), "freeze", nil, "", nil)
-	case refused+withheld > 0:
+	case len(withheld) == len(r.u.Mirrors) && grace:
+		r.out.NotYet = fmt.Errorf("%w: no mirror serves it yet; it is in the log since %s, and a freeze is reported after %s", ErrFrozen, r.firstSeen.UTC().Format(time.RFC3339), r.u.FreezeGrace)
+		return nil
+	case len(withheld) == len(r.u.Mirrors) && len(withheld) > 0:
+		return r.refuse(fmt.Errorf("%w: the log holds %s %s (sequence %d, entry %d), and all %d mirrors withheld it", ErrFrozen, r.u.Product, want.Version, want.Sequence, want.Index, len(withheld)), "freeze", nil, "", nil)
+	case refused+len(withheld) > 0:
 		return fmt.Errorf("%w: the last one: %w", ErrRefused, last)
 	case last != nil:
 		return last

@@ -35,6 +35,11 @@ type Updater struct {
 	Report   string           // an auditors' endpoint for failure reports ("" for none)
 	Now      func() time.Time // default time.Now
 	Progress io.Writer        // where download bars go, if a terminal
+	// FreezeGrace is how long the newest release may be in the log, as
+	// this updater saw it, before mirrors that do not serve it are
+	// reported as withholding it (a freeze); until then it is only not
+	// installable yet. 0 reports at once.
+	FreezeGrace time.Duration
 	// AwaitStart leaves the install unconfirmed for that long: the new
 	// version's first start confirms it (or rolls it back, see Start).
 	// 0 confirms at once, after checking the installed file again.
@@ -115,16 +120,17 @@ func (u *Updater) run(ctx context.Context, install bool) (*Status, error) {
 
 // runner is one run's work.
 type runner struct {
-	u        *Updater
-	d        *statedir.Dir
-	now      time.Time
-	out      *Status
-	st       *verifier.State
-	pol      *policies.Policy           // in force: what the newest release must meet
-	proof    []tlog.Hash                // from the remembered checkpoint to out.Checkpoint
-	prevSize int64                      // the remembered checkpoint's size
-	seen     *translog.SignedCheckpoint // the log's, checked or not: evidence
-	reports  []*report.Report
+	u         *Updater
+	d         *statedir.Dir
+	now       time.Time
+	out       *Status
+	st        *verifier.State
+	pol       *policies.Policy           // in force: what the newest release must meet
+	proof     []tlog.Hash                // from the remembered checkpoint to out.Checkpoint
+	prevSize  int64                      // the remembered checkpoint's size
+	seen      *translog.SignedCheckpoint // the log's, checked or not: evidence
+	firstSeen time.Time                  // when this updater first saw the newest release in the log
+	reports   []*report.Report
 }
 
 func (r *runner) recover() error {

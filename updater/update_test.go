@@ -325,3 +325,33 @@ func TestKilledDownloadSwept(t *testing.T) {
 		t.Error("a fresh download was removed")
 	}
 }
+
+// TestFreezeGrace: a release no mirror serves yet is only "not yet" for
+// the grace, from when this updater first saw it in the log; then it is a
+// freeze, reported. A newer release starts the grace again.
+func TestFreezeGrace(t *testing.T) {
+	p := newProject(t, 2)
+	p.publish("1.0.0", 1, "app 1.0.0", 0, 1)
+	p.publish("1.1.0", 2, "app 1.1.0")
+	removeRelease(t, p, "1.1.0")
+	now := time.Now()
+	u := p.updater()
+	u.FreezeGrace = time.Hour
+	u.Now = func() time.Time { return now }
+	st, err := u.Update(context.Background())
+	if err != nil || st.NotYet == nil || !errors.Is(st.NotYet, ErrFrozen) || len(st.Reports) != 0 {
+		t.Fatalf("within the grace: %v, not yet %v, reports %v", err, st.NotYet, st.Reports)
+	}
+	if p.installed() != "" { // only the newest is installed, never an older one in its place
+		t.Fatalf("installed %q", p.installed())
+	}
+	now = now.Add(59 * time.Minute)
+	if _, err := u.Update(context.Background()); err != nil {
+		t.Fatalf("still within the grace: %v", err)
+	}
+	now = now.Add(2 * time.Minute)
+	st, err = u.Update(context.Background())
+	if !errors.Is(err, ErrFrozen) || len(st.Reports) != 3 {
+		t.Fatalf("after the grace: %v, reports %v", err, st.Reports)
+	}
+}

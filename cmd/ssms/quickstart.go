@@ -215,14 +215,15 @@ func quickstart(out io.Writer, dir, source string, keep bool) error {
 	q.ok("release", "publish", "targeted.json", "--log", logURL, "--policy", "policy.json", "--out", "targeted.proof")
 	q.fails(append([]string{"rebuild", "targeted.json", "--key", "rebuilder-1.key", "--policy", "policy.json", "--artifact", "smp-server=smp-server.tampered"}, sandboxArg...)...)
 	q.alarm("monitor", "--log", logURL, "--policy", "policy.json", "--state", "monitor", "--once")
-	q.section("14. A frozen mirror: the maintainers publish 1.1.0, the mirror never gets it; the updater learns from the log that it exists and says so")
+	q.section("14. A frozen mirror: the maintainers publish 1.1.0, the mirror never gets it; the updater learns from the log that it exists: a slow mirror at first, a freeze after --freeze-grace (24h; 0 here)")
 	q.ok("release", "draft", "--product", "smp-server", "--version", "1.1.0", "--sequence", "3",
 		"--source-uri", sourceURI, "--source-commit", commit, "--recipe", "smp-src/recipe.json",
 		"--artifact", "smp-server=dist/smp-server", "--policy", "policy.json", "--out", "release-1.1.0.json")
 	q.ok("release", "sign", "release-1.1.0.json", "--key", "alice.key")
 	q.ok("release", "sign", "release-1.1.0.json", "--key", "carol.key")
 	q.ok("release", "publish", "release-1.1.0.json", "--log", logURL, "--policy", "policy.json", "--out", "release-1.1.0.proof")
-	q.fails("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "smp-server", "--install", "bin/smp-server")
+	q.ok("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "smp-server", "--install", "bin/smp-server")
+	q.fails("update", "--policy", "policy.json", "--mirror", "mirror", "--product", "smp-server", "--install", "bin/smp-server", "--freeze-grace", "0")
 	if q.err != nil {
 		return q.err
 	}

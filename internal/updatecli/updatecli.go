@@ -31,6 +31,10 @@ import (
 	"ssms.dev/ssms/updater/mirror"
 )
 
+// DefaultFreezeGrace gives mirrors a working day to copy a release: a
+// freeze shorter than that is not told from a slow mirror.
+const DefaultFreezeGrace = 24 * time.Hour
+
 // Flags are an update's settings, as the flags give them.
 type Flags struct {
 	Policy     string // the pinned policy's file (ssms only)
@@ -42,8 +46,11 @@ type Flags struct {
 	State      string // "" is updater.DefaultStateDir(Install)
 	Report     string // an auditors' endpoint for failure reports
 	AwaitStart time.Duration
-	Check      bool
-	JSON       bool
+	// FreezeGrace is how long the newest release may be in the log before
+	// mirrors without it are reported (updater.Updater.FreezeGrace).
+	FreezeGrace time.Duration
+	Check       bool
+	JSON        bool
 }
 
 // AddSource adds the flags that say where updates come from and where
@@ -52,6 +59,7 @@ func (f *Flags) AddSource(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.Mirrors, "mirror", nil, "a mirror: a directory or an http(s) URL (repeat to try several in order)")
 	fs.StringVar(&f.Log, "log", "", "the log, or a mirror of its tiles (default: the policy's log)")
 	fs.StringVar(&f.Report, "report", "", "an auditors' endpoint for failure reports, e.g. http://HOST/api/reports (best effort)")
+	fs.DurationVar(&f.FreezeGrace, "freeze-grace", DefaultFreezeGrace, "how long the newest release may be in the log, on no mirror, before that is reported as a freeze (0: at once)")
 }
 
 // NeedMirror is the error of an install with no mirror to download from.
@@ -79,7 +87,7 @@ func (f *Flags) Updater(pinned *policies.Policy, progress io.Writer) (*updater.U
 	}
 	u := &updater.Updater{
 		Product: f.Product, Artifact: f.Artifact, Path: path, StateDir: state, Pinned: pinned, Log: logc,
-		Report: f.Report, Progress: progress, AwaitStart: f.AwaitStart,
+		Report: f.Report, Progress: progress, AwaitStart: f.AwaitStart, FreezeGrace: f.FreezeGrace,
 	}
 	for _, m := range f.Mirrors {
 		u.Mirrors = append(u.Mirrors, &mirror.Client{Base: m, Progress: progress})
