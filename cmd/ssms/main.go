@@ -50,7 +50,9 @@ Start with "ssms quickstart" to watch the whole life cycle run locally, then:
 Passphrases come from SSMS_PASSWORD or a terminal prompt, never from a flag.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       version,
 	}
+	root.SetVersionTemplate(versionLine())
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
