@@ -200,7 +200,7 @@ With --policy (or when the release was drafted under the embedded policy), a
 key that is not one of the policy's maintainers is warned about: its
 signature counts for nothing, and the log refuses an envelope carrying it.`,
 		Example: `  ssms release sign release.json --key alice.key --policy policy.json`,
-		Args: cobra.ExactArgs(1),
+		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			env, err := readEnvelope(args[0])
 			if err != nil {
