@@ -59,6 +59,7 @@ Passphrases come from SSMS_PASSWORD or a terminal prompt, never from a flag.`,
 		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
 	})
 	root.AddCommand(keyCmd(), policyCmd(), releaseCmd(), buildCmd(), rebuildCmd(), logCmd(), witnessCmd(), monitorCmd(), verifyEvidenceCmd(), bundleCmd(), verifyCmd(), mirrorCmd(), quickstartCmd())
+	registerCompletions(root)
 	return root
 }
 

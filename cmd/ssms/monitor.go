@@ -34,6 +34,8 @@ DIR at a time: another is refused (DIR is in use by process N).
 
 With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 --interval until interrupted. --metrics ADDR serves Prometheus counters.`,
+		Example: `  ssms monitor --log http://127.0.0.1:8080 --policy policy.json --state ssms-monitor --once
+  ssms monitor --log http://127.0.0.1:8080 --policy policy.json --state ssms-monitor --json --metrics 127.0.0.1:9100`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if grace <= 0 {

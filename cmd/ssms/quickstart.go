@@ -40,6 +40,8 @@ not vouch for a tampered binary, and that a second, different release of the
 same version raises the monitor's alarm. It needs git and go on PATH (the
 rebuilds compile the demo program from scratch, some seconds each). Nothing
 outside the directory is touched.`,
+		Example: `  ssms quickstart
+  ssms quickstart --dir /tmp/ssms-demo --keep`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if dir == "" {

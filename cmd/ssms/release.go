@@ -286,6 +286,8 @@ keys of the policy (the rollback threshold for a rollback), its product is in
 the policy, the policy itself carries its own threshold and has not expired,
 and every --artifact given matches its digest in the release. Otherwise say
 what failed.`,
+		Example: `  ssms release verify release.json --policy policy.json --artifact myapp=./dist/myapp
+  ssms release verify --json release.json --policy policy.json --artifact myapp=./dist/myapp`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			pol, err := loadPolicy(policyPath)
