@@ -65,4 +65,4 @@ Passphrases come from SSMS_PASSWORD or a terminal prompt, never from a flag.`,
 
 func withHint(err error, hint string) error { return clierr.Hint(err, hint) }
 
-func report(w io.Writer, err error) { clierr.Report(w, "ssms", err) }
+func report(w io.Writer, err error) { clierr.Report(w, "ssms", explainSecurity(err)) }

@@ -383,7 +383,7 @@ func checkArtifacts(c *cobra.Command, st *manifest.ReleaseStatement, args []stri
 		results = append(results, r)
 	}
 	if len(problems) > 0 {
-		return results, errors.New(strings.Join(problems, "; "))
+		return results, &marked{errors.New(strings.Join(problems, "; ")), errArtifactMismatch}
 	}
 	return results, nil
 }
