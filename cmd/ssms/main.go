@@ -55,11 +55,11 @@ Passphrases come from SSMS_PASSWORD or a terminal prompt, never from a flag.`,
 	root.SetVersionTemplate(versionLine())
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	defer registerCompletions(root) // once every command is added
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
 	})
 	root.AddCommand(keyCmd(), policyCmd(), releaseCmd(), buildCmd(), rebuildCmd(), logCmd(), witnessCmd(), monitorCmd(), verifyEvidenceCmd(), bundleCmd(), verifyCmd(), mirrorCmd(), quickstartCmd())
-	registerCompletions(root)
 	return root
 }
 
