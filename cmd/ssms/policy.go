@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -113,6 +114,9 @@ func policyInit(c *cobra.Command, f *policyFlags) error {
 	}
 	env := &manifest.Envelope{PayloadType: policies.PayloadType, Payload: payload, Signatures: []manifest.Signature{}}
 	if err := writeEnvelope(f.out, env, !f.force); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return withHint(err, "its signatures would be lost: write the new policy elsewhere (a rotation is --version N+1 --out policy-N+1.json), or pass --force to replace it")
+		}
 		return err
 	}
 	fmt.Fprintf(c.OutOrStdout(), "wrote %s: policy version %d for %s, %d maintainers (release %d, rollback %d, policy %d), expires %s\n",
