@@ -47,9 +47,9 @@ func (e *ThresholdError) Unwrap() error { return ErrThreshold }
 
 // Approval lists the maintainers whose signatures met a threshold.
 type Approval struct {
-	Action  Action
-	Need    int
-	Signers []string // names, in signature order
+	Action  Action   `json:"action"`
+	Need    int      `json:"need"`
+	Signers []string `json:"signers"` // names, in signature order
 }
 
 // Parse opens a policy envelope without checking any signature. Use
@@ -140,8 +140,10 @@ func VerifyNext(prev *Policy, env *manifest.Envelope) (*Policy, *Rotation, error
 
 // Rotation records who approved a policy change.
 type Rotation struct {
-	From, To     uint64
-	ByOld, ByNew *Approval
+	From  uint64    `json:"from"`
+	To    uint64    `json:"to"`
+	ByOld *Approval `json:"byOld"`
+	ByNew *Approval `json:"byNew"`
 }
 
 // VerifyChain walks from the trusted policy through envs, each the next

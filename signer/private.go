@@ -100,6 +100,8 @@ func LoadPrivateKey(data, passphrase []byte) (Signer, error) {
 	switch {
 	case block == nil && bytes.Contains(data, []byte("-----BEGIN ")):
 		return nil, errors.New("corrupt key file: its PEM block does not decode")
+	case block == nil && bytes.HasPrefix(data, []byte(noteKeyPrefix)):
+		return nil, errors.New(noteKeyMistake)
 	case block == nil:
 		return nil, errors.New("not a PEM private key file")
 	case block.Type == "PUBLIC KEY":

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
@@ -98,11 +99,17 @@ func ParsePublicKey(data []byte) (*PublicKey, error) {
 		return nil, fmt.Errorf("public key file of %d bytes; at most %d expected", len(data), MaxPublicKeyPEM)
 	}
 	block, rest := pem.Decode(data)
-	if block == nil {
+	switch {
+	case block == nil && bytes.HasPrefix(data, []byte(noteKeyPrefix)):
+		return nil, errors.New(noteKeyMistake)
+	case block == nil && looksLikeVKey(data):
+		return nil, errors.New("this is a log's or witness's verifier key (NAME+HASH+KEY), not a public key file: a policy takes it with --log or --witness")
+	case block == nil:
 		return nil, errors.New("no PEM block found; want -----BEGIN PUBLIC KEY-----")
-	}
-	if block.Type != "PUBLIC KEY" {
-		return nil, fmt.Errorf("PEM block is %q; want \"PUBLIC KEY\" (is this a private key?)", block.Type)
+	case strings.Contains(block.Type, "PRIVATE KEY"):
+		return nil, errors.New("this is a private key: give its public key file (NAME.pub) instead, and keep NAME.key to yourself")
+	case block.Type != "PUBLIC KEY":
+		return nil, fmt.Errorf("PEM block is %q; want \"PUBLIC KEY\"", block.Type)
 	}
 	if len(bytes.TrimSpace(rest)) != 0 || len(bytes.TrimSpace(data[:bytes.Index(data, []byte("-----BEGIN"))])) != 0 {
 		return nil, errors.New("unexpected data around the PEM block")
@@ -163,4 +170,19 @@ func (k *PublicKey) Verify(msg, sig []byte) error {
 		return ErrBadSignature
 	}
 	return nil
+}
+
+// A log's or witness's note signing key starts with this; it is not a
+// maintainer's or rebuilder's key, a slip worth one clear sentence.
+const (
+	noteKeyPrefix  = "PRIVATE+KEY+"
+	noteKeyMistake = "this is a log's or witness's note signing key (PRIVATE+KEY+…), not a maintainer's or rebuilder's key: those are made by ssms key generate"
+)
+
+// looksLikeVKey reports whether data is one line NAME+HASH+BASE64, a note
+// verifier key, without parsing (or echoing) it.
+func looksLikeVKey(data []byte) bool {
+	line := bytes.TrimSpace(data)
+	parts := bytes.Split(line, []byte("+"))
+	return len(parts) >= 3 && !bytes.ContainsAny(line, " \n") && len(parts[1]) == 8
 }

@@ -149,7 +149,12 @@ func checkPrefix(old, new *SignedCheckpoint, raw [][]byte, prefix64 string) (str
 		return "", fmt.Errorf("%w: the newer tree's prefix of size %d has the older signed root", ErrInconclusive, old.Size)
 	}
 	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(old.Size), uint64(new.Size), raw, prefix[:], new.Hash[:]); err != nil {
-		return "", fmt.Errorf("%w: the proof does not lead from the stated prefix root to the newer root (%v)", ErrInconclusive, err)
+		why := ""
+		var mismatch proof.RootMismatchError
+		if !errors.As(err, &mismatch) { // whose message is raw byte slices
+			why = " (" + err.Error() + ")"
+		}
+		return "", fmt.Errorf("%w: the proof does not lead from the stated prefix root to the newer root%s", ErrInconclusive, why)
 	}
 	return fmt.Sprintf("log %s forked: its tree of size %d (signed) has a prefix of size %d with root %s, not the root %s it signed for that size",
 		old.Origin, new.Size, old.Size, prefix, old.Hash), nil

@@ -105,10 +105,16 @@ func TestProofsInteroperate(t *testing.T) {
 	if err := VerifyInclusion(5, 300, LeafHash(entries[5]), p, roots[300]); !errors.Is(err, ErrInclusion) {
 		t.Fatalf("bit-flipped inclusion proof: %v", err)
 	}
+	// A proof for another entry says so in words, never as byte slices.
+	p, _ = s.InclusionProof(5, 300)
+	err := VerifyInclusion(5, 300, LeafHash(entries[6]), p, roots[300])
+	if want := "this entry is not entry 5 of the signed tree of size 300: the proof is for another entry"; err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "[") {
+		t.Fatalf("proof for another entry: %v, want %q", err, want)
+	}
 	c, _ := s.ConsistencyProof(100, 300)
 	c[0][31] ^= 1
 	var ce *ConsistencyError
-	if err := VerifyConsistency(Checkpoint{Size: 100, Hash: roots[100]}, Checkpoint{Size: 300, Hash: roots[300]}, c); !errors.As(err, &ce) || ce.Old.Size != 100 {
+	if err := VerifyConsistency(Checkpoint{Size: 100, Hash: roots[100]}, Checkpoint{Size: 300, Hash: roots[300]}, c); !errors.As(err, &ce) || ce.Old.Size != 100 || strings.Contains(ce.Underlying, "[") {
 		t.Fatalf("bit-flipped consistency proof: %v", err)
 	}
 }

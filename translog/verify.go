@@ -27,7 +27,12 @@ func VerifyInclusion(index, size int64, leaf tlog.Hash, hashes []tlog.Hash, root
 	if index < 0 || index >= size {
 		return fmt.Errorf("%w: index %d outside a tree of size %d", ErrInclusion, index, size)
 	}
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(index), uint64(size), leaf[:], toBytes(hashes), root[:]); err != nil {
+	err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(index), uint64(size), leaf[:], toBytes(hashes), root[:])
+	if errors.As(err, new(proof.RootMismatchError)) {
+		// The library's message is two raw byte slices; say what it means.
+		return fmt.Errorf("%w: this entry is not entry %d of the signed tree of size %d: the proof is for another entry, or the entry was changed", ErrInclusion, index, size)
+	}
+	if err != nil {
 		return fmt.Errorf("%w: entry %d in tree %d: %v", ErrInclusion, index, size, err)
 	}
 	return nil
@@ -54,6 +59,10 @@ func VerifyConsistency(old, new Checkpoint, hashes []tlog.Hash) error {
 		return &ConsistencyError{Old: old, New: new, Proof: hashes, Underlying: "the new tree is smaller"}
 	}
 	err := proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(old.Size), uint64(new.Size), toBytes(hashes), old.Hash[:], new.Hash[:])
+	var mismatch proof.RootMismatchError
+	if errors.As(err, &mismatch) {
+		return &ConsistencyError{Old: old, New: new, Proof: hashes, Underlying: "the proof does not lead from the older root to the newer one"}
+	}
 	if err != nil {
 		return &ConsistencyError{Old: old, New: new, Proof: hashes, Underlying: err.Error()}
 	}

@@ -31,6 +31,8 @@ when the older size is a power of two, the log's proof omits the root that
 matters) is completed from the log's tiles, which the newer checkpoint's
 signature authenticates: at --log URL, or the policy's URL for the log.
 --out writes the completed, self-contained evidence.`,
+		Example: `  ssms verify-evidence ssms-witness/evidence/*.evidence --policy policy.json
+  ssms verify-evidence w.incomplete --policy policy.json --log http://127.0.0.1:8080 --out fork.evidence`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if (vkey == "") == (policyPath == "") {

@@ -114,7 +114,13 @@ func keyIDCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "id FILE.pub",
 		Short: "Print the key ID of a public key (hex SHA-256 of its DER)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Print the key ID of a public key file: the hex SHA-256 of its DER
+SubjectPublicKeyInfo, which policies, signatures ("keyid") and errors use to
+name the key. Compare it with the ID a maintainer reads out to you before you
+list their key in a policy.`,
+		Example: `  ssms key id alice.pub
+  ssms key id --json alice.pub`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			pub, err := readPublicKey(args[0])
 			if err != nil {

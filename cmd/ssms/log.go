@@ -91,6 +91,9 @@ checkpoints carry fewer cosignatures, it never stops the log. Each error a
 witness answers is a warning line on stderr.
 
 A second server on DIR is refused: DIR is in use by process N.`,
+		Example: `  ssms log serve --dir ssms-log --addr 127.0.0.1:8080 --policy policy.json
+  ssms log serve --dir ssms-log --addr 127.0.0.1:8080 --policy policy.json --policy policy-2.json \
+      --witness http://127.0.0.1:8090 --max-adds-per-hour 60`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var pols []*policies.Policy
@@ -233,6 +236,8 @@ func logCheckpointCmd() *cobra.Command {
 also verify that it is consistent with the checkpoint stored there (the log
 only ever appended), then store the new one. A log that rewrote its history
 is an error that shows both checkpoints.`,
+		Example: `  ssms log checkpoint --log http://127.0.0.1:8080 --vkey "$LOG_VKEY" --state seen.cp
+  ssms log checkpoint --json --log http://127.0.0.1:8080 --vkey "$LOG_VKEY"`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			client, err := translog.NewClient(logURL, vkey)
@@ -293,6 +298,8 @@ FILE.proof.entry: that is the entry to verify. With --policy, the log's key
 comes from the policy (by the checkpoint's origin), and the checkpoint must
 also carry the policy's witness quorum, a quorum of cosignatures no older than
 its maxCheckpointAge: what a client demands before it installs anything.`,
+		Example: `  ssms log verify-proof release.proof --entry release.json --policy policy.json
+  ssms log verify-proof release.proof --entry release.json --vkey "$LOG_VKEY"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			b, err := readFile(args[0], translog.MaxProofSize)

@@ -50,9 +50,12 @@ Start with "ssms quickstart" to watch the whole life cycle run locally, then:
 Passphrases come from SSMS_PASSWORD or a terminal prompt, never from a flag.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       version,
 	}
+	root.SetVersionTemplate(versionLine())
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	defer registerCompletions(root) // once every command is added
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
 	})
@@ -62,4 +65,4 @@ Passphrases come from SSMS_PASSWORD or a terminal prompt, never from a flag.`,
 
 func withHint(err error, hint string) error { return clierr.Hint(err, hint) }
 
-func report(w io.Writer, err error) { clierr.Report(w, "ssms", err) }
+func report(w io.Writer, err error) { clierr.Report(w, "ssms", explainSecurity(err)) }

@@ -20,7 +20,7 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"ssms": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"ssms": func() { os.Exit(runCheckingJSON(os.Args[1:])) },
 	})
 }
 

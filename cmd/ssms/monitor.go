@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"time"
@@ -40,7 +41,8 @@ With --once: one pass, exit 1 if there was any alert. Otherwise a pass every
 the policy chain, alerts with their evidence, a lookup of an artifact digest),
 and POST /api/reports for updaters' failure reports, kept in DIR/reports.`,
 		Example: `  ssms monitor --log http://127.0.0.1:8080 --policy policy.json --state mon --once
-  ssms monitor --log http://127.0.0.1:8080 --policy policy.json --state mon --http 127.0.0.1:8090`,
+  ssms monitor --log http://127.0.0.1:8080 --policy policy.json --state mon --http 127.0.0.1:8090
+  ssms monitor --log http://127.0.0.1:8080 --policy policy.json --state ssms-monitor --json --metrics 127.0.0.1:9100`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if grace <= 0 {
@@ -103,7 +105,7 @@ and POST /api/reports for updaters' failure reports, kept in DIR/reports.`,
 	c.Flags().BoolVar(&once, "once", false, "one pass; exit 1 on any alert")
 	c.Flags().DurationVar(&interval, "interval", time.Minute, "time between passes")
 	c.Flags().DurationVar(&grace, "rebuild-grace", monitor.DefaultRebuildGrace, "how long a release may lack its rebuild threshold")
-	c.Flags().BoolVar(&asJSON, "json", false, "alerts as JSON lines")
+	c.Flags().BoolVar(&asJSON, "json", false, "alerts, and a status line per pass ({\"kind\":\"pass\",…}), as JSON lines")
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this address")
 	c.Flags().StringVar(&httpAddr, "http", "", "serve the explorer (pages, /api/) on this address")
 	for _, f := range []string{"log", "policy", "state"} {
@@ -129,7 +131,11 @@ func monitorPass(c *cobra.Command, m *monitor.Monitor, reg *metrics.Registry, as
 	}
 	reg.Counter("ssms_monitor_entries_total", "Entries checked.").Add(float64(pass.To - pass.From))
 	reg.Gauge("ssms_monitor_tree_size", "Size of the last verified checkpoint.").Set(float64(pass.To))
-	if !asJSON {
+	if asJSON {
+		// One status line per pass, so a script sees the monitor alive.
+		b, _ := json.Marshal(map[string]any{"kind": "pass", "from": pass.From, "to": pass.To, "releases": pass.Releases, "alerts": len(pass.Findings)})
+		fmt.Fprintf(out, "%s\n", b)
+	} else {
 		fmt.Fprintf(c.ErrOrStderr(), "ssms: monitor: entries %d to %d checked (%s), %s\n", pass.From, pass.To, plural(pass.Releases, "release"), plural(len(pass.Findings), "alert"))
 	}
 	return len(pass.Findings), nil

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +16,7 @@ import (
 
 func policyCmd() *cobra.Command {
 	c := &cobra.Command{Use: "policy", Short: "Write, sign and rotate the trust policy"}
-	c.AddCommand(policyInitCmd(), policySignCmd(), policyRotateCmd(), policyPublishCmd())
+	c.AddCommand(policyInitCmd(), policySignCmd(), policyShowCmd(), policyCheckRotationCmd("check-rotation"), policyCheckRotationCmd("rotate"), policyPublishCmd())
 	return c
 }
 
@@ -113,6 +114,9 @@ func policyInit(c *cobra.Command, f *policyFlags) error {
 	}
 	env := &manifest.Envelope{PayloadType: policies.PayloadType, Payload: payload, Signatures: []manifest.Signature{}}
 	if err := writeEnvelope(f.out, env, !f.force); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return withHint(err, "its signatures would be lost: write the new policy elsewhere (a rotation is --version N+1 --out policy-N+1.json), or pass --force to replace it")
+		}
 		return err
 	}
 	fmt.Fprintf(c.OutOrStdout(), "wrote %s: policy version %d for %s, %d maintainers (release %d, rollback %d, policy %d), expires %s\n",
@@ -152,8 +156,11 @@ func policySignCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "sign policy.json --key A.key",
 		Short: "Add one maintainer signature to a policy (in place)",
-		Long: `Add one signature to a policy envelope, in place. A key signs once. For a
-rotation, the maintainers of both the old and the new version sign the new one.`,
+		Long: `Print the policy (as "ssms policy show" does), then add one signature to it, in
+place. A key signs once. For a rotation, the maintainers of both the old and
+the new version sign the new one.`,
+		Example: `  ssms policy sign policy.json --key alice.key
+  ssms policy sign policy-2.json --key carol.key   # a rotation: old and new maintainers sign`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			env, err := readEnvelope(args[0])
@@ -164,6 +171,12 @@ rotation, the maintainers of both the old and the new version sign the new one.`
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
+			// Show what is about to be signed before the passphrase is asked.
+			sum, err := summarizePolicy(args[0], env, time.Now())
+			if err != nil {
+				return err
+			}
+			sum.print(c.OutOrStdout())
 			s, err := loadSigner(c.Context(), key)
 			if err != nil {
 				return err
@@ -206,17 +219,27 @@ func predecessor(path string, env *manifest.Envelope) (*policies.Policy, error) 
 	return old, nil
 }
 
-func policyRotateCmd() *cobra.Command {
+// policyCheckRotationCmd is "policy check-rotation", and under the name
+// "rotate" its deprecated former name: it only ever checked a rotation,
+// which "policy publish" publishes.
+func policyCheckRotationCmd(name string) *cobra.Command {
 	var from, to string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "rotate --from old.json --to new.json",
-		Short: "Check that new.json is a valid successor of old.json",
+		Use:   name + " --from old.json --to new.json",
+		Short: "Check that new.json is a valid successor of old.json (changes nothing)",
 		Long: `Check the rotation rule: new.json is version N+1 of old.json (which must itself be
 valid), signed by the policy threshold of old.json's maintainers and by the
-policy threshold of its own. Clients accept the new policy only under this rule.`,
+policy threshold of its own. Clients accept the new policy only under this rule.
+Nothing is written or published: "ssms policy publish new.json --previous
+old.json" logs the rotation.`,
+		Example: `  ssms policy check-rotation --from policy.json --to policy-2.json
+  ssms policy check-rotation --json --from policy.json --to policy-2.json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if name != "check-rotation" {
+				fmt.Fprintf(c.ErrOrStderr(), "ssms: warning: \"policy %s\" is now \"policy check-rotation\"; the old name will be removed\n", name)
+			}
 			newEnv, err := readEnvelope(to)
 			if err != nil {
 				return err
@@ -240,5 +263,6 @@ policy threshold of its own. Clients accept the new policy only under this rule.
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	c.MarkFlagRequired("from")
 	c.MarkFlagRequired("to")
+	c.Hidden = name != "check-rotation"
 	return c
 }

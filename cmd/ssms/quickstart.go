@@ -47,6 +47,9 @@ directory, or --source). Its three builds of smp-server share one build
 cache (independent rebuilders never would) so that it takes about a minute
 on two cores. Nothing outside the directory is touched; --keep (or --dir)
 keeps it, and the end of the run says where it is and what to try next.`,
+		Example: `  ssms quickstart
+  ssms quickstart --keep
+  ssms quickstart --dir /tmp/ssms-demo --source ~/src/ssms`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			keep = keep || dir != ""

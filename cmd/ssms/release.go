@@ -13,6 +13,7 @@ import (
 	"ssms.dev/ssms/internal/progress"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
+	"ssms.dev/ssms/signer"
 )
 
 func releaseCmd() *cobra.Command {
@@ -187,14 +188,19 @@ func digestWithProgress(c *cobra.Command, name, path string, limit int64) (manif
 }
 
 func releaseSignCmd() *cobra.Command {
-	var key string
+	var key, policyPath string
 	c := &cobra.Command{
-		Use:   "sign release.json --key A.key",
+		Use:   "sign release.json --key A.key [--policy policy.json]",
 		Short: "Add one maintainer signature to a release manifest (offline, in place)",
 		Long: `Show what is being signed, then add one signature to the release manifest, in
 place. Works offline. A key signs once: a second signature by the same key is
-refused, since thresholds count distinct keys.`,
-		Args: cobra.ExactArgs(1),
+refused, since thresholds count distinct keys.
+
+With --policy (or when the release was drafted under the embedded policy), a
+key that is not one of the policy's maintainers is warned about: its
+signature counts for nothing, and the log refuses an envelope carrying it.`,
+		Example: `  ssms release sign release.json --key alice.key --policy policy.json`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			env, err := readEnvelope(args[0])
 			if err != nil {
@@ -218,6 +224,7 @@ refused, since thresholds count distinct keys.`,
 				return err
 			}
 			p := st.Predicate
+			warnNotMaintainer(c, policyPath, p.Policy, s.Public())
 			out := c.OutOrStdout()
 			fmt.Fprintf(out, "signed %s %s %s (sequence %d) from %s@%s\n", p.Type, p.Product, p.Version, p.Sequence, p.Source.URI, p.Source.Commit)
 			for _, sub := range st.Subject {
@@ -228,8 +235,36 @@ refused, since thresholds count distinct keys.`,
 		},
 	}
 	c.Flags().StringVar(&key, "key", "", "private key file or KMS URI (required)")
+	c.Flags().StringVar(&policyPath, "policy", "", "the policy in force, to warn when the key is not one of its maintainers")
 	c.MarkFlagRequired("key")
 	return c
+}
+
+// warnNotMaintainer warns when pub is not a maintainer of the policy in
+// force: the one given, or else the embedded policy if the release was
+// drafted under it. A signature by any other key is harmless but counts for
+// nothing, which a maintainer signing with the wrong key file should hear
+// now rather than at publish time.
+func warnNotMaintainer(c *cobra.Command, policyPath, releasePolicy string, pub *signer.PublicKey) {
+	pol, err := loadPolicyOrDefault(policyPath)
+	if err != nil {
+		fmt.Fprintf(c.ErrOrStderr(), "ssms: warning: cannot check that key %s is a maintainer: %v\n", pub.ID(), err)
+		return
+	}
+	if policyPath == "" && pol.Digest() != releasePolicy {
+		return // drafted under another policy, which we were not given
+	}
+	for _, k := range pol.MaintainerKeys() {
+		if k.ID() == pub.ID() {
+			return
+		}
+	}
+	where := policyPath
+	if where == "" {
+		where = "the embedded policy"
+	}
+	fmt.Fprintf(c.ErrOrStderr(), "ssms: warning: key %s is not a maintainer of %s (version %d): its signature counts for nothing, and the log refuses an envelope that carries it\n", pub.ID(), where, pol.Version)
+	fmt.Fprintln(c.ErrOrStderr(), "ssms: hint: sign with your maintainer key, or check that you were given the policy in force")
 }
 
 type artifactResult struct {
@@ -251,6 +286,8 @@ keys of the policy (the rollback threshold for a rollback), its product is in
 the policy, the policy itself carries its own threshold and has not expired,
 and every --artifact given matches its digest in the release. Otherwise say
 what failed.`,
+		Example: `  ssms release verify release.json --policy policy.json --artifact myapp=./dist/myapp
+  ssms release verify --json release.json --policy policy.json --artifact myapp=./dist/myapp`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			pol, err := loadPolicy(policyPath)
@@ -346,7 +383,7 @@ func checkArtifacts(c *cobra.Command, st *manifest.ReleaseStatement, args []stri
 		results = append(results, r)
 	}
 	if len(problems) > 0 {
-		return results, errors.New(strings.Join(problems, "; "))
+		return results, &marked{errors.New(strings.Join(problems, "; ")), errArtifactMismatch}
 	}
 	return results, nil
 }

@@ -162,7 +162,7 @@ func hashForVerify(c *cobra.Command, rel *manifest.ReleaseStatement, args []stri
 		}
 		d, n, err := hashSigned(c, rel.Subject, name, path)
 		if errors.Is(err, manifest.ErrTooLong) {
-			return nil, withHint(fmt.Errorf("%w: %w", verifier.ErrArtifact, err), securityHint)
+			return nil, fmt.Errorf("%w: %w", verifier.ErrArtifact, err)
 		}
 		if err != nil {
 			return nil, err
@@ -171,9 +171,6 @@ func hashForVerify(c *cobra.Command, rel *manifest.ReleaseStatement, args []stri
 	}
 	return out, nil
 }
-
-// securityHint follows every refusal that may mean an attack.
-const securityHint = "do not run it; keep the files and the bundle, and report them to the project's maintainers and log auditors"
 
 // verifyRefused explains a refusal: a fork is written out as evidence.
 func verifyRefused(c *cobra.Command, err error, dir *statedir.Dir, now time.Time) error {
@@ -185,15 +182,13 @@ func verifyRefused(c *cobra.Command, err error, dir *statedir.Dir, now time.Time
 		if werr != nil {
 			return errors.Join(err, werr)
 		}
-		return withHint(err, fmt.Sprintf("the evidence is in %s; anyone can check it: ssms verify-evidence %s --policy POLICY. %s", path, path, securityHint))
+		return withHint(err, fmt.Sprintf("do not run it; the evidence is in %s: send it to the project's maintainers and log auditors (anyone can check it: ssms verify-evidence %s --policy POLICY)", path, path))
 	case errors.As(err, &early):
 		return withHint(err, "wait until then: monitors get that long to raise an alarm")
 	case errors.Is(err, verifier.ErrConsistency):
 		return withHint(err, "ask for a bundle made after this client's last check, with: ssms bundle ... --since STATE_DIR/state.json")
-	case errors.Is(err, verifier.ErrStale):
-		return withHint(err, "a frozen or stale view of the log: get a newer bundle, and if this one keeps coming, report it")
 	}
-	return withHint(err, securityHint)
+	return err // explainSecurity says what it may mean and what to do
 }
 
 // verified is the --json result.

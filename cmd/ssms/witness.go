@@ -32,7 +32,8 @@ func witnessInitCmd() *cobra.Command {
 		Long: `Create a witness: an Ed25519 cosigner key (DIR/witness.key, keep it private)
 for C2SP tlog-cosignature/v1, and print its verifier key, which policies list
 under witnesses. By convention NAME is the witness's URL without the scheme.`,
-		Args: cobra.NoArgs,
+		Example: `  ssms witness init --dir ssms-witness --name witness.example.org`,
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			skey, vkey, err := witness.GenerateKey(name)
 			if err != nil {
@@ -84,7 +85,8 @@ and keeps no more until they are completed or removed.
 Each refused checkpoint (other than a 409, which the log resolves) and each
 evidence file is a warning line on stderr. A second witness on DIR is
 refused: DIR is in use by process N.`,
-		Args: cobra.NoArgs,
+		Example: `  ssms witness serve --dir ssms-witness --addr 127.0.0.1:8090 --log "$LOG_VKEY=http://127.0.0.1:8080"`,
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			w, lock, err := openWitness(dir, logs)
 			if err != nil {

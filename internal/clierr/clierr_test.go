@@ -22,4 +22,17 @@ func TestReport(t *testing.T) {
 	if !errors.Is(Hint(base, "h"), base) {
 		t.Fatal("a hinted error does not unwrap")
 	}
+
+	// A security refusal says what it may mean; its action is the hint
+	// unless the error carries a more specific one.
+	b.Reset()
+	Report(&b, "ssms", Security(base, "it may be forged", "do not run it"))
+	if got, want := b.String(), "ssms: error: the file is missing\nssms: SECURITY ERROR: it may be forged\nssms: hint: do not run it\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	b.Reset()
+	Report(&b, "ssms", Security(Hint(base, "the evidence is in F"), "it may be forged", "do not run it"))
+	if got, want := b.String(), "ssms: error: the file is missing\nssms: SECURITY ERROR: it may be forged\nssms: hint: the evidence is in F\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }

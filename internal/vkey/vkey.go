@@ -60,7 +60,7 @@ func Parse(vkey string, algs ...byte) (*Key, error) {
 		return nil, errors.New("verifier key is not canonical base64 of an algorithm byte and a 32-byte Ed25519 key")
 	}
 	if !slices.Contains(algs, key[0]) {
-		return nil, fmt.Errorf("verifier key algorithm 0x%02x is not accepted here (want one of %x)", key[0], algs)
+		return nil, wrongKind(name, key[0], algs)
 	}
 	k := &Key{Name: name, Hash: keyHash(name, key), Alg: key[0], Public: ed25519.PublicKey(key[1:])}
 	if hash16 != fmt.Sprintf("%08x", k.Hash) {
@@ -89,4 +89,29 @@ func keyHash(name string, key []byte) uint32 {
 	h.Write([]byte(name + "\n"))
 	h.Write(key)
 	return binary.BigEndian.Uint32(h.Sum(nil))
+}
+
+// kinds names the verifier key types by what holds them.
+var kinds = map[byte]string{
+	AlgEd25519:       "a log's verifier key (type 0x01, signed-note Ed25519)",
+	AlgCosignatureV1: "a witness's verifier key (type 0x04, tlog-cosignature/v1)",
+}
+
+// wrongKind says, in one sentence, which kind of key was given and which
+// was wanted: a witness vkey passed where a log's is expected is a common
+// slip, and the bare type bytes say nothing to a user.
+func wrongKind(name string, got byte, want []byte) error {
+	is, ok := kinds[got]
+	if !ok {
+		is = fmt.Sprintf("a verifier key of unknown type 0x%02x", got)
+	}
+	var wanted []string
+	for _, a := range want {
+		if k, ok := kinds[a]; ok {
+			wanted = append(wanted, k)
+		} else {
+			wanted = append(wanted, fmt.Sprintf("type 0x%02x", a))
+		}
+	}
+	return fmt.Errorf("%s is %s; this needs %s", name, is, strings.Join(wanted, " or "))
 }
