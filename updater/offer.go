@@ -146,16 +146,20 @@ func (r *runner) anchor(ctx context.Context, b *verifier.Bundle, req *verifier.R
 	}
 	cp := r.out.Checkpoint
 	if head.Size > cp.Size {
-		return nil // a bundle newer than the check: it stands on its own
+		// A bundle newer than the check: it stands on its own, proven to
+		// extend the checkpoint just checked (now the one remembered).
+		proof, err := r.u.Log.ConsistencyProof(ctx, cp.Checkpoint, head)
+		if err != nil && !errors.Is(err, translog.ErrConsistency) {
+			return err
+		}
+		req.Consistency = map[int64][]tlog.Hash{cp.Size: proof}
+		return nil
 	}
 	proof, err := r.u.Log.ConsistencyProof(ctx, head, cp.Checkpoint)
 	if err != nil && !errors.Is(err, translog.ErrConsistency) {
 		return err
 	}
 	req.Fresher = &verifier.Fresher{Checkpoint: cp.Raw, Proof: proof}
-	if r.prevSize > 0 {
-		req.Consistency = map[int64][]tlog.Hash{r.prevSize: r.proof}
-	}
 	return nil
 }
 

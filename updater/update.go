@@ -72,7 +72,8 @@ var (
 )
 
 // Check is Update without installing: it checks the log's checkpoint and
-// learns the newest release, and changes nothing but the log index.
+// learns the newest release, and changes nothing but the log index and
+// the checkpoint the state remembers.
 func (u *Updater) Check(ctx context.Context) (*Status, error) { return u.run(ctx, false) }
 
 // Update installs the newest release the log holds, if it is newer than
@@ -173,29 +174,56 @@ func (r *runner) checkpoint(ctx context.Context) error {
 	if _, err := verifier.CheckCheckpoint(r.pol, cp.Raw, r.now); err != nil {
 		return r.refuse(err, "", nil, "", nil)
 	}
+	// What this updater saw before: the checkpoint its state remembers
+	// (moved on by every check, not only by installs) and the one its
+	// index covers (which survives a roll-back of the state).
+	for _, old := range []string{r.st.Logs[cp.Origin], bundler.IndexCheckpoint(r.indexDir())} {
+		if err := r.extends(ctx, old, cp); err != nil {
+			return err
+		}
+	}
+	if r.st.Logs[cp.Origin] != string(cp.Raw) {
+		r.st.Logs[cp.Origin] = string(cp.Raw)
+		if err := r.d.Save(r.st); err != nil {
+			return err
+		}
+	}
 	r.out.Checkpoint = cp
-	old := r.st.Logs[cp.Origin]
+	return nil
+}
+
+// extends checks that cp extends old, a checkpoint this updater saw
+// before ("" for none): a smaller tree is a log gone back (a freeze, or
+// the view of another client), a proof that fails is a fork, proven with
+// evidence where the proof shows it.
+func (r *runner) extends(ctx context.Context, old string, cp *translog.SignedCheckpoint) error {
 	if old == "" {
 		return nil
 	}
 	prev, err := translog.OpenCheckpoint([]byte(old), r.u.Log.Origin, r.u.Log.Key)
-	if err == nil && prev.Size <= cp.Size {
-		r.prevSize = prev.Size
-		r.proof, _ = r.u.Log.ConsistencyProof(ctx, prev.Checkpoint, cp.Checkpoint) // judged below
+	if err != nil {
+		// Another key under the origin, or a damaged file: the verifier
+		// says which.
+		return r.refuse(verifier.CheckExtends(r.pol, old, cp.Raw, nil), "", nil, "", nil)
 	}
-	if err := verifier.CheckExtends(r.pol, old, cp.Raw, r.proof); err != nil {
-		r.out.Checkpoint = nil
+	if prev.Size > cp.Size {
+		return r.refuse(fmt.Errorf("%w: the log serves a tree of %d entries, but this updater saw %d before: a log that goes back is frozen, or shows you another view than others see", verifier.ErrConsistency, cp.Size, prev.Size), "consistency", nil, "", nil)
+	}
+	proof, _ := r.u.Log.ConsistencyProof(ctx, prev.Checkpoint, cp.Checkpoint) // judged below
+	if err := verifier.CheckExtends(r.pol, old, cp.Raw, proof); err != nil {
 		return r.refuse(err, "", nil, "", nil)
 	}
 	return nil
 }
+
+func (r *runner) indexDir() string { return filepath.Join(r.u.StateDir, "index") }
 
 // newest learns from the log the newest release of the product that the
 // policy in force approves and that is newer than the one running. A
 // logged release below the threshold is no release: it cannot make a
 // mirror look like it withholds something.
 func (r *runner) newest(ctx context.Context) error {
-	ix, _, err := bundler.RefreshIndex(ctx, filepath.Join(r.u.StateDir, "index"), r.u.Log, r.out.Checkpoint)
+	ix, _, err := bundler.RefreshIndex(ctx, r.indexDir(), r.u.Log, r.out.Checkpoint)
 	if err != nil {
 		return fmt.Errorf("reading the log: %w", err)
 	}

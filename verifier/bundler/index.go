@@ -87,6 +87,17 @@ func (ix *Index) save(dir string) error {
 	return atomicfile.Write(filepath.Join(dir, indexFile), b, 0o644)
 }
 
+// IndexCheckpoint is the signed checkpoint the index in dir covers, ""
+// if there is no index or it does not read: an updater checks that the
+// log it reads now extends it.
+func IndexCheckpoint(dir string) string {
+	ix, err := loadIndex(dir)
+	if err != nil {
+		return ""
+	}
+	return ix.Checkpoint
+}
+
 // RefreshIndex brings the index in dir (made if there is none) to the
 // log's latest checkpoint, proven consistent with the one it covered, and
 // returns it with that checkpoint. An updater calls it to learn which
