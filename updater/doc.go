@@ -98,7 +98,7 @@
 // exactly these fields (shortened with …):
 //
 //	{"version":1,"step":"committed","path":"/usr/local/bin/app",
-//	 "staged":"/usr/local/bin/.app.download-123","product":"app",
+//	 "staged":"/usr/local/bin/.ssms-download-123","product":"app",
 //	 "old":"sha256:9f86…","new":"sha256:60303…","size":20971520,
 //	 "hadState":true,"prevState":"{\"version\":1,…}\n",
 //	 "nextState":"{\"version\":1,…}\n","confirmWithin":600,
@@ -108,6 +108,18 @@
 // "" before the step committed. A journal of another version, or one that
 // does not parse, is ErrJournalCorrupt, and nothing is changed: a person
 // must look. A future incompatible format will use another version.
+//
+// # Who may write the state directory
+//
+// The journal names the files an install renames and removes beside the
+// binary, so only the state directory's owner may act on it: Recover,
+// Install and the updater refuse a state directory or journal that
+// another user owns or that group or others may write
+// (statedir.ErrNotOwner), as OpenSSH refuses such files. A service that
+// updates itself (smp-server --auto-update) owns its state directory and
+// its binary's directory; root updating a program owns both. A staged
+// file must be named as a download (mirror.DownloadPrefix): undoing an
+// install never removes another file.
 //
 // # Limits
 //

@@ -19,8 +19,8 @@ import (
 func Example() {
 	root, _ := os.MkdirTemp("", "updater-example")
 	defer os.RemoveAll(root)
-	path := filepath.Join(root, "app")             // the binary that runs
-	staged := filepath.Join(root, ".app.download") // downloaded beside it
+	path := filepath.Join(root, "app")                  // the binary that runs
+	staged := filepath.Join(root, ".ssms-download-app") // downloaded beside it
 	os.WriteFile(path, []byte("version 1"), 0o755)
 	os.WriteFile(staged, []byte("version 2"), 0o600)
 

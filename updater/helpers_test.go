@@ -26,7 +26,7 @@ type fixture struct {
 }
 
 func (f fixture) path() string   { return filepath.Join(f.bin, "app") }
-func (f fixture) staged() string { return filepath.Join(f.bin, ".app.download") }
+func (f fixture) staged() string { return filepath.Join(f.bin, ".ssms-download-app") }
 
 // newFixture makes root/bin with the old binary (unless first) and the
 // staged new one, and root/state with the state recording the old binary.

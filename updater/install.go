@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/updater/mirror"
 	"ssms.dev/ssms/verifier"
 	"ssms.dev/ssms/verifier/statedir"
 )
@@ -129,6 +131,8 @@ func checkRequest(req Request) error {
 		return fmt.Errorf("the staged file %s is not in %s (a rename is atomic only within one directory)", req.Staged, filepath.Dir(req.Path))
 	case req.Staged == req.Path || req.Staged == previousPath(req.Path) || req.Staged == linkTemp(req.Path):
 		return fmt.Errorf("the staged file %s has a name the install uses", req.Staged)
+	case !strings.HasPrefix(filepath.Base(req.Staged), mirror.DownloadPrefix):
+		return fmt.Errorf("the staged file %s is not named as a download (%s*)", req.Staged, mirror.DownloadPrefix)
 	case req.Size < 0 || req.Size > MaxBinarySize:
 		return fmt.Errorf("size %d is outside 0..%d", req.Size, MaxBinarySize)
 	case req.Now.IsZero():

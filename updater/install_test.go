@@ -61,7 +61,7 @@ func TestRollBack(t *testing.T) {
 		must(t, f.with(t, func(d *statedir.Dir) error { return RollBack(d, f.path()) }))
 		f.checkInvariants(t, RolledBack)
 		after := snapshot(t, root)
-		delete(before, "/bin/.app.download") // consumed by the install
+		delete(before, "/bin/.ssms-download-app") // consumed by the install
 		if first {
 			if len(after) != 0 {
 				t.Errorf("a rolled-back first install left %q", names(after))

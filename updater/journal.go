@@ -7,11 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/internal/strictjson"
+	"ssms.dev/ssms/updater/mirror"
 	"ssms.dev/ssms/verifier"
+	"ssms.dev/ssms/verifier/statedir"
 )
 
 // JournalFile is the journal's name inside the state directory.
@@ -59,6 +62,11 @@ func journalPath(stateDir string) string { return filepath.Join(stateDir, Journa
 // readJournal returns nil, nil when there is no journal.
 func readJournal(stateDir string) (*journal, error) {
 	path := journalPath(stateDir)
+	if err := statedir.CheckOwner(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
 	b, err := readCapped(path, MaxJournalSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -100,6 +108,9 @@ func (j *journal) check() error {
 	case !filepath.IsAbs(j.Path) || !filepath.IsAbs(j.Staged) ||
 		filepath.Dir(j.Path) != filepath.Dir(j.Staged):
 		return errors.New("path and staged must be absolute, in one directory")
+	case !strings.HasPrefix(filepath.Base(j.Staged), mirror.DownloadPrefix):
+		// Undoing an install removes the staged file: never another one.
+		return fmt.Errorf("staged file %s is not a download (%s*)", filepath.Base(j.Staged), mirror.DownloadPrefix)
 	case !validDigest(j.New) || (j.Old != "" && !validDigest(j.Old)):
 		return errors.New("old and new must be sha256:<hex> digests")
 	}

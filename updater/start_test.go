@@ -62,7 +62,7 @@ func (in *installed) update(t *testing.T) {
 	must(t, err)
 	_, err = d.SaveBundle(bundle)
 	must(t, err)
-	staged := filepath.Join(filepath.Dir(in.path), ".smp-server.download")
+	staged := filepath.Join(filepath.Dir(in.path), ".ssms-download-smp-server")
 	must(t, os.WriteFile(staged, binV2, 0o600))
 	must(t, Install(d, Request{Path: in.path, Staged: staged, Product: "smp-server", Digest: manifest.DigestBytes(binV2),
 		Size: int64(len(binV2)), Result: res, Now: in.w.Now, ConfirmWithin: time.Hour}))
@@ -261,7 +261,7 @@ func TestStartRollsBackFirstInstall(t *testing.T) {
 	must(t, err)
 	res, err := w.Verify(nil, "smp-server", bundle, "smp-server", binV1)
 	must(t, err)
-	staged := in.path + ".download"
+	staged := filepath.Join(filepath.Dir(in.path), ".ssms-download-first")
 	must(t, os.WriteFile(staged, binV1, 0o600))
 	d, err := statedir.Open(DefaultStateDir(in.path))
 	must(t, err)

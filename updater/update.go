@@ -260,7 +260,7 @@ const staleDownload = time.Hour
 // sweepDownloads removes what killed updates left in dir: mirror.Client
 // removes its temporary file on every error, but not when SIGKILLed.
 func sweepDownloads(dir string, now time.Time) {
-	left, _ := filepath.Glob(filepath.Join(dir, ".ssms-download-*"))
+	left, _ := filepath.Glob(filepath.Join(dir, mirror.DownloadPrefix+"*"))
 	for _, p := range left {
 		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && now.Sub(fi.ModTime()) > staleDownload {
 			os.Remove(p)

@@ -105,7 +105,7 @@ func (s *site) update() string {
 	must(s.t, err)
 	digest, err := d.SaveBundle(bundle)
 	must(s.t, err)
-	staged := filepath.Join(filepath.Dir(s.path), ".smp-server.download")
+	staged := filepath.Join(filepath.Dir(s.path), ".ssms-download-smp-server")
 	must(s.t, os.WriteFile(staged, s.v2, 0o600))
 	must(s.t, updater.Install(d, updater.Request{Path: s.path, Staged: staged, Product: "smp-server",
 		Digest: manifest.DigestBytes(s.v2), Size: int64(len(s.v2)), Result: res, Now: time.Now(), ConfirmWithin: time.Hour}))

@@ -17,11 +17,15 @@ var (
 	ErrTooLarge = errors.New("larger than its limit")
 )
 
+// DownloadPrefix begins the name of every download in an install
+// directory: the updater takes no other file for one.
+const DownloadPrefix = ".ssms-download-"
+
 // stage copies r into a new temporary file in dir while hashing it,
 // reading at most size+1 bytes, and keeps the file, synced, only if it is
 // exactly size bytes with digest d. On any failure the file is removed.
 func stage(dir string, r io.Reader, d manifest.Digest, size int64) (name string, err error) {
-	f, err := os.CreateTemp(dir, ".ssms-download-*")
+	f, err := os.CreateTemp(dir, DownloadPrefix+"*")
 	if err != nil {
 		return "", err
 	}

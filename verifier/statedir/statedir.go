@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"ssms.dev/ssms/internal/atomicfile"
@@ -32,11 +33,40 @@ func Open(dir string) (*Dir, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	if err := CheckOwner(dir); err != nil {
+		return nil, err
+	}
 	l, err := dirlock.Acquire(dir)
 	if err != nil {
 		return nil, err
 	}
 	return &Dir{path: dir, lock: l}, nil
+}
+
+// ErrNotOwner is a state directory or file that another user could
+// change: its journal tells the updater which files to rename and remove
+// beside the binary, so only its owner may act on it.
+var ErrNotOwner = errors.New("not owned by this user, or writable by others")
+
+// CheckOwner checks that path (a directory or a file, not a symbolic
+// link) belongs to the effective user and that neither its group nor
+// others may write it, as OpenSSH checks its files: root running an
+// update must not act on a journal a service account could forge.
+func CheckOwner(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%s: %w: it is a symbolic link", path, ErrNotOwner)
+	case ok && int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("%s: %w: it belongs to uid %d, this process runs as uid %d; run as its owner (or chown it)", path, ErrNotOwner, st.Uid, os.Geteuid())
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%s: %w: its mode is %v; chmod go-w it", path, ErrNotOwner, fi.Mode().Perm())
+	}
+	return nil
 }
 
 // Close releases the lock.
