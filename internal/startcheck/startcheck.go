@@ -175,11 +175,14 @@ func (o *Options) hint(err error) string {
 	case errors.Is(err, updater.ErrNotInstalled):
 		return install + ", " + dev + "; if it was installed with another state directory, pass --" + o.stateFlag()
 	case errors.Is(err, updater.ErrNotInstalledRelease):
-		return "this file was changed or replaced after its install; " + install + ", " + dev
-	case errors.Is(err, statedir.ErrBundleMissing):
-		return "the state directory lost the installed bundle; install again with ssms update, " + dev
+		// Not a development build's problem: never suggest running it.
+		return "the file at " + path + " is not the release that was installed: it was changed or replaced after its install. If you did not replace it yourself, do not run it, and look at how it changed; " + install
+	case errors.Is(err, statedir.ErrNotOwner):
+		return "run it as the user that owns the state directory, and make it writable by that user alone"
+	case errors.Is(err, verifier.ErrStateCorrupt), errors.Is(err, statedir.ErrBundleMissing):
+		return "the state directory is damaged (which is not in itself an attack): restore it from a backup, or " + install
 	case errors.Is(err, updater.ErrSelfCheck):
-		return "the installed release does not verify under the pinned policy (--policy, or the project's): if you changed the pinned policy, install again under it with ssms update; otherwise the state directory may have been tampered with: check it before running, " + dev
+		return "the installed release does not verify under the pinned policy (--policy, or the project's): if you changed the pinned policy, install again under it with ssms update; otherwise the state directory may have been tampered with: check it before running"
 	}
 	return dev
 }

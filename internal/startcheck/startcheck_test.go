@@ -92,13 +92,20 @@ func TestHints(t *testing.T) {
 	}{
 		{updater.ErrNotInstalled, "install a verified build with `ssms update --product smp-server"},
 		{updater.ErrNotInstalledRelease, "changed or replaced after its install"},
-		{statedir.ErrBundleMissing, "lost the installed bundle"},
+		{statedir.ErrBundleMissing, "the state directory is damaged"},
 		{fmt.Errorf("%w: %w", updater.ErrSelfCheck, verifier.ErrPolicyChain), "does not verify under the pinned policy"},
 		{&dirlock.InUseError{Dir: "d", PID: 7}, "an update holds the state directory"},
 		{errors.New("disk on fire"), "--allow-unverified"},
 	} {
 		if got := o.hint(tc.err); !strings.Contains(got, tc.want) {
 			t.Errorf("%v: hint %q, want %q", tc.err, got, tc.want)
+		}
+	}
+	// A replaced binary, a damaged state, a release that does not verify:
+	// never the advice to run it anyway.
+	for _, err := range []error{updater.ErrNotInstalledRelease, statedir.ErrBundleMissing, fmt.Errorf("%w: x", updater.ErrSelfCheck)} {
+		if got := o.hint(err); strings.Contains(got, "--allow-unverified") {
+			t.Errorf("%v: hint %q suggests --allow-unverified", err, got)
 		}
 	}
 }
