@@ -171,6 +171,9 @@ func (r *runner) checkpoint(ctx context.Context) error {
 		return fmt.Errorf("the log: %w", err)
 	}
 	r.seen = cp
+	if r.pol.Witnesses.Quorum == 0 {
+		r.out.Warnings = append(r.out.Warnings, fmt.Sprintf("policy version %d names no witness quorum: nothing vouches that the log's checkpoint is recent, so a frozen log (or a wrong clock) goes unnoticed", r.pol.Version))
+	}
 	if _, err := verifier.CheckCheckpoint(r.pol, cp.Raw, r.now); err != nil {
 		return r.refuse(err, "", nil, "", nil)
 	}

@@ -107,6 +107,9 @@ func TestUpdateInstallsNewestFromLog(t *testing.T) {
 	if st.Installed == nil || p.installed() != "app 1.0.0" {
 		t.Fatalf("installed %q, status %+v", p.installed(), st)
 	}
+	if len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "names no witness quorum") {
+		t.Fatalf("a policy without witnesses: warnings %q", st.Warnings)
+	}
 	// Nothing new: nothing done.
 	st, err = p.updater().Update(context.Background())
 	if err != nil || st.Newest != nil || st.Installed != nil {
