@@ -41,10 +41,12 @@ type options struct {
 	alg     string
 	servers []string // --allow-server
 	in      io.Reader
+	create  bool      // the command may start a new state (invite, join)
+	retries io.Writer // where failed attempts to reach a server are told
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	opts := &options{in: stdin}
+	opts := &options{in: stdin, retries: stderr}
 	root := &cobra.Command{
 		Use:   "smp-client",
 		Short: "Private conversations over SMP servers, end-to-end encrypted",
@@ -68,7 +70,7 @@ invitation's: it is not dialed unless you allow it with --allow-server.`,
 	root.PersistentFlags().StringVar(&opts.state, "state", defaultState(), "the state file (env SMP_CLIENT_STATE)")
 	root.PersistentFlags().StringVar(&opts.alg, "algorithm", "ed25519", "signing keys for new queues: ed25519 or rsa-pss")
 	root.PersistentFlags().StringArrayVar(&opts.servers, "allow-server", nil, "a server an invited contact may put its reply queue on, besides the invitation's own (repeatable)")
-	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts))
+	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts), forgetCmd(opts))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
 	})
@@ -110,7 +112,7 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 		}
 		servers = append(servers, addr)
 	}
-	if err := os.MkdirAll(filepath.Dir(o.state), 0o700); err != nil {
+	if err := o.prepareState(); err != nil {
 		return nil, nil, err
 	}
 	_, statErr := os.Stat(o.state)
@@ -138,7 +140,7 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 		}
 	}
 	a := agent.New(store, st)
-	a.Algorithm, a.Servers = alg, servers
+	a.Algorithm, a.Servers, a.OnRetry = alg, servers, o.onRetry
 	closeAll := func() error {
 		err := a.Close()
 		store.Close()
