@@ -1,7 +1,8 @@
 // Command smp-server runs an SMP (Simplex Messaging Protocol) server.
 //
 //	smp-server init --dir D [--host H] [--port 5223]   # prints the address
-//	smp-server renew --dir D                           # a new online certificate
+//	smp-server cert renew --dir D [--ca-key K]         # a new online certificate
+//	smp-server cert show --dir D                       # the address, and when the certificate expires
 //	smp-server start --dir D [--addr :5223] [--text-addr 127.0.0.1:5224] [--metrics ADDR] [limits]
 package main
 
@@ -37,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
-	root.AddCommand(initCmd(), renewCmd(), startCmd())
+	root.AddCommand(initCmd(), certCmd(), renewAliasCmd(), startCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(stderr, "smp-server: error: %v\n", err)
 		return 1
@@ -56,7 +57,7 @@ and print the server's address, smp://<CA fingerprint>@host:port, which clients
 use to reach it and to recognise it. Move DIR/ca.key offline: the server does
 not need it to run, only to make a new online certificate. The online
 certificate is valid for one year: clients refuse it once it has expired
-(smp-server renew makes a new one).`,
+(smp-server cert renew makes a new one; start warns a month ahead).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			addr, err := server.Init(dir, host, port)
@@ -71,29 +72,6 @@ certificate is valid for one year: clients refuse it once it has expired
 	c.Flags().StringVar(&dir, "dir", "", "directory for the server's files (required)")
 	c.Flags().StringVar(&host, "host", "localhost", "host name clients use")
 	c.Flags().IntVar(&port, "port", smp.DefaultPort, "port clients use")
-	c.MarkFlagRequired("dir")
-	return c
-}
-
-func renewCmd() *cobra.Command {
-	var dir string
-	c := &cobra.Command{
-		Use:   "renew --dir DIR",
-		Short: "Replace the online certificate before it expires",
-		Long: `Make a new online certificate and key, valid for one year and signed by the
-CA in DIR/ca.key, which must be back from offline storage for this. The
-address does not change. Clients refuse an expired online certificate;
-restart the server to serve the new one.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := server.Renew(dir); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.ErrOrStderr(), "smp-server: hint: restart the server, and move %s/ca.key to offline storage again\n", dir)
-			return nil
-		},
-	}
-	c.Flags().StringVar(&dir, "dir", "", "the server's directory (required)")
 	c.MarkFlagRequired("dir")
 	return c
 }
@@ -132,6 +110,9 @@ Connections are bounded by --max-clients and, from one IP address, by
 			}
 			cfg, address, err := server.LoadTLS(dir)
 			if err != nil {
+				return err
+			}
+			if err := checkCertificate(c.ErrOrStderr(), cfg, dir); err != nil {
 				return err
 			}
 			// Two servers on one store log would each replay it and
@@ -181,6 +162,8 @@ Connections are bounded by --max-clients and, from one IP address, by
 			serveErr := make(chan error, 2)
 			go func() { serveErr <- srv.ServeTLS(ln, cfg) }()
 			fmt.Fprintf(c.ErrOrStderr(), "smp-server: %s listening on %s (TLS)\n", address, ln.Addr())
+			warnPort(c.ErrOrStderr(), address, ln.Addr())
+			go watchCertificate(ctx, c.ErrOrStderr(), cfg, dir)
 			if textAddr != "" {
 				if err := loopbackOnly(textAddr, insecureText); err != nil {
 					return err
