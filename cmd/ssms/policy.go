@@ -15,7 +15,7 @@ import (
 
 func policyCmd() *cobra.Command {
 	c := &cobra.Command{Use: "policy", Short: "Write, sign and rotate the trust policy"}
-	c.AddCommand(policyInitCmd(), policySignCmd(), policyRotateCmd(), policyPublishCmd())
+	c.AddCommand(policyInitCmd(), policySignCmd(), policyRotateCmd(), policyPublishCmd(), policyRootFlagsCmd())
 	return c
 }
 
