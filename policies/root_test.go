@@ -2,8 +2,13 @@ package policies
 
 import (
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"ssms.dev/ssms/signer"
 )
 
 // withRootOverride sets the -X variable as a build would, for one test.
@@ -76,5 +81,33 @@ func TestRootSourceProject(t *testing.T) {
 	withRootOverride(t, "")
 	if RootSource() != "the SSMS project's policy (policies/ssms.policy.json)" {
 		t.Fatal(RootSource())
+	}
+}
+
+// The public halves of the project's maintainer keys are published in
+// policies/keys, one NAME.pub per maintainer of the embedded root, so
+// that anyone can check who the root trusts (docs/release-process.md).
+func TestProjectKeysPublished(t *testing.T) {
+	withRootOverride(t, "")
+	p, err := Default(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("keys/*.pub")
+	if len(files) != len(p.Maintainers.Keys) {
+		t.Fatalf("%d files in policies/keys, %d maintainers in the embedded root", len(files), len(p.Maintainers.Keys))
+	}
+	for _, k := range p.Maintainers.Keys {
+		b, err := os.ReadFile(filepath.Join("keys", k.Name+".pub"))
+		if err != nil {
+			t.Fatalf("maintainer %s: %v", k.Name, err)
+		}
+		pub, err := signer.ParsePublicKey(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pub.ID() != k.ID {
+			t.Errorf("keys/%s.pub has key ID %s; the embedded root says %s", k.Name, pub.ID(), k.ID)
+		}
 	}
 }
