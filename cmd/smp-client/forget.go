@@ -37,17 +37,3 @@ it expires.`,
 		},
 	}
 }
-
-// waitingFor says what listen --until-connected waits for, given where
-// the handshake with name stands.
-func waitingFor(status, name string) string {
-	switch status {
-	case agent.StatusInvited:
-		return name + " has not joined yet (they run smp-client join with your invitation); Ctrl-C to stop"
-	case agent.StatusAccepted:
-		return name + " joined; their last step of the handshake has not come yet (they run smp-client listen or chat); Ctrl-C to stop"
-	case agent.StatusJoining:
-		return name + " has not answered your confirmation yet (they run smp-client listen or chat); Ctrl-C to stop"
-	}
-	return "the handshake with " + name + " is under way (status " + status + "); Ctrl-C to stop"
-}

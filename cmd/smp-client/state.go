@@ -25,7 +25,8 @@ func (o *options) prepareState() error {
 	return nil
 }
 
-// withNewState is withAgent for a command that may start the state.
+// withNewState is o for a command that may start a new state (invite,
+// join): its withAgent creates the state file if there is none.
 func (o *options) withNewState() *options {
 	n := *o
 	n.create = true
