@@ -68,6 +68,7 @@ func (r *Rebuilder) Rebuild(ctx context.Context, env *manifest.Envelope, st *man
 	}
 	started := time.Now()
 	fmt.Fprintf(r.Output, "rebuilding %s %s from %s at %s\n", p.Product, p.Version, source, p.Source.Commit)
+	r.Runner.Stages.Stage("cloning %s at %s", source, p.Source.Commit)
 	if res.Src, err = Fetch(ctx, source, p.Source.Commit, work); err != nil {
 		return nil, err
 	}
@@ -90,6 +91,7 @@ func (r *Rebuilder) Rebuild(ctx context.Context, env *manifest.Envelope, st *man
 	if err := os.Mkdir(evidence, 0o755); err != nil {
 		return nil, err
 	}
+	r.Runner.Stages.Stage("hashing and comparing %d artifacts", len(st.Subject))
 	var ok bool
 	res.Artifacts, ok = Compare(st.Subject, res.Src, published, evidence)
 	if !ok {
@@ -101,6 +103,7 @@ func (r *Rebuilder) Rebuild(ctx context.Context, env *manifest.Envelope, st *man
 		keep, res.Work, res.Src = true, work, ""
 		return res, ErrMismatch
 	}
+	r.Runner.Stages.Stage("signing the attestation")
 	_, payload, err := manifest.NewRebuild(st.Subject, manifest.RebuildPredicate{
 		Release: policies.ReleaseRef(env.Payload), Product: p.Product, Version: p.Version, Builder: r.Builder,
 		Source: p.Source, Build: *p.Build, Started: manifest.FormatTime(started), Finished: manifest.FormatTime(time.Now()),

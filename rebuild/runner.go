@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ssms.dev/ssms/internal/clierr"
+	"ssms.dev/ssms/internal/progress"
 	"ssms.dev/ssms/internal/sandbox"
 	"ssms.dev/ssms/manifest"
 )
@@ -34,6 +35,8 @@ type Runner struct {
 	// the hashes of its inputs, but a build that can write the cache can
 	// poison the next: independent rebuilders must never share one.
 	GoCache string
+	// Stages names each step on a terminal as it begins (nil: nothing).
+	Stages *progress.Stages
 }
 
 // NewRunner finds the toolchain goCmd ("" for go on PATH) and the module
@@ -79,12 +82,15 @@ func (r *Runner) Build(ctx context.Context, rec *manifest.Recipe, src, work stri
 	if err := r.Check(rec); err != nil {
 		return err
 	}
+	r.Stages.Stage("downloading modules")
 	if err := r.download(ctx, src, work); err != nil {
 		return err
 	}
+	r.Stages.Stage("verifying modules against go.sum")
 	if err := r.verify(ctx, rec, src, work); err != nil {
 		return err
 	}
+	r.Stages.Stage("building: %s", strings.Join(rec.Command, " "))
 	c := r.Sandbox(rec, src, work)
 	c.Argv = rec.Command
 	if err := c.Run(ctx); err != nil {

@@ -37,7 +37,7 @@ the handshake when they join.`,
 			if err != nil {
 				return withHint(err, "the server's address is what smp-server init printed")
 			}
-			return o.withAgent(func(ctx context.Context, a *agent.Agent) error {
+			return o.withNewState().withAgent(func(ctx context.Context, a *agent.Agent) error {
 				inv, err := a.Invite(ctx, args[0], addr)
 				if err != nil {
 					return err
@@ -86,8 +86,11 @@ allow it (--allow-server), so tell them when you choose one.`,
 					return err
 				}
 			}
-			return o.withAgent(func(ctx context.Context, a *agent.Agent) error {
+			return o.withNewState().withAgent(func(ctx context.Context, a *agent.Agent) error {
 				if err := a.Join(ctx, args[0], inv, reply); err != nil {
+					if errors.Is(err, agent.ErrJoinUndone) {
+						return withHint(err, "join again with the same invitation once the server can be reached")
+					}
 					return err
 				}
 				fmt.Fprintf(c.OutOrStdout(), "joined: confirmation sent to %s; waiting for their answer (smp-client listen)\n", args[0])
@@ -122,7 +125,11 @@ order, or not from the contact) go to stderr. Runs until interrupted, for
 					return fmt.Errorf("no contact named %s", until)
 				}
 				if until != "" && a.State().Contacts[until].Status == agent.StatusConnected {
+					fmt.Fprintf(c.ErrOrStderr(), "* connected with %s already\n", until)
 					return nil
+				}
+				if until != "" {
+					fmt.Fprintf(c.ErrOrStderr(), "smp-client: waiting until connected with %s: %s\n", until, waitingFor(a.State().Contacts[until].Status, until))
 				}
 				if err := a.Listen(ctx); err != nil {
 					return err
@@ -150,11 +157,29 @@ order, or not from the contact) go to stderr. Runs until interrupted, for
 	return c
 }
 
+// waitingFor says what listen --until-connected waits for, given where
+// the handshake with name stands.
+func waitingFor(status, name string) string {
+	switch status {
+	case agent.StatusInvited:
+		return name + " has not joined yet (they run smp-client join with your invitation); Ctrl-C to stop"
+	case agent.StatusAccepted:
+		return name + " joined; their last step of the handshake has not come yet (they run smp-client listen or chat); Ctrl-C to stop"
+	case agent.StatusJoining:
+		return name + " has not answered your confirmation yet (they run smp-client listen or chat); Ctrl-C to stop"
+	}
+	return "the handshake with " + name + " is under way (status " + status + "); Ctrl-C to stop"
+}
+
 func sendCmd(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "send NAME TEXT...",
+	c := &cobra.Command{
+		Use:   "send NAME [--] TEXT...",
 		Short: "Send one message to a connected contact",
-		Args:  cobra.MinimumNArgs(2),
+		Long: `Send one message, the words of TEXT joined by spaces, to NAME. Text that
+starts with "-" goes after "--", or it is read as a flag.`,
+		Example: `  smp-client send bob see you at 6
+  smp-client send bob -- -1 from me, the vote stays open`,
+		Args: cobra.MinimumNArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			return o.withAgent(func(ctx context.Context, a *agent.Agent) error {
 				err := a.Send(ctx, args[0], strings.Join(args[1:], " "))
@@ -165,6 +190,10 @@ func sendCmd(o *options) *cobra.Command {
 			})
 		},
 	}
+	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withHint(err, `text that starts with "-" goes after "--": smp-client send NAME -- -TEXT`)
+	})
+	return c
 }
 
 func chatCmd(o *options) *cobra.Command {

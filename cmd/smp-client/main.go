@@ -50,10 +50,12 @@ type options struct {
 	alg     string
 	servers []string // --allow-server
 	in      io.Reader
+	create  bool      // the command may start a new state (invite, join)
+	retries io.Writer // where failed attempts to reach a server are told
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	opts := &options{in: stdin}
+	opts := &options{in: stdin, retries: stderr}
 	chk := &startcheck.Options{Prog: "smp-client", Product: "smp-client", StateFlag: "install-state"}
 	var showVersion bool
 	root := &cobra.Command{
@@ -105,7 +107,7 @@ the conversations' --state). --version says whether this binary verifies.`,
 	root.PersistentFlags().StringArrayVar(&opts.servers, "allow-server", nil, "a server an invited contact may put its reply queue on, besides the invitation's own (repeatable)")
 	root.Flags().BoolVar(&showVersion, "version", false, "print the version, commit, Go version, and whether this binary is a verified install")
 	chk.AddFlags(root, true)
-	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts), updateCmd(chk))
+	root.AddCommand(inviteCmd(opts), joinCmd(opts), listenCmd(opts), sendCmd(opts), chatCmd(opts), contactsCmd(opts), updateCmd(chk), forgetCmd(opts))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, fmt.Sprintf("see %q", c.CommandPath()+" --help"))
 	})
@@ -160,7 +162,7 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 		}
 		servers = append(servers, addr)
 	}
-	if err := os.MkdirAll(filepath.Dir(o.state), 0o700); err != nil {
+	if err := o.prepareState(); err != nil {
 		return nil, nil, err
 	}
 	_, statErr := os.Stat(o.state)
@@ -188,7 +190,7 @@ func (o *options) open() (*agent.Agent, func() error, error) {
 		}
 	}
 	a := agent.New(store, st)
-	a.Algorithm, a.Servers = alg, servers
+	a.Algorithm, a.Servers, a.OnRetry = alg, servers, o.onRetry
 	closeAll := func() error {
 		err := a.Close()
 		store.Close()

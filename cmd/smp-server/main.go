@@ -1,7 +1,8 @@
 // Command smp-server runs an SMP (Simplex Messaging Protocol) server.
 //
 //	smp-server init --dir D [--host H] [--port 5223]   # prints the address
-//	smp-server renew --dir D                           # a new online certificate
+//	smp-server cert renew --dir D [--ca-key K]         # a new online certificate
+//	smp-server cert show --dir D                       # the address, and when the certificate expires
 //	smp-server start --dir D [--addr :5223] [--text-addr 127.0.0.1:5224] [--metrics ADDR] [limits]
 //	smp-server --version                               # and whether this binary is a verified install
 //
@@ -68,7 +69,7 @@ warning. --version says whether this binary verifies.`,
 	root.SetArgs(args)
 	root.Flags().BoolVar(&showVersion, "version", false, "print the version, commit, Go version, and whether this binary is a verified install")
 	chk.AddFlags(root, false)
-	root.AddCommand(initCmd(), renewCmd(), withAutoUpdate(startCmd(chk), chk), updateCmd(chk))
+	root.AddCommand(initCmd(), certCmd(), renewAliasCmd(), withAutoUpdate(startCmd(chk), chk), updateCmd(chk))
 	if err := root.Execute(); err != nil {
 		clierr.Report(stderr, "smp-server", err)
 		return 1
@@ -87,7 +88,7 @@ and print the server's address, smp://<CA fingerprint>@host:port, which clients
 use to reach it and to recognise it. Move DIR/ca.key offline: the server does
 not need it to run, only to make a new online certificate. The online
 certificate is valid for one year: clients refuse it once it has expired
-(smp-server renew makes a new one).`,
+(smp-server cert renew makes a new one; start warns a month ahead).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			addr, err := server.Init(dir, host, port)
@@ -102,29 +103,6 @@ certificate is valid for one year: clients refuse it once it has expired
 	c.Flags().StringVar(&dir, "dir", "", "directory for the server's files (required)")
 	c.Flags().StringVar(&host, "host", "localhost", "host name clients use")
 	c.Flags().IntVar(&port, "port", smp.DefaultPort, "port clients use")
-	c.MarkFlagRequired("dir")
-	return c
-}
-
-func renewCmd() *cobra.Command {
-	var dir string
-	c := &cobra.Command{
-		Use:   "renew --dir DIR",
-		Short: "Replace the online certificate before it expires",
-		Long: `Make a new online certificate and key, valid for one year and signed by the
-CA in DIR/ca.key, which must be back from offline storage for this. The
-address does not change. Clients refuse an expired online certificate;
-restart the server to serve the new one.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := server.Renew(dir); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.ErrOrStderr(), "smp-server: hint: restart the server, and move %s/ca.key to offline storage again\n", dir)
-			return nil
-		},
-	}
-	c.Flags().StringVar(&dir, "dir", "", "the server's directory (required)")
 	c.MarkFlagRequired("dir")
 	return c
 }
@@ -178,6 +156,9 @@ directory (default PATH.ssms beside the binary).`,
 			if err != nil {
 				return err
 			}
+			if err := checkCertificate(c.ErrOrStderr(), cfg, dir); err != nil {
+				return err
+			}
 			// Two servers on one store log would each replay it and
 			// append to it: queues lost or revived after a restart.
 			lock, err := dirlock.Acquire(dir)
@@ -225,6 +206,8 @@ directory (default PATH.ssms beside the binary).`,
 			serveErr := make(chan error, 2)
 			go func() { serveErr <- srv.ServeTLS(ln, cfg) }()
 			fmt.Fprintf(c.ErrOrStderr(), "smp-server: %s listening on %s (TLS)\n", address, ln.Addr())
+			warnPort(c.ErrOrStderr(), address, ln.Addr())
+			go watchCertificate(ctx, c.ErrOrStderr(), cfg, dir)
 			if textAddr != "" {
 				if err := loopbackOnly(textAddr, insecureText); err != nil {
 					return err

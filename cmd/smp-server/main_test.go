@@ -5,15 +5,26 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"ssms.dev/ssms/internal/scripttest"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"smp-server": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"smp-server": func() {
+			// SMPTEST_CLOCK_AHEAD moves the certificate checks' clock
+			// ahead, to test the expiry warnings without waiting a year.
+			if d, err := time.ParseDuration(os.Getenv("SMPTEST_CLOCK_AHEAD")); err == nil {
+				now = func() time.Time { return time.Now().Add(d) }
+			}
+			os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		},
 	})
 }
 
@@ -27,15 +38,20 @@ func TestScripts(t *testing.T) {
 					return err
 				}
 				e.Setenv(name, ln.Addr().String())
+				e.Setenv(strings.TrimSuffix(name, "ADDR")+"PORT", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 				ln.Close()
 			}
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"smptext": smpText,
-			"httpget": httpGet,
-		},
+		Cmds: commands(),
 	})
+}
+
+func commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := scripttest.Commands()
+	cmds["smptext"] = smpText
+	cmds["httpget"] = httpGet
+	return cmds
 }
 
 // smptext ADDR FILE sends FILE over the plain-text transport at ADDR

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"ssms.dev/ssms/internal/progress"
 	"ssms.dev/ssms/internal/scripttest"
 	"ssms.dev/ssms/manifest"
 )
@@ -21,6 +22,12 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"ssms": func() { os.Exit(runCheckingJSON(os.Args[1:])) },
+		// ssms-tty is ssms whose standard error shows what a terminal
+		// would: the stage lines of long commands.
+		"ssms-tty": func() {
+			newStages = progress.ForcedStages
+			os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		},
 	})
 }
 

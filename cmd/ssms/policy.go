@@ -16,7 +16,7 @@ import (
 
 func policyCmd() *cobra.Command {
 	c := &cobra.Command{Use: "policy", Short: "Write, sign and rotate the trust policy"}
-	c.AddCommand(policyInitCmd(), policySignCmd(), policyShowCmd(), policyCheckRotationCmd("check-rotation"), policyCheckRotationCmd("rotate"), policyPublishCmd())
+	c.AddCommand(policyInitCmd(), policySignCmd(), policyShowCmd(), policyCheckRotationCmd("check-rotation"), policyCheckRotationCmd("rotate"), policyPublishCmd(), policyRootFlagsCmd())
 	return c
 }
 

@@ -58,6 +58,9 @@ way so that rebuilders, running the same recipe, get the same bytes.
 				return err
 			}
 			defer os.RemoveAll(work)
+			stages := stagesFor(c, false)
+			run.Stages = stages
+			stages.Stage("cloning %s at %s", source, commit)
 			src, err := rebuild.Fetch(c.Context(), source, commit, work)
 			if err != nil {
 				return err
@@ -71,6 +74,7 @@ way so that rebuilders, running the same recipe, get the same bytes.
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
+			stages.Stage("hashing and copying %d artifacts to %s", len(artifacts), out)
 			for _, name := range artifacts {
 				b, err := os.ReadFile(filepath.Join(src, name))
 				if err != nil {
@@ -83,6 +87,7 @@ way so that rebuilders, running the same recipe, get the same bytes.
 				fmt.Fprintf(c.OutOrStdout(), "%s  sha256:%s\n", filepath.Join(out, name), hex.EncodeToString(sum[:]))
 			}
 			fmt.Fprintf(c.OutOrStdout(), "built from commit %s\n", commit)
+			stages.Stage("done")
 			return nil
 		},
 	}
@@ -205,7 +210,12 @@ JSON object, the per-release report going to standard error.
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), f.runner.timeout)
 			defer cancel()
+			stages := stagesFor(c, f.json)
+			run.Stages = stages
 			res, err := r.Rebuild(ctx, env, st, f.source, published)
+			if err == nil {
+				stages.Stage("done")
+			}
 			if res != nil && !f.json {
 				fmt.Fprint(c.OutOrStdout(), rebuild.Report(res.Artifacts))
 			}

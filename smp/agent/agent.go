@@ -39,6 +39,9 @@ type Agent struct {
 	// on, where the user lets an invited contact put the queue we answer
 	// on. See replyServerAllowed.
 	Servers []smp.Address
+	// OnRetry, if set before the first command, hears of each failed
+	// attempt to connect to a server and when the next one is.
+	OnRetry func(server smp.Address, err error, in time.Duration)
 
 	store  *Store
 	mu     sync.Mutex // guards st and sessions
@@ -141,6 +144,9 @@ func (a *Agent) session(addr smp.Address) *client.Session {
 		return s
 	}
 	s := client.NewSession(addr)
+	if a.OnRetry != nil {
+		s.OnRetry = func(err error, in time.Duration) { a.OnRetry(addr, err, in) }
+	}
 	a.sessions[key] = s
 	a.wg.Add(1)
 	a.handlers.Add(1)

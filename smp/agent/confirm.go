@@ -39,15 +39,17 @@ func (a *Agent) prepareConfirmation(inv *Invitation, reply string) (*SendQueue, 
 	return &SendQueue{Server: inv.Server.String(), SID: inv.SenderID, SenderKey: skDER, DH: dh.Bytes(), PeerEK: inv.EncryptionKey.Bytes()}, body, nil
 }
 
-// sendConfirmation sends it, unsigned, as the spec requires.
-func (a *Agent) sendConfirmation(ctx context.Context, inv *Invitation, body []byte) error {
+// sendConfirmation sends it, unsigned, as the spec requires. sent says
+// whether it was written to a connection at all: if not, the inviter
+// cannot have it.
+func (a *Agent) sendConfirmation(ctx context.Context, inv *Invitation, body []byte) (sent bool, err error) {
 	a.mu.Lock()
 	s := a.session(inv.Server)
 	a.mu.Unlock()
-	if err := s.Do(ctx, func(c *client.Conn) error { return c.Send(ctx, inv.SenderID, nil, body) }); err != nil {
-		return fmt.Errorf("sending the confirmation: %w", err)
+	if err := s.Do(ctx, func(c *client.Conn) error { sent = true; return c.Send(ctx, inv.SenderID, nil, body) }); err != nil {
+		return sent, fmt.Errorf("sending the confirmation: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // confirmation handles the first message on a queue: the sender's key. The
@@ -125,7 +127,7 @@ func (a *Agent) answer(ctx context.Context, c *Contact, reply *Invitation) bool 
 		err = a.testStep("answer", nil)
 	}
 	if err == nil {
-		err = a.sendConfirmation(ctx, reply, sealed)
+		_, err = a.sendConfirmation(ctx, reply, sealed)
 	}
 	if err != nil {
 		a.emit(Event{Contact: c.Name, Kind: NoticeUndecrypted, Text: "answering the confirmation failed: " + err.Error()})

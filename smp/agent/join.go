@@ -36,14 +36,27 @@ func (a *Agent) Join(ctx context.Context, name string, inv *Invitation, replySer
 	if err == nil && a.testStep != nil {
 		err = a.testStep("confirm", nil)
 	}
-	if err == nil {
-		err = a.sendConfirmation(ctx, inv, body)
+	if err != nil {
+		return fmt.Errorf("%w (it is sent again at the next listen or chat)", err)
+	}
+	sent, err := a.sendConfirmation(ctx, inv, body)
+	var unreachable *client.UnreachableError
+	if !sent && errors.As(err, &unreachable) {
+		// Nothing reached the inviter: keep no half contact.
+		if uerr := a.undoJoin(ctx, name); uerr != nil {
+			return errors.Join(err, uerr)
+		}
+		return fmt.Errorf("%w; %w", err, ErrJoinUndone)
 	}
 	if err != nil {
 		return fmt.Errorf("%w (it is sent again at the next listen or chat)", err)
 	}
 	return nil
 }
+
+// ErrJoinUndone means a join could not reach the inviter's server and
+// was undone: no contact was kept, the invitation can be used again.
+var ErrJoinUndone = errors.New("nothing was sent and no contact was kept")
 
 // confirmAgain sends again, unchanged, the confirmation of every contact
 // we joined whose inviter has not confirmed our queue yet: the SEND of

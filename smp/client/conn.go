@@ -44,12 +44,19 @@ type Conn struct {
 var ErrClosed = errors.New("smp: connection closed")
 
 // Dial opens a TLS 1.3 connection to the server at addr and refuses it
-// unless the server's CA certificate has the address's fingerprint.
+// unless the server's CA certificate has the address's fingerprint. An
+// attempt takes at most DialTimeout; a failure other than the server's
+// identity is an *UnreachableError.
 func Dial(ctx context.Context, addr smp.Address) (*Conn, error) {
-	d := &tls.Dialer{Config: smp.ClientTLS(addr.Fingerprint)}
-	tc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(addr.Host, strconv.Itoa(addr.Port)))
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: DialTimeout}, Config: smp.ClientTLS(addr.Fingerprint)}
+	attempt, cancel := context.WithTimeout(ctx, DialTimeout) // the TLS handshake too
+	defer cancel()
+	tc, err := d.DialContext(attempt, "tcp", net.JoinHostPort(addr.Host, strconv.Itoa(addr.Port)))
+	if ctx.Err() != nil {
+		return nil, ctx.Err() // the caller gave up: not the server's doing
+	}
 	if err != nil {
-		return nil, fmt.Errorf("smp: connecting to %s: %w", addr, err)
+		return nil, dialError(addr, err)
 	}
 	c := &Conn{Addr: addr, tc: tc, bc: smp.NewBlockConn(tc), pending: make(chan chan any, maxPipelined),
 		deliveries: make(chan Delivery, 64), done: make(chan struct{})}

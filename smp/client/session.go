@@ -19,6 +19,12 @@ type Session struct {
 	// OnChange, if set, hears about the connection going up (err nil)
 	// or down.
 	OnChange func(err error)
+	// OnRetry, if set, hears of each failed attempt to connect (err is an
+	// *UnreachableError) and when the next one is.
+	OnRetry func(err error, in time.Duration)
+	// ConnectWait bounds how long Conn (and so Do) waits for a server that
+	// is down (default DefaultConnectWait); Run keeps trying meanwhile.
+	ConnectWait time.Duration
 
 	mu         sync.Mutex
 	conn       *Conn
@@ -26,6 +32,7 @@ type Session struct {
 	queues     map[string]*watched
 	deliveries chan Delivery
 	fatal      error         // why Run gave up for good
+	lastErr    error         // why the last attempt to connect failed
 	stopped    chan struct{} // closed when Run gives up for good
 }
 
@@ -91,7 +98,12 @@ func (s *Session) Run(ctx context.Context) error {
 			s.notify(err)
 			return err
 		}
+		s.setLastErr(err)
 		s.notify(err)
+		var unreachable *UnreachableError
+		if s.OnRetry != nil && errors.As(err, &unreachable) && ctx.Err() == nil {
+			s.OnRetry(err, backoff)
+		}
 		select {
 		case <-ctx.Done():
 			if c != nil {
@@ -159,8 +171,21 @@ func (s *Session) max() time.Duration {
 	return 30 * time.Second
 }
 
-// Conn waits for a live connection.
+func (s *Session) setLastErr(err error) {
+	s.mu.Lock()
+	s.lastErr = err
+	s.mu.Unlock()
+}
+
+// Conn waits for a live connection, at most ConnectWait: then it fails
+// with an *UnreachableError saying why the last attempt failed.
 func (s *Session) Conn(ctx context.Context) (*Conn, error) {
+	wait := s.ConnectWait
+	if wait <= 0 {
+		wait = DefaultConnectWait
+	}
+	giveUp := time.NewTimer(wait)
+	defer giveUp.Stop()
 	for {
 		s.mu.Lock()
 		c, up := s.conn, s.up
@@ -174,6 +199,15 @@ func (s *Session) Conn(ctx context.Context) (*Conn, error) {
 			return nil, s.fatal
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-giveUp.C:
+			s.mu.Lock()
+			err := s.lastErr
+			s.mu.Unlock()
+			var unreachable *UnreachableError
+			if errors.As(err, &unreachable) {
+				return nil, unreachable
+			}
+			return nil, &UnreachableError{Addr: s.Addr, Err: err}
 		case <-time.After(50 * time.Millisecond): // the connection died and Run has not noticed yet
 		}
 	}

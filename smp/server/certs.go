@@ -91,12 +91,19 @@ func issueOnline(ca *x509.Certificate, caPriv ed25519.PrivateKey, host string, n
 // valid for one year, signed by the CA: DIR/ca.key must be back for it.
 // The address does not change. A running server keeps the old
 // certificate until it is restarted.
-func Renew(dir string) error {
+func Renew(dir string) error { return RenewWithCA(dir, "") }
+
+// RenewWithCA is Renew with the CA key read from caKey (where it is kept
+// offline: a removable disk, say), or DIR/ca.key if caKey is "".
+func RenewWithCA(dir, caKey string) error {
+	if caKey == "" {
+		caKey = filepath.Join(dir, caKeyFile)
+	}
 	caDER, err := readPEM(filepath.Join(dir, caCertFile), "CERTIFICATE")
 	if err != nil {
 		return err
 	}
-	keyDER, err := readPEM(filepath.Join(dir, caKeyFile), "PRIVATE KEY")
+	keyDER, err := readPEM(caKey, "PRIVATE KEY")
 	if err != nil {
 		return fmt.Errorf("%w (bring the CA key back from offline storage)", err)
 	}
@@ -107,7 +114,7 @@ func Renew(dir string) error {
 	k, err := x509.ParsePKCS8PrivateKey(keyDER)
 	caPriv, ok := k.(ed25519.PrivateKey)
 	if err != nil || !ok || !caPriv.Public().(ed25519.PublicKey).Equal(ca.PublicKey) {
-		return fmt.Errorf("%s is not the key of %s", caKeyFile, caCertFile)
+		return fmt.Errorf("%s is not the key of %s", caKey, filepath.Join(dir, caCertFile))
 	}
 	a, err := os.ReadFile(filepath.Join(dir, addressFile))
 	if err != nil {
