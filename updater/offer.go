@@ -153,16 +153,21 @@ func (r *runner) verify(ctx context.Context, bundle []byte) (*verifier.Result, v
 	return res, art, err
 }
 
+// ErrOtherRelease means a mirror served, under the newest release's name,
+// a bundle of another version or sequence of the product (check
+// "product").
+var ErrOtherRelease = errors.New("the bundle is of another release")
+
 // otherRelease is the refusal of a bundle of another release than the
-// newest: another product, or the product's other version or sequence.
+// newest: another product, or another version or sequence of it.
 func (r *runner) otherRelease(rel *manifest.ReleaseStatement) error {
 	want, got := r.out.Newest, rel.Predicate
-	what := "another release"
+	sentinel := ErrOtherRelease
 	if got.Product != r.u.Product {
-		what = "another product"
+		sentinel = verifier.ErrProduct
 	}
-	return fmt.Errorf("%w: the bundle is for %s: asked for %s %s (sequence %d, entry %d), the mirror served %s %s (sequence %d)", verifier.ErrProduct,
-		what, r.u.Product, want.Version, want.Sequence, want.Index, got.Product, got.Version, got.Sequence)
+	return fmt.Errorf("%w: asked for %s %s (sequence %d, entry %d), the mirror served %s %s (sequence %d)", sentinel,
+		r.u.Product, want.Version, want.Sequence, want.Index, got.Product, got.Version, got.Sequence)
 }
 
 // anchor gives the verifier the log's checkpoint as a fresher head, with
