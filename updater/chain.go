@@ -190,12 +190,16 @@ func (c *logChain) covers(b *verifier.Bundle) error {
 // may end later).
 func (c *logChain) holds(p *policies.Policy) error {
 	v, digest, index := c.newest()
+	where := fmt.Sprintf("the log holds policy version %d (entry %d), which follows from the policy in force", v, index)
+	if index < 0 {
+		where = fmt.Sprintf("the policy in force is version %d", v)
+	}
 	switch {
 	case p.Version < v:
-		return fmt.Errorf("%w: the bundle's policy chain ends at version %d, but the log holds policy version %d (entry %d), which follows from the policy in force: a bundle that leaves a rotation out is refused (a bundle made before the rotation must be made again)",
-			verifier.ErrPolicyChain, p.Version, v, index)
+		return fmt.Errorf("%w: the bundle's policy chain ends at version %d, but %s: a bundle that leaves a rotation out is refused (a bundle made before the rotation must be made again)",
+			verifier.ErrPolicyChain, p.Version, where)
 	case p.Version == v && p.Digest() != digest:
-		return fmt.Errorf("%w: the bundle's policy version %d is %s, but the one logged (entry %d) is %s", verifier.ErrPolicyChain, v, p.Digest(), index, digest)
+		return fmt.Errorf("%w: the bundle's policy version %d is %s, but %s, %s", verifier.ErrPolicyChain, v, p.Digest(), where, digest)
 	}
 	return nil
 }

@@ -231,7 +231,8 @@ func TestAttackOtherReleaseUnderTheName(t *testing.T) {
 	os.WriteFile(filepath.Join(p.mirrors[0], path), old, 0o644)
 	_, err := p.updater().Update(context.Background())
 	var refused *RefusedError
-	if !errors.As(err, &refused) || refused.Check != "product" {
+	if !errors.As(err, &refused) || refused.Check != "product" || !errors.Is(err, ErrOtherRelease) ||
+		!strings.Contains(err.Error(), "asked for app 1.1.0 (sequence 2, entry 4), the mirror served app 1.0.0 (sequence 1)") {
 		t.Fatalf("another release under the name: %v", err)
 	}
 	if p.installed() != "" {
