@@ -250,8 +250,8 @@ func TestPolicyAfterReleaseStrandsIt(t *testing.T) {
 	}
 	raw, _ := bd.Marshal()
 	replaceBundle(t, p.mirrors[0], "1.1.0", raw)
-	if _, err := p.updater().Update(context.Background()); err != nil || p.installed() != "app 1.1.0" {
-		t.Fatalf("signed again: %v, installed %q", err, p.installed())
+	if st, err := p.updater().Update(context.Background()); err != nil || p.installed() != "app 1.1.0" {
+		t.Fatalf("signed again: %v, installed %q, newest %+v, not yet %v, warnings %q", err, p.installed(), st.Newest, st.NotYet, st.Warnings)
 	}
 }
 
