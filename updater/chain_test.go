@@ -142,9 +142,10 @@ func TestAttackRotatedOutKeysInstallWithRotationOmitted(t *testing.T) {
 	installed10(t, p)
 	rotateOut(p)
 	evil := p.Release(manifest.TypeRelease, "6.6.6", 1<<40, "app 0.1 (vulnerable)", "alice", "bob")
+	a1, a2 := p.Attest(evil, "r1"), p.Attest(evil, "r2")
 	p.Add(evil)
-	p.Add(p.Attest(evil, "r1"))
-	p.Add(p.Attest(evil, "r2"))
+	p.Add(a1)
+	p.Add(a2)
 	head := p.Store.Checkpoint()
 	at := func(env *manifest.Envelope) verifier.Logged {
 		raw, _ := env.Marshal()
@@ -163,7 +164,7 @@ func TestAttackRotatedOutKeysInstallWithRotationOmitted(t *testing.T) {
 	b := &verifier.Bundle{MediaType: verifier.MediaType, Release: rel,
 		FirstSeen:   verifier.FirstSeen{Entry: rel.Entry, Proof: rel.Proof, Consistency: []string{}},
 		Policies:    []verifier.Logged{at(p.PolEnv)},
-		Rebuilds:    []verifier.Logged{at(p.Attest(evil, "r1")), at(p.Attest(evil, "r2"))},
+		Rebuilds:    []verifier.Logged{at(a1), at(a2)},
 		Consistency: []verifier.Consistency{}}
 	raw, err := b.Marshal()
 	if err != nil {
@@ -228,7 +229,7 @@ func TestAttackJunkPolicyIgnored(t *testing.T) {
 func TestPolicyAfterReleaseStrandsIt(t *testing.T) {
 	p := newProject(t, 1)
 	installed10(t, p)
-	p.publishBy("1.1.0", 2, "app 1.1.0", []string{"alice", "bob"})
+	raw := p.publishBy("1.1.0", 2, "app 1.1.0", []string{"alice", "bob"})
 	_, pol2 := p.Policy(2, []string{"alice", "carol", "dave"}, "alice", "bob", "carol")
 	p.Add(pol2)
 	for run := 0; run < 2; run++ { // the second from the cache
@@ -242,13 +243,18 @@ func TestPolicyAfterReleaseStrandsIt(t *testing.T) {
 	}
 	// Signed again (a new entry of the same payload, with more
 	// signatures), it is installable.
-	rel := p.Release(manifest.TypeRelease, "1.1.0", 2, "app 1.1.0", "alice", "bob", "carol")
-	b := &bundler.Bundler{Log: p.Client, Pinned: p.PolEnv, IndexDir: t.TempDir()}
-	bd, err := b.Make(context.Background(), bundler.Request{Product: "app", Version: "1.1.0", First: p.Add(rel)})
+	b, _ := verifier.ParseBundle(raw)
+	rel, err := manifest.ParseEnvelope(b.Release.Entry)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := bd.Marshal()
+	p.Sign(rel, "carol")
+	bd := &bundler.Bundler{Log: p.Client, Pinned: p.PolEnv, IndexDir: t.TempDir()}
+	again, err := bd.Make(context.Background(), bundler.Request{Product: "app", Version: "1.1.0", First: p.Add(rel)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = again.Marshal()
 	replaceBundle(t, p.mirrors[0], "1.1.0", raw)
 	if st, err := p.updater().Update(context.Background()); err != nil || p.installed() != "app 1.1.0" {
 		t.Fatalf("signed again: %v, installed %q, newest %+v, not yet %v, warnings %q", err, p.installed(), st.Newest, st.NotYet, st.Warnings)
