@@ -8,17 +8,28 @@
 // witnesses cosigned it within the policy's maxCheckpointAge and it is
 // proven to extend the checkpoint the client accepted before (a proof
 // that the log forked is saved as evidence). It then reads the entries
-// added since its last check (an index in STATE/index) and takes as the
-// newest release of its product the one with the highest sequence that
-// the maintainers of the policy in force approved: a logged release below
-// the threshold is no release and cannot make a mirror look like it hides
-// something. Only then are the mirrors asked, for that release by name;
+// added since its last check (an index in STATE/index), walks the logged
+// policies from the one in force to the newest, each verified as the
+// successor of the one before (policies.VerifyNext: a bogus policy logged
+// with one leaked key is skipped), and takes as the newest release of its
+// product the one with the highest sequence that the maintainers of that
+// newest policy approved. A logged release below its threshold, or signed
+// by keys a rotation removed, is no release and cannot make a mirror look
+// like it hides something; one approved before a rotation that the new
+// policy does not approve cannot be installed, and a warning says so. A
+// bundle whose policy chain stops before the newest logged policy is
+// refused (check "policy"). Entries judged not approved are remembered
+// (STATE/index/judged.json), so that a log that did not change costs no
+// entry reads. Only then are the mirrors asked, for that release by name;
 // their "latest" hint is not read. A mirror that does not serve it is
 // reported (check "withheld") and the next is tried; when none serves it,
 // that is a freeze (ErrFrozen), reported too. The offer is verified
 // (verifier.Verify in install mode, with the log's checkpoint as a
 // verifier.Fresher head) before its artifact is downloaded, and the
-// download must then hash to the verified digest at the signed size.
+// download must then hash to the verified digest at the signed size. A
+// bundle short of rebuild attestations is "not yet" only if the log holds
+// too few too: one that the log's attestations would satisfy was
+// stripped, and is refused (check "rebuilds").
 //
 // This is the role TUF gives its timestamp and snapshot metadata, done by
 // the log and its witnesses instead of by keys of the project's. TUF's

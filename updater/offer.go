@@ -52,8 +52,22 @@ func (r *runner) fromMirrors(ctx context.Context) error {
 		}
 		res, art, err := r.verify(ctx, bundle)
 		switch {
-		case errors.Is(err, verifier.ErrTooEarly), errors.Is(err, verifier.ErrRebuildThreshold):
-			r.out.NotYet = err
+		case errors.Is(err, verifier.ErrRebuildThreshold):
+			// Not yet, unless the log holds enough attestations: then the
+			// mirror left them out, and the next mirror may not.
+			logged, lerr := r.chain.rebuildsLogged(ctx)
+			if lerr != nil {
+				return lerr
+			}
+			if logged == "" {
+				r.out.NotYet = err
+				continue
+			}
+			refused++
+			last = r.refuse(fmt.Errorf("%w; %s", err, logged), "", bundle, m.Base, nil)
+			continue
+		case errors.Is(err, verifier.ErrTooEarly):
+			r.out.NotYet = err // the log's own dates decide, which no mirror can strip
 			continue
 		case err != nil:
 			var cfg *configError
@@ -115,8 +129,12 @@ func (r *runner) verify(ctx context.Context, bundle []byte) (*verifier.Result, v
 		return nil, art, fmt.Errorf("%w: release: %v", verifier.ErrFormat, err)
 	}
 	if ref := policies.ReleaseRef(env.Payload); ref != r.out.Newest.Ref {
-		return nil, art, fmt.Errorf("%w: asked for %s %s (entry %d), the mirror served %s %s (sequence %d)", verifier.ErrProduct,
-			r.u.Product, r.out.Newest.Version, r.out.Newest.Index, rel.Predicate.Product, rel.Predicate.Version, rel.Predicate.Sequence)
+		return nil, art, r.otherRelease(rel)
+	}
+	// Before the verifier, whose "not yet" (rebuilds stripped too) would
+	// hide a chain that leaves a rotation out.
+	if err := r.chain.covers(b); err != nil {
+		return nil, art, err
 	}
 	if art, err = r.pick(rel); err != nil {
 		return nil, art, err
@@ -129,7 +147,27 @@ func (r *runner) verify(ctx context.Context, bundle []byte) (*verifier.Result, v
 		return nil, art, err
 	}
 	res, err := verifier.Verify(req)
+	if err == nil {
+		err = r.chain.holds(res.Policy)
+	}
 	return res, art, err
+}
+
+// ErrOtherRelease means a mirror served, under the newest release's name,
+// a bundle of another version or sequence of the product (check
+// "product").
+var ErrOtherRelease = errors.New("the bundle is of another release")
+
+// otherRelease is the refusal of a bundle of another release than the
+// newest: another product, or another version or sequence of it.
+func (r *runner) otherRelease(rel *manifest.ReleaseStatement) error {
+	want, got := r.out.Newest, rel.Predicate
+	sentinel := ErrOtherRelease
+	if got.Product != r.u.Product {
+		sentinel = verifier.ErrProduct
+	}
+	return fmt.Errorf("%w: asked for %s %s (sequence %d, entry %d), the mirror served %s %s (sequence %d)", sentinel,
+		r.u.Product, want.Version, want.Sequence, want.Index, got.Product, got.Version, got.Sequence)
 }
 
 // anchor gives the verifier the log's checkpoint as a fresher head, with

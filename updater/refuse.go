@@ -42,6 +42,7 @@ var checks = []struct {
 	{verifier.ErrFormat, "format"},
 	{verifier.ErrMixedHeads, "format"},
 	{verifier.ErrProduct, "product"},
+	{ErrOtherRelease, "product"},
 	{verifier.ErrPolicyChain, "policy"},
 	{verifier.ErrThreshold, "threshold"},
 	{verifier.ErrArtifact, "artifact"},

@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/updater/mirror"
@@ -126,7 +125,8 @@ type runner struct {
 	now       time.Time
 	out       *Status
 	st        *verifier.State
-	pol       *policies.Policy           // in force: what the newest release must meet
+	pol       *policies.Policy           // in force at the last install: where the chain of logged policies starts
+	chain     *logChain                  // the logged policies from pol to the newest: what the newest release must meet
 	proof     []tlog.Hash                // from the remembered checkpoint to out.Checkpoint
 	prevSize  int64                      // the remembered checkpoint's size
 	seen      *translog.SignedCheckpoint // the log's, checked or not: evidence
@@ -222,34 +222,36 @@ func (r *runner) extends(ctx context.Context, old string, cp *translog.SignedChe
 func (r *runner) indexDir() string { return filepath.Join(r.u.StateDir, "index") }
 
 // newest learns from the log the newest release of the product that the
-// policy in force approves and that is newer than the one running. A
-// logged release below the threshold is no release: it cannot make a
-// mirror look like it withholds something.
+// newest logged policy approves (see logChain) and that is newer than the
+// one running. A logged release below the threshold is no release: it
+// cannot make a mirror look like it withholds something.
 func (r *runner) newest(ctx context.Context) error {
 	ix, _, err := bundler.RefreshIndex(ctx, r.indexDir(), r.u.Log, r.out.Checkpoint)
 	if err != nil {
 		return fmt.Errorf("reading the log: %w", err)
+	}
+	if r.chain, err = r.loadChain(ctx, ix); err != nil {
+		return fmt.Errorf("reading the log's policies: %w", err)
+	}
+	defer r.chain.j.save()
+	if err := r.chain.checkProduct(ctx); err != nil {
+		return err
 	}
 	var floor uint64
 	if r.out.Running != nil {
 		floor = r.out.Running.Sequence
 	}
 	for _, e := range newestFirst(ix.Releases, r.u.Product, floor) {
-		entries, err := r.u.Log.Entries(ctx, e.Index, e.Index+1, r.out.Checkpoint.Checkpoint)
+		ok, stranded, err := r.chain.judge(ctx, e)
 		if err != nil {
-			return fmt.Errorf("reading the log: %w", err)
+			return err
 		}
-		env, err := manifest.ParseEnvelope(entries[0])
-		if err != nil {
-			continue
-		}
-		rel, err := manifest.ParseRelease(env.Payload)
-		if err != nil {
-			continue
-		}
-		if _, err := r.pol.ApproveRelease(env, rel); err == nil {
+		if ok {
 			r.out.Newest = &e
 			return nil
+		}
+		if stranded != "" {
+			r.out.Warnings = append(r.out.Warnings, stranded)
 		}
 	}
 	return nil

@@ -17,7 +17,6 @@ import (
 	"ssms.dev/ssms/updater/mirror"
 	"ssms.dev/ssms/updater/report"
 	"ssms.dev/ssms/verifier"
-	"ssms.dev/ssms/verifier/bundler"
 )
 
 // project is a log with releases of "app", mirrors filled from it, and an
@@ -46,32 +45,8 @@ func newProject(t testing.TB, mirrors int) *project {
 // publish logs version (signed by alice and bob, rebuilt by r1 and r2),
 // bundles it and adds it to the mirrors given (all if none).
 func (p *project) publish(version string, seq uint64, content string, to ...int) []byte {
-	rel := p.Release(manifest.TypeRelease, version, seq, content, "alice", "bob")
-	first := p.Add(rel)
-	p.Add(p.Attest(rel, "r1"))
-	p.Add(p.Attest(rel, "r2"))
-	bd := &bundler.Bundler{Log: p.Client, Pinned: p.PolEnv, IndexDir: p.t.TempDir()}
-	b, err := bd.Make(context.Background(), bundler.Request{Product: "app", Version: version, First: first})
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	raw, err := b.Marshal()
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if len(to) == 0 {
-		for i := range p.mirrors {
-			to = append(to, i)
-		}
-	}
-	art := filepath.Join(p.t.TempDir(), "app")
-	os.WriteFile(art, []byte(content), 0o644)
-	for _, i := range to {
-		if _, err := mirror.Add(p.mirrors[i], raw, map[string]string{"app": art}); err != nil {
-			p.t.Fatal(err)
-		}
-	}
-	return raw
+	p.t.Helper()
+	return p.publishBy(version, seq, content, []string{"alice", "bob"}, to...)
 }
 
 func (p *project) updater(mirrors ...string) *Updater {
@@ -234,7 +209,8 @@ func TestAttackOtherReleaseUnderTheName(t *testing.T) {
 	os.WriteFile(filepath.Join(p.mirrors[0], path), old, 0o644)
 	_, err := p.updater().Update(context.Background())
 	var refused *RefusedError
-	if !errors.As(err, &refused) || refused.Check != "product" {
+	if !errors.As(err, &refused) || refused.Check != "product" || !errors.Is(err, ErrOtherRelease) ||
+		!strings.Contains(err.Error(), "asked for app 1.1.0 (sequence 2, entry 4), the mirror served app 1.0.0 (sequence 1)") {
 		t.Fatalf("another release under the name: %v", err)
 	}
 	if p.installed() != "" {

@@ -147,22 +147,15 @@ func (m *maker) chain() ([]int64, *policies.Policy, error) {
 			return nil, nil, err
 		}
 	}
-	cur := pinned
-	for {
-		var succ *policies.Policy
-		i, ok, err := m.linkEnv(cur.Version+1, func(env *manifest.Envelope) bool {
-			p, _, err := policies.VerifyNext(cur, env)
-			succ = p
-			return err == nil
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		if !ok {
-			return chain, cur, nil
-		}
-		chain, cur = append(chain, i), succ
+	links, err := m.ix.Successors(pinned, m.envelope)
+	if err != nil {
+		return nil, nil, err
 	}
+	cur := pinned
+	for _, l := range links {
+		chain, cur = append(chain, l.Index), l.Policy
+	}
+	return chain, cur, nil
 }
 
 // find is the first indexed policy of version v for which ok holds.
@@ -175,26 +168,9 @@ func (m *maker) find(v uint64, ok func(PolicyEntry) bool) (int64, bool) {
 	return 0, false
 }
 
-// linkEnv is the first logged policy of version v whose envelope fits.
-func (m *maker) linkEnv(v uint64, fits func(*manifest.Envelope) bool) (int64, bool, error) {
-	for _, e := range m.ix.Policies {
-		if e.Version != v {
-			continue
-		}
-		env, err := m.envelope(e.Index)
-		if err != nil {
-			return 0, false, err
-		}
-		if fits(env) {
-			return e.Index, true, nil
-		}
-	}
-	return 0, false, nil
-}
-
-// link is linkEnv for a test on the parsed policy.
+// link is the first logged policy of version v that fits.
 func (m *maker) link(v uint64, fits func(*policies.Policy) bool) (int64, bool, error) {
-	return m.linkEnv(v, func(env *manifest.Envelope) bool {
+	return m.ix.firstLogged(v, m.envelope, func(env *manifest.Envelope) bool {
 		p, err := policies.Parse(env)
 		return err == nil && fits(p)
 	})
