@@ -112,7 +112,14 @@ func (u *Updater) run(ctx context.Context, install bool) (*Status, error) {
 	if err := r.checkpoint(ctx); err != nil {
 		return r.out, err
 	}
-	if err := r.newest(ctx); err != nil || r.out.Newest == nil || !install {
+	err = r.newest(ctx)
+	if err == nil {
+		err = r.witnessed(ctx)
+	}
+	if err != nil || r.out.Newest == nil || !install {
+		if err != nil {
+			r.out.Newest = nil
+		}
 		return r.out, err
 	}
 	return r.out, r.fromMirrors(ctx)
@@ -131,7 +138,10 @@ type runner struct {
 	prevSize  int64                      // the remembered checkpoint's size
 	seen      *translog.SignedCheckpoint // the log's, checked or not: evidence
 	firstSeen time.Time                  // when this updater first saw the newest release in the log
-	reports   []*report.Report
+	// unwitnessed is why the policy in force found the log's checkpoint
+	// not witnessed, to judge again under the newest logged policy.
+	unwitnessed error
+	reports     []*report.Report
 }
 
 func (r *runner) recover() error {
@@ -175,7 +185,13 @@ func (r *runner) checkpoint(ctx context.Context) error {
 		r.out.Warnings = append(r.out.Warnings, fmt.Sprintf("policy version %d names no witness quorum: nothing vouches that the log's checkpoint is recent, so a frozen log (or a wrong clock) goes unnoticed", r.pol.Version))
 	}
 	if _, err := verifier.CheckCheckpoint(r.pol, cp.Raw, r.now); err != nil {
-		return r.refuse(err, "", nil, "", nil)
+		if !errors.Is(err, verifier.ErrQuorum) && !errors.Is(err, verifier.ErrStale) {
+			return r.refuse(err, "", nil, "", nil)
+		}
+		// The witnesses may have rotated since the policy in force: the
+		// checkpoint is judged again under the newest logged policy
+		// (witnessed), and nothing read under it is used before.
+		r.unwitnessed = err
 	}
 	// What this updater saw before: the checkpoint its state remembers
 	// (moved on by every check, not only by installs) and the one its
@@ -185,13 +201,33 @@ func (r *runner) checkpoint(ctx context.Context) error {
 			return err
 		}
 	}
-	if r.st.Logs[cp.Origin] != string(cp.Raw) {
-		r.st.Logs[cp.Origin] = string(cp.Raw)
-		if err := r.d.Save(r.st); err != nil {
+	r.out.Checkpoint = cp
+	return nil
+}
+
+// witnessed settles a checkpoint the policy in force did not find
+// witnessed: the newest logged policy (the chain is verified link by link
+// from the one in force) must, or it is refused as it was. Then the state
+// remembers it.
+func (r *runner) witnessed(ctx context.Context) error {
+	cp := r.out.Checkpoint
+	if r.unwitnessed != nil {
+		pols, err := r.chain.policies(ctx)
+		if err != nil {
 			return err
 		}
+		newest := pols[len(pols)-1]
+		if newest == r.pol {
+			return r.refuse(r.unwitnessed, "", nil, "", nil)
+		}
+		if _, err := verifier.CheckCheckpoint(newest, cp.Raw, r.now); err != nil {
+			return r.refuse(err, "", nil, "", nil)
+		}
 	}
-	r.out.Checkpoint = cp
+	if r.st.Logs[cp.Origin] != string(cp.Raw) {
+		r.st.Logs[cp.Origin] = string(cp.Raw)
+		return r.d.Save(r.st)
+	}
 	return nil
 }
 
@@ -218,8 +254,6 @@ func (r *runner) extends(ctx context.Context, old string, cp *translog.SignedChe
 	}
 	return nil
 }
-
-func (r *runner) indexDir() string { return filepath.Join(r.u.StateDir, "index") }
 
 // newest learns from the log the newest release of the product that the
 // newest logged policy approves (see logChain) and that is newer than the
