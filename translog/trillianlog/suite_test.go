@@ -7,11 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/trillian"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/types/known/durationpb"
-
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/translog/logtest"
 	"ssms.dev/ssms/translog/trillianlog"
@@ -27,32 +22,16 @@ func env(t testing.TB) (addr, dsn string) {
 	return addr, dsn
 }
 
-// newTree creates and initialises a LOG tree: each test gets its own log.
+// newTree creates a tree: each test gets its own log.
 func newTree(t testing.TB, addr string) int64 {
 	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tree, err := trillian.NewTrillianAdminClient(conn).CreateTree(ctx, &trillian.CreateTreeRequest{Tree: &trillian.Tree{
-		TreeState: trillian.TreeState_ACTIVE, TreeType: trillian.TreeType_LOG, DisplayName: "ssms-test",
-		MaxRootDuration: durationpb.New(0)}})
+	id, err := trillianlog.CreateTree(ctx, addr, "ssms-test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		_, err := trillian.NewTrillianLogClient(conn).InitLog(ctx, &trillian.InitLogRequest{LogId: tree.TreeId})
-		if err == nil {
-			return tree.TreeId
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("InitLog: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return id
 }
 
 func newKey(t testing.TB) *translog.Key {

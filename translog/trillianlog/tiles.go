@@ -42,7 +42,7 @@ func (c *tileCache) read(ctx context.Context, level, n int64, w int) ([]byte, er
 		data, ok := c.tiles[key]
 		c.mu.Unlock()
 		if ok && len(data) >= w*tlog.HashSize {
-			return data[:w*tlog.HashSize : w*tlog.HashSize], nil
+			return data[: w*tlog.HashSize : w*tlog.HashSize], nil
 		}
 	}
 	width, data, err := readTileRow(ctx, c.db, c.tree, level, n)
@@ -66,7 +66,7 @@ func (c *tileCache) read(ctx context.Context, level, n int64, w int) ([]byte, er
 	}
 	c.tiles[key] = data
 	c.mu.Unlock()
-	return data[:w*tlog.HashSize : w*tlog.HashSize], nil
+	return data[: w*tlog.HashSize : w*tlog.HashSize], nil
 }
 
 // bundlePrefix returns the first w entries of an entry bundle.
