@@ -88,18 +88,44 @@ func get(t *testing.T, url string) []byte {
 
 func entry(i int) []byte { return fmt.Appendf(nil, "entry %d of the suite", i) }
 
-// addAll adds n entries one after the other, so that entry i is at index i.
-func addAll(t *testing.T, fe frontEnd, n int) {
+// addAll adds entries [from, to) with 8 clients at once and returns the
+// entries in log order (after the first from, which must be in the log
+// already): the order is whatever the log chose, which the answers tell.
+func addAll(t *testing.T, fe frontEnd, from, to int) [][]byte {
 	t.Helper()
-	for i := range n {
-		p, _, err := fe.client.Add(context.Background(), entry(i))
-		if err != nil {
-			t.Fatalf("add %d: %v", i, err)
-		}
-		if p.Index != int64(i) {
-			t.Fatalf("entry %d logged at %d", i, p.Index)
-		}
+	out := make([][]byte, to-from)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				p, _, err := fe.client.Add(context.Background(), entry(i))
+				if err != nil {
+					t.Errorf("add %d: %v", i, err)
+					continue
+				}
+				mu.Lock()
+				if p.Index < int64(from) || p.Index >= int64(to) || out[p.Index-int64(from)] != nil {
+					t.Errorf("entry %d logged at %d", i, p.Index)
+				} else {
+					out[p.Index-int64(from)] = entry(i)
+				}
+				mu.Unlock()
+			}
+		}()
 	}
+	for i := from; i < to; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	return out
 }
 
 // hashes decodes proof lines with nothing but the standard library and
@@ -143,42 +169,37 @@ func openNote(t *testing.T, vkey string, raw []byte) (int64, tlog.Hash) {
 func testProofsInteroperate(t *testing.T, newLog NewLog) {
 	fe := serve(t, newLog(t, Config{FrontEnds: 1}))[0]
 	const n = 300
-	addAll(t, fe, 20)
+	logged := addAll(t, fe, 0, 20)
 	size20, root20 := openNote(t, fe.b.VerifierKey(), get(t, fe.url+"/checkpoint"))
-	addAll2(t, fe, 20, n)
+	logged = append(logged, addAll(t, fe, 20, n)...)
 	size, root := openNote(t, fe.b.VerifierKey(), get(t, fe.url+"/checkpoint"))
 	if size != n || size20 != 20 {
 		t.Fatalf("sizes %d and %d, want 20 and %d", size20, size, n)
 	}
-	// The same entries in the same order give the same tree as sumdb/tlog
+	// The entries in the log's order give the same tree as sumdb/tlog
 	// computes on its own: the same checkpoints, whatever the backend.
 	var stored []tlog.Hash
-	for i := range n {
-		hs, err := tlog.StoredHashes(int64(i), entry(i), tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-			out := make([]tlog.Hash, len(idx))
-			for j, x := range idx {
-				out[j] = stored[x]
-			}
-			return out, nil
-		}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		stored = append(stored, hs...)
-	}
-	want, _ := tlog.TreeHash(n, tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+	read := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))
 		for j, x := range idx {
 			out[j] = stored[x]
 		}
 		return out, nil
-	}))
+	})
+	for i, e := range logged {
+		hs, err := tlog.StoredHashes(int64(i), e, read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, hs...)
+	}
+	want, _ := tlog.TreeHash(n, read)
 	if root != want {
 		t.Fatalf("root %s, sumdb/tlog computes %s", root, want)
 	}
 	for _, i := range []int64{0, 1, 19, 255, 256, n - 1} {
 		p := hashes(t, get(t, fmt.Sprintf("%s/proof/inclusion?index=%d&size=%d", fe.url, i, size)))
-		if err := tlog.CheckRecord(p, size, root, i, tlog.RecordHash(entry(int(i)))); err != nil {
+		if err := tlog.CheckRecord(p, size, root, i, tlog.RecordHash(logged[i])); err != nil {
 			t.Errorf("inclusion of %d: %v", i, err)
 		}
 	}
@@ -187,30 +208,20 @@ func testProofsInteroperate(t *testing.T, newLog NewLog) {
 		t.Errorf("consistency 20 → %d: %v", size, err)
 	}
 	// The tlog-proof POST /add answers verifies with translog's verifier.
-	pr, _, err := fe.client.Add(context.Background(), entry(0))
+	pr, _, err := fe.client.Add(context.Background(), logged[0])
 	if err != nil || pr.Index != 0 {
 		t.Fatalf("re-adding entry 0: %v, index %v", err, pr)
 	}
 	v, _ := translog.NewVerifier(fe.b.VerifierKey())
-	if _, err := translog.VerifyProof(pr, entry(0), v.Name(), v); err != nil {
+	if _, err := translog.VerifyProof(pr, logged[0], v.Name(), v); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func addAll2(t *testing.T, fe frontEnd, from, to int) {
-	t.Helper()
-	for i := from; i < to; i++ {
-		p, _, err := fe.client.Add(context.Background(), entry(i))
-		if err != nil || p.Index != int64(i) {
-			t.Fatalf("add %d: %v (index %v)", i, err, p)
-		}
 	}
 }
 
 func testTiles(t *testing.T, newLog NewLog) {
 	fe := serve(t, newLog(t, Config{FrontEnds: 1}))[0]
 	const n = 600
-	addAll(t, fe, n)
+	logged := addAll(t, fe, 0, n)
 	ctx := context.Background()
 	cp, err := fe.client.Checkpoint(ctx)
 	if err != nil {
@@ -223,7 +234,7 @@ func testTiles(t *testing.T, newLog NewLog) {
 		t.Fatal(err)
 	}
 	for i, e := range got {
-		if string(e) != string(entry(i)) {
+		if string(e) != string(logged[i]) {
 			t.Fatalf("entry %d is %q", i, e)
 		}
 	}
@@ -266,7 +277,7 @@ func testTiles(t *testing.T, newLog NewLog) {
 func testDuplicates(t *testing.T, newLog NewLog) {
 	fes := serve(t, newLog(t, Config{FrontEnds: 3}))
 	ctx := context.Background()
-	addAll(t, fes[0], 5)
+	logged := addAll(t, fes[0], 0, 5)
 	// The same entries through every front end at once: one index each.
 	const n = 30
 	idx := make([][]int64, len(fes))
@@ -301,7 +312,7 @@ func testDuplicates(t *testing.T, newLog NewLog) {
 	}
 	// A logged entry again, through another front end: its old index.
 	for f := range fes {
-		p, _, err := fes[f].client.Add(ctx, entry(3))
+		p, _, err := fes[f].client.Add(ctx, logged[3])
 		if err != nil || p.Index != 3 {
 			t.Errorf("front end %d: entry 3 again: %v, %v", f, err, p)
 		}
@@ -366,7 +377,7 @@ func (w *fakeWitness) Cosign(_ context.Context, cp *translog.SignedCheckpoint, p
 func testWitnesses(t *testing.T, newLog NewLog) {
 	w := newFakeWitness(t)
 	fe := serve(t, newLog(t, Config{FrontEnds: 1, Witness: translog.WitnessOptions{Cosigner: w, Timeout: 5 * time.Second}}))[0]
-	addAll(t, fe, 40)
+	addAll(t, fe, 0, 40)
 	raw := get(t, fe.url+"/checkpoint")
 	lv, _ := note.NewVerifier(fe.b.VerifierKey())
 	wv, _ := note.NewVerifier(w.vkey)
@@ -433,7 +444,7 @@ func testFollower(t *testing.T, newLog NewLog) {
 
 func testErrors(t *testing.T, newLog NewLog) {
 	fe := serve(t, newLog(t, Config{FrontEnds: 1}))[0]
-	addAll(t, fe, 3)
+	addAll(t, fe, 0, 3)
 	for path, want := range map[string]int{
 		"/proof/inclusion?index=0&size=4":                http.StatusNotFound,
 		"/proof/inclusion?index=3&size=3":                http.StatusBadRequest,
