@@ -97,8 +97,10 @@ With --backend trillian, the log is a Trillian LOG tree (--trillian, the
 log server's gRPC address; --tree-id) over MySQL or MariaDB (--db, a
 go-sql-driver/mysql DSN, by default $SSMS_DB, which also holds the log's tiles
 and checkpoints): several front ends, on several machines, serve one log with
-the same API, checkpoints and witnesses. DIR then only holds the note key
-(ssms log init creates it; copy log.key and log.vkey to every front end).
+the same API, checkpoints and witnesses. DIR then holds the note key (ssms log init
+creates it; copy log.key and log.vkey to each front end's own DIR) and the
+checkpoint this front end served last (DIR/served-checkpoint), so that one
+restarted over a database restored from an older backup raises an alarm.
 One front end at a time signs checkpoints, elected by a database lock, and
 only after Trillian's root checks out against the last signed checkpoint; a
 contradiction (a database restored from an old backup, say) is an

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -59,9 +60,19 @@ func (f *trillianFlags) check(c *cobra.Command) error {
 	return nil
 }
 
+// servedFile, in a front end's directory, keeps the latest checkpoint it
+// served (trillianlog.Options.StateFile).
+const servedFile = "served-checkpoint"
+
 // serveTrillianLog serves the log on Trillian: this process is one front
-// end among any number, so DIR (which holds only the key) is not locked.
+// end among any number, each with a directory of its own holding a copy of
+// the key and the checkpoint it served last.
 func serveTrillianLog(c *cobra.Command, dir, addr string, admit translog.Admitter, keyLimit int, w translog.WitnessOptions, f trillianFlags) error {
+	lock, err := ownDir(dir, "create the key with ssms log init, and copy log.key and log.vkey to each front end's directory")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	key, err := translog.LoadKey(dir)
 	if err != nil {
 		return err
@@ -70,6 +81,7 @@ func serveTrillianLog(c *cobra.Command, dir, addr string, admit translog.Admitte
 	ctx, cancel := context.WithTimeout(c.Context(), time.Minute)
 	defer cancel()
 	l, err := trillianlog.Open(ctx, f.db, f.addr, trillianlog.Options{TreeID: f.treeID, Key: key, Witness: w,
+		StateFile: filepath.Join(dir, servedFile),
 		OnAlarm: func(err error) { fmt.Fprintf(stderr, "ssms: error: %v\n", err) }})
 	if err != nil {
 		return fmt.Errorf("tree %d at %s: %w", f.treeID, f.addr, err)

@@ -108,14 +108,24 @@ func (l *Log) recosignEvery() time.Duration {
 // load reads the latest stored checkpoint and its partial entry bundle.
 func (c *checkpointer) load(ctx context.Context) error {
 	raw, err := latestCheckpoint(ctx, c.conn, c.l.tree, false)
-	if err != nil || raw == nil {
+	if err != nil {
 		return err
+	}
+	if raw == nil {
+		if k := c.l.known(); k != nil {
+			c.l.raise(fmt.Errorf("the database has no checkpoint, and this front end served size %d: database restored from an older backup?", k.Size))
+		}
+		return nil
 	}
 	if c.last, err = translog.OpenCheckpoint(raw, c.l.origin, c.l.opts.Key.Verifier); err != nil {
 		c.l.raise(fmt.Errorf("stored checkpoint: %v", err))
 		return nil
 	}
 	c.cosigned = time.Now()
+	if k := c.l.known(); k != nil && (k.Size > c.last.Size || k.Size == c.last.Size && k.Hash != c.last.Hash) {
+		c.l.raise(fmt.Errorf("the database's latest checkpoint (size %d) is behind or beside the one this front end served (size %d): database restored from an older backup?", c.last.Size, k.Size))
+		return nil
+	}
 	if w := int(c.last.Size % (1 << translog.TileHeight)); w > 0 {
 		c.tail, err = c.l.tiles.read(ctx, entriesLevel, c.last.Size>>translog.TileHeight, w)
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"sync"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/translog"
 
 	_ "github.com/go-sql-driver/mysql" // the database/sql driver for SSMS_DB
@@ -37,6 +40,11 @@ type Options struct {
 	// OnAlarm is told when Trillian or the database contradicts a signed
 	// checkpoint; nothing is signed after it. May be nil.
 	OnAlarm func(error)
+	// StateFile, when set, keeps the latest checkpoint this front end
+	// served, outside the database: a front end restarted over a database
+	// restored from an older backup then raises an alarm instead of
+	// serving (or signing) a history that contradicts what it served.
+	StateFile string
 	// NoCheckpointer makes this front end never stand for checkpointer
 	// (tests use it to run one signer among several front ends).
 	NoCheckpointer bool
@@ -63,6 +71,7 @@ type Log struct {
 
 	mu      sync.Mutex
 	cp      *translog.SignedCheckpoint
+	served  *translog.SignedCheckpoint // from StateFile, until cp is set
 	changed chan struct{} // closed when cp changes
 	waiters map[tlog.Hash][]*waiter
 	alarm   error
@@ -105,12 +114,20 @@ func Open(ctx context.Context, dsn, addr string, opts Options) (*Log, error) {
 		origin: opts.Key.Signer.Name(), tiles: newTileCache(db, opts.TreeID),
 		pending: make(chan struct{}, opts.MaxPending), stop: make(chan struct{}),
 		changed: make(chan struct{}), waiters: map[tlog.Hash][]*waiter{}}
+	if err := l.readState(); err != nil {
+		l.Close()
+		return nil, err
+	}
 	if !opts.NoCheckpointer {
 		l.wg.Add(1)
 		go l.elect()
 	}
 	for {
 		if err := l.poll(ctx); err != nil {
+			l.Close()
+			return nil, err
+		}
+		if err := l.Alarm(); err != nil {
 			l.Close()
 			return nil, err
 		}
@@ -210,8 +227,13 @@ func (l *Log) poll(ctx context.Context) error {
 	if err != nil || raw == nil {
 		return err
 	}
-	old := l.Checkpoint()
-	if old != nil && string(old.Raw) == string(raw) {
+	l.mu.Lock()
+	old, served := l.cp, l.cp
+	if old == nil {
+		old = l.served
+	}
+	l.mu.Unlock()
+	if old != nil && string(old.Raw) == string(raw) && served != nil {
 		return nil
 	}
 	cp, err := translog.OpenCheckpoint(raw, l.origin, l.opts.Key.Verifier)
@@ -230,7 +252,10 @@ func (l *Log) poll(ctx context.Context) error {
 	l.mu.Lock()
 	pending := len(l.waiters) > 0
 	l.mu.Unlock()
-	if pending && old != nil && cp.Size > old.Size {
+	if err := l.writeState(old, cp); err != nil {
+		return err
+	}
+	if pending && served != nil && cp.Size > old.Size {
 		hashes, err := l.leafHashes(ctx, old.Size, cp.Size)
 		if err != nil {
 			return err
@@ -253,6 +278,42 @@ func (l *Log) poll(ctx context.Context) error {
 	}
 	l.mu.Unlock()
 	return nil
+}
+
+// readState reads the checkpoint the front end served last, if any.
+func (l *Log) readState() error {
+	if l.opts.StateFile == "" {
+		return nil
+	}
+	raw, err := os.ReadFile(l.opts.StateFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if l.served, err = translog.OpenCheckpoint(raw, l.origin, l.opts.Key.Verifier); err != nil {
+		return fmt.Errorf("%s: %w", l.opts.StateFile, err)
+	}
+	return nil
+}
+
+// writeState records cp as served, before it is.
+func (l *Log) writeState(old, cp *translog.SignedCheckpoint) error {
+	if l.opts.StateFile == "" || (old != nil && string(old.Raw) == string(cp.Raw)) {
+		return nil
+	}
+	return atomicfile.Write(l.opts.StateFile, cp.Raw, 0o644)
+}
+
+// known is the latest checkpoint this front end served.
+func (l *Log) known() *translog.SignedCheckpoint {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cp != nil {
+		return l.cp
+	}
+	return l.served
 }
 
 // extends checks that cp extends old: the same root for the same size,
