@@ -72,7 +72,7 @@ type Log struct {
 	mu      sync.Mutex
 	cp      *translog.SignedCheckpoint
 	served  *translog.SignedCheckpoint // from StateFile, until cp is set
-	changed chan struct{} // closed when cp changes
+	changed chan struct{}              // closed when cp changes
 	waiters map[tlog.Hash][]*waiter
 	alarm   error
 }
