@@ -126,8 +126,20 @@ func (c *checkpointer) load(ctx context.Context) error {
 		c.l.raise(fmt.Errorf("the database's latest checkpoint (size %d) is behind or beside the one this front end served (size %d): database restored from an older backup?", c.last.Size, k.Size))
 		return nil
 	}
-	if w := int(c.last.Size % (1 << translog.TileHeight)); w > 0 {
-		c.tail, err = c.l.tiles.read(ctx, entriesLevel, c.last.Size>>translog.TileHeight, w)
+	return nil
+}
+
+// loadTail reads the last, partial entry bundle of the signed tree, which
+// the next round extends.
+func (c *checkpointer) loadTail(ctx context.Context) error {
+	w := int(c.last.Size % (1 << translog.TileHeight))
+	if c.tail != nil || w == 0 {
+		return nil
+	}
+	var err error
+	c.tail, err = c.l.tiles.read(ctx, entriesLevel, c.last.Size>>translog.TileHeight, w)
+	if errors.Is(err, errMissingTile) {
+		return c.alarm(err)
 	}
 	return err
 }
@@ -168,6 +180,11 @@ func (c *checkpointer) round(ctx context.Context) (bool, error) {
 				l.raise(fmt.Errorf("Trillian's root of size %d is not consistent with the signed size %d: %v", size, lastSize, err))
 				return false, nil
 			}
+		}
+	}
+	if c.last != nil {
+		if err := c.loadTail(ctx); err != nil {
+			return false, err
 		}
 	}
 	target := min(size, lastSize+maxRound)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -16,6 +17,10 @@ import (
 // tiles of at most 8 KiB, 64 MiB, which covers every tile a proof needs in
 // a log of 2^21 entries and the right edge of any larger one.
 const maxCachedTiles = 8192
+
+// errMissingTile means the database lacks a tile that a stored checkpoint
+// covers.
+var errMissingTile = errors.New("the database lacks a tile of a signed checkpoint")
 
 // tileCache reads tiles from the database, keeping hash tiles in memory.
 // A tile only grows, and a narrower one is a prefix of a wider one, so a
@@ -52,7 +57,7 @@ func (c *tileCache) read(ctx context.Context, level, n int64, w int) ([]byte, er
 	if width < w {
 		// The checkpoint and its tiles are stored in one transaction, so
 		// this is a database restored without its checkpoints.
-		return nil, fmt.Errorf("tile %d/%d: %d wide in the database, %d published", level, n, width, w)
+		return nil, fmt.Errorf("%w: tile %d/%d: %d wide in the database, %d published", errMissingTile, level, n, width, w)
 	}
 	if level == entriesLevel {
 		return bundlePrefix(data, w)
