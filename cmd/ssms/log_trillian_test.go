@@ -29,6 +29,11 @@ func TestTrillianScripts(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			e.Defer(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				trillianlog.DeleteTree(ctx, addr, tree)
+			})
 			e.Setenv("TRILLIAN_ADDR", addr)
 			e.Setenv("SSMS_DB", db)
 			e.Setenv("TREE", strconv.FormatInt(tree, 10))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/trillian"
+	"github.com/google/trillian/types"
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -238,6 +239,11 @@ func preorderedTree(b *testing.B, addr string, n int64) int64 {
 			b.Fatal(err)
 		}
 	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		trillianlog.DeleteTree(ctx, addr, tree.TreeId)
+	})
 	return tree.TreeId
 }
 
@@ -287,4 +293,48 @@ func BenchmarkProofs(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkQueueLeafDirect measures Trillian alone, without any front end:
+// 256 clients calling QueueLeaf, each op one leaf queued and integrated
+// into Trillian's tree. It is the ceiling of BenchmarkHTTPAppend/trillian
+// on the same machine.
+func BenchmarkQueueLeafDirect(b *testing.B) {
+	addr, _ := env(b)
+	tree := newTree(b, addr)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	c := trillian.NewTrillianLogClient(conn)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.SetParallelism(256 / max(1, testingProcs()))
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			e := benchEntry(next.Add(1))
+			h := tlog.RecordHash(e)
+			if _, err := c.QueueLeaf(ctx, &trillian.QueueLeafRequest{LogId: tree, Leaf: &trillian.LogLeaf{LeafValue: e, LeafIdentityHash: h[:]}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	for {
+		r, err := c.GetLatestSignedLogRoot(ctx, &trillian.GetLatestSignedLogRootRequest{LogId: tree})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var root types.LogRootV1
+		if err := root.UnmarshalBinary(r.SignedLogRoot.LogRoot); err != nil {
+			b.Fatal(err)
+		}
+		if root.TreeSize >= uint64(b.N) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "leaves/s")
 }

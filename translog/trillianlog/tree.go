@@ -41,3 +41,15 @@ func CreateTree(ctx context.Context, addr, name string) (int64, error) {
 		}
 	}
 }
+
+// DeleteTree deletes a tree (Trillian keeps its data until its garbage
+// collection runs): its signer stops visiting it.
+func DeleteTree(ctx context.Context, addr string, tree int64) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = trillian.NewTrillianAdminClient(conn).DeleteTree(ctx, &trillian.DeleteTreeRequest{TreeId: tree})
+	return err
+}
