@@ -13,11 +13,9 @@ import (
 	"time"
 
 	"github.com/google/trillian"
-	"github.com/google/trillian/types"
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/translog/trillianlog"
@@ -40,10 +38,8 @@ func benchEntry(i int64) []byte {
 
 var admitAll = translog.AdmitFunc(func([]byte) error { return nil })
 
-// backends returns the front ends of a new log of each backend: one for
-// the embedded store, frontEnds for Trillian.
-func backends(b *testing.B, frontEnds int) map[string][]translog.Backend {
-	out := map[string][]translog.Backend{}
+// embeddedStore is a new embedded store, closed by b.Cleanup.
+func embeddedStore(b *testing.B) *translog.Store {
 	dir := filepath.Join(b.TempDir(), "log")
 	if _, err := translog.Init(dir, "log.example/bench"); err != nil {
 		b.Fatal(err)
@@ -52,8 +48,17 @@ func backends(b *testing.B, frontEnds int) map[string][]translog.Backend {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// backends returns the front ends of a new log of each backend: one for
+// the embedded store, frontEnds for Trillian.
+func backends(b *testing.B, frontEnds int) map[string][]translog.Backend {
+	out := map[string][]translog.Backend{}
+	s := embeddedStore(b)
 	seq := translog.NewSequencer(s, translog.DefaultMaxPending, translog.DefaultMaxBatch)
-	b.Cleanup(func() { seq.Close(); s.Close() })
+	b.Cleanup(seq.Close)
 	out["embedded"] = []translog.Backend{translog.Embedded{Store: s, Seq: seq}}
 	addr, dsn := os.Getenv("TRILLIAN_ADDR"), os.Getenv("SSMS_DB")
 	if addr != "" && dsn != "" {
@@ -165,15 +170,7 @@ func benchSize() int64 {
 func bigLogs(b *testing.B) map[string]translog.Backend {
 	n := benchSize()
 	out := map[string]translog.Backend{}
-	dir := filepath.Join(b.TempDir(), "log")
-	if _, err := translog.Init(dir, "log.example/bench"); err != nil {
-		b.Fatal(err)
-	}
-	s, err := translog.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
+	s := embeddedStore(b)
 	var batch [][]byte
 	for i := range n {
 		batch = append(batch, fmt.Appendf(nil, "entry %d", i))
@@ -207,26 +204,23 @@ func bigLogs(b *testing.B) map[string]translog.Backend {
 }
 
 func preorderedTree(b *testing.B, addr string, n int64) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	tree, err := trillianlog.CreatePreorderedTree(ctx, addr, "ssms-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		trillianlog.DeleteTree(ctx, addr, tree)
+	})
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-	defer cancel()
-	tree, err := trillian.NewTrillianAdminClient(conn).CreateTree(ctx, &trillian.CreateTreeRequest{Tree: &trillian.Tree{
-		TreeState: trillian.TreeState_ACTIVE, TreeType: trillian.TreeType_PREORDERED_LOG, DisplayName: "ssms-bench",
-		MaxRootDuration: durationpb.New(0)}})
-	if err != nil {
-		b.Fatal(err)
-	}
 	lc := trillian.NewTrillianLogClient(conn)
-	for {
-		if _, err := lc.InitLog(ctx, &trillian.InitLogRequest{LogId: tree.TreeId}); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	const chunk = 1000
 	for first := int64(0); first < n; first += chunk {
 		var leaves []*trillian.LogLeaf
@@ -235,16 +229,11 @@ func preorderedTree(b *testing.B, addr string, n int64) int64 {
 			h := tlog.RecordHash(e)
 			leaves = append(leaves, &trillian.LogLeaf{LeafValue: e, LeafIdentityHash: h[:], LeafIndex: i})
 		}
-		if _, err := lc.AddSequencedLeaves(ctx, &trillian.AddSequencedLeavesRequest{LogId: tree.TreeId, Leaves: leaves}); err != nil {
+		if _, err := lc.AddSequencedLeaves(ctx, &trillian.AddSequencedLeavesRequest{LogId: tree, Leaves: leaves}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		trillianlog.DeleteTree(ctx, addr, tree.TreeId)
-	})
-	return tree.TreeId
+	return tree
 }
 
 // BenchmarkProofs measures, at benchSize() entries, inclusion and
@@ -322,19 +311,6 @@ func BenchmarkQueueLeafDirect(b *testing.B) {
 			}
 		}
 	})
-	for {
-		r, err := c.GetLatestSignedLogRoot(ctx, &trillian.GetLatestSignedLogRootRequest{LogId: tree})
-		if err != nil {
-			b.Fatal(err)
-		}
-		var root types.LogRootV1
-		if err := root.UnmarshalBinary(r.SignedLogRoot.LogRoot); err != nil {
-			b.Fatal(err)
-		}
-		if root.TreeSize >= uint64(b.N) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitTrillianSize(b, ctx, c, tree, int64(b.N))
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "leaves/s")
 }

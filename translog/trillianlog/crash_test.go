@@ -179,6 +179,11 @@ func queueDirectly(t *testing.T, addr string, tree int64, n int) {
 			t.Fatal(err)
 		}
 	}
+	waitTrillianSize(t, ctx, c, tree, int64(n))
+}
+
+// waitTrillianSize waits until Trillian's tree has n leaves or more.
+func waitTrillianSize(t testing.TB, ctx context.Context, c trillian.TrillianLogClient, tree, n int64) {
 	for {
 		r, err := c.GetLatestSignedLogRoot(ctx, &trillian.GetLatestSignedLogRootRequest{LogId: tree})
 		if err != nil {
@@ -188,10 +193,10 @@ func queueDirectly(t *testing.T, addr string, tree int64, n int) {
 		if err := root.UnmarshalBinary(r.SignedLogRoot.LogRoot); err != nil {
 			t.Fatal(err)
 		}
-		if root.TreeSize == uint64(n) {
+		if root.TreeSize >= uint64(n) {
 			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
