@@ -154,10 +154,11 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 }
 
 // benchSize is the size of the logs BenchmarkProofs builds:
-// SSMS_BENCH_TRILLIAN_ENTRIES, by default 1,000,000 (the budget's size).
+// SSMS_BENCH_LOG_ENTRIES (as for translog's benchmarks), by default
+// 1,000,000, the budget's size.
 func benchSize() int64 {
 	n := int64(1_000_000)
-	if v := os.Getenv("SSMS_BENCH_TRILLIAN_ENTRIES"); v != "" {
+	if v := os.Getenv("SSMS_BENCH_LOG_ENTRIES"); v != "" {
 		n, _ = strconv.ParseInt(v, 10, 64)
 	}
 	return n
