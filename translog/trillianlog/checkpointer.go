@@ -36,8 +36,8 @@ func (l *Log) elect() {
 		}
 	}()
 	for {
-		if err := l.checkpoint(ctx); err != nil && ctx.Err() == nil && l.opts.Witness.OnError != nil {
-			l.opts.Witness.OnError(fmt.Errorf("checkpointer: %w", err))
+		if err := l.checkpoint(ctx); err != nil && ctx.Err() == nil && l.opts.OnError != nil {
+			l.opts.OnError(fmt.Errorf("checkpointer: %w", err))
 		}
 		select {
 		case <-ctx.Done():

@@ -37,6 +37,9 @@ type Options struct {
 	// MaxPending bounds the additions waiting at once (default
 	// translog.DefaultMaxPending); beyond it Add is ErrOverloaded.
 	MaxPending int
+	// OnError is told of a checkpointer round that failed (Trillian or
+	// the database unreachable, say); the next round retries. May be nil.
+	OnError func(error)
 	// OnAlarm is told when Trillian or the database contradicts a signed
 	// checkpoint; nothing is signed after it. May be nil.
 	OnAlarm func(error)
