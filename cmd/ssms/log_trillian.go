@@ -82,6 +82,7 @@ func serveTrillianLog(c *cobra.Command, dir, addr string, admit translog.Admitte
 	defer cancel()
 	l, err := trillianlog.Open(ctx, f.db, f.addr, trillianlog.Options{TreeID: f.treeID, Key: key, Witness: w,
 		StateFile: filepath.Join(dir, servedFile),
+		OnError:   func(err error) { fmt.Fprintf(stderr, "ssms: warning: %v\n", err) },
 		OnAlarm:   func(err error) { fmt.Fprintf(stderr, "ssms: error: %v\n", err) }})
 	if err != nil {
 		return fmt.Errorf("tree %d at %s: %w", f.treeID, f.addr, err)
