@@ -222,7 +222,7 @@ func preorderedTree(b *testing.B, addr string, n int64) int64 {
 	}
 	defer conn.Close()
 	lc := trillian.NewTrillianLogClient(conn)
-	const chunk = 1000
+	const chunk = 2000
 	for first := int64(0); first < n; first += chunk {
 		var leaves []*trillian.LogLeaf
 		for i := first; i < min(n, first+chunk); i++ {
@@ -230,8 +230,17 @@ func preorderedTree(b *testing.B, addr string, n int64) int64 {
 			h := tlog.RecordHash(e)
 			leaves = append(leaves, &trillian.LogLeaf{LeafValue: e, LeafIdentityHash: h[:], LeafIndex: i})
 		}
-		if _, err := lc.AddSequencedLeaves(ctx, &trillian.AddSequencedLeavesRequest{LogId: tree, Leaves: leaves}); err != nil {
-			b.Fatal(err)
+		// A leaf added again is answered AlreadyExists, so a failed call
+		// is retried as it is.
+		for try := 1; ; try++ {
+			_, err := lc.AddSequencedLeaves(ctx, &trillian.AddSequencedLeavesRequest{LogId: tree, Leaves: leaves})
+			if err == nil {
+				break
+			}
+			if try == 5 {
+				b.Fatal(err)
+			}
+			time.Sleep(time.Second)
 		}
 	}
 	return tree
