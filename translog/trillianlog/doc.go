@@ -39,7 +39,8 @@
 //
 // Every front end polls the latest stored checkpoint, verifies its
 // signature and that it is consistent with the one it served before (an
-// alarm otherwise), and answers an addition once a checkpoint covers it:
+// alarm otherwise; with Options.StateFile, also across restarts, so that a
+// database restored from an older backup is caught), and answers an addition once a checkpoint covers it:
 // it finds the index of its leaf hash in the new level-0 tile. Proofs are
 // computed from the stored tiles with sumdb/tlog's TileHashReader, which
 // checks every tile it reads against the signed root. Tiles are immutable
