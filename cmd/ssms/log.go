@@ -105,7 +105,9 @@ One front end at a time signs checkpoints, elected by a database lock, and
 only after Trillian's root checks out against the last signed checkpoint; a
 contradiction (a database restored from an old backup, say) is an
 "ssms: error: ALARM" line and nothing is signed. See docs/deploy.md.`,
-		Example: `  ssms log serve --dir /var/lib/ssms-log --policy policy.json --witness https://witness.example/
+		Example: `  ssms log serve --dir ssms-log --addr 127.0.0.1:8080 --policy policy.json
+  ssms log serve --dir ssms-log --addr 127.0.0.1:8080 --policy policy.json --policy policy-2.json \
+      --witness http://127.0.0.1:8090 --max-adds-per-hour 60
   SSMS_DB='ssms:secret@tcp(db.internal:3306)/trillian' ssms log serve --backend trillian \
       --trillian trillian.internal:8090 --tree-id 5771968491331396226 --dir /etc/ssms-log --policy policy.json`,
 		Args: cobra.NoArgs,
