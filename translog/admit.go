@@ -117,18 +117,14 @@ type flight struct {
 }
 
 // catchUp indexes the entries published since the last call. c.mu is held.
-func (c *claims) catchUp(store *Store, admit Admitter) error {
+func (c *claims) catchUp(b Backend, admit Admitter) error {
 	if c.logged == nil {
 		c.logged, c.flights, c.names = map[[32]byte][]loggedClaim{}, map[[32]byte][]*flight{}, map[string]string{}
 	}
-	size := store.publishedSize()
+	size := b.Checkpoint().Size
 	for c.scanned < size {
 		to := min(size, (c.scanned>>TileHeight+1)<<TileHeight)
-		b, err := store.readRange(c.scanned, to)
-		if err != nil {
-			return err
-		}
-		entries, err := parseBundle(b, int(to-c.scanned))
+		entries, err := readEntries(b, c.scanned, to)
 		if err != nil {
 			return err
 		}
@@ -180,7 +176,7 @@ func admitAll(admit Admitter, entries [][]byte) []*Claim {
 func (s *Server) prime() {
 	s.claims.mu.Lock()
 	defer s.claims.mu.Unlock()
-	s.claims.catchUp(s.store, s.admit)
+	s.claims.catchUp(s.log, s.admit)
 }
 
 // addClaimed adds entry, whose claim is cl, unless the log holds or is
@@ -189,14 +185,14 @@ func (s *Server) prime() {
 func (s *Server) addClaimed(ctx context.Context, entry []byte, cl Claim) (int64, *SignedCheckpoint, error) {
 	c := &s.claims
 	c.mu.Lock()
-	if err := c.catchUp(s.store, s.admit); err != nil {
+	if err := c.catchUp(s.log, s.admit); err != nil {
 		c.mu.Unlock()
 		return 0, nil, err
 	}
 	for _, l := range c.logged[cl.Subject] {
 		if l.claim.covers(&cl) {
 			c.mu.Unlock()
-			return l.index, s.store.Checkpoint(), nil
+			return l.index, s.log.Checkpoint(), nil
 		}
 	}
 	for _, f := range c.flights[cl.Subject] {
@@ -226,7 +222,7 @@ func (s *Server) addClaimed(ctx context.Context, entry []byte, cl Claim) (int64,
 	c.flights[cl.Subject] = append(c.flights[cl.Subject], f)
 	c.mu.Unlock()
 
-	f.index, f.cp, f.err = s.seq.Add(ctx, entry)
+	f.index, f.cp, f.err = s.log.Add(ctx, entry)
 
 	c.mu.Lock()
 	c.flights[cl.Subject] = slices.DeleteFunc(c.flights[cl.Subject], func(g *flight) bool { return g == f })

@@ -88,14 +88,19 @@ func (s *Store) Entry(i int64) ([]byte, error) {
 }
 
 // checkTile accepts a tile only if the published tree contains all of it.
-// Tile n of width w at level L holds hashes [n·256, n·256+w) of that level,
-// and the tree has size>>(8·L) of them. The test divides rather than
-// multiplies, so an index near 2^63 cannot wrap around into the tree.
 func (s *Store) checkTile(level, n int64, w int) error {
+	return CheckTile(s.publishedSize(), level, n, w)
+}
+
+// CheckTile returns ErrNotFound unless the tree of size size contains all
+// of tile n of width w at level L, which holds hashes [n·256, n·256+w) of
+// that level; the tree has size>>(8·L) of them. The test divides rather
+// than multiplies, so an index near 2^63 cannot wrap around into the tree.
+func CheckTile(size, level, n int64, w int) error {
 	if level < 0 || level > 63/TileHeight || n < 0 || w < 1 || w > 1<<TileHeight {
 		return fmt.Errorf("%w: no tile %d/%d of width %d", ErrNotFound, level, n, w)
 	}
-	have := s.publishedSize() >> (TileHeight * level)
+	have := size >> (TileHeight * level)
 	if have < int64(w) || n > (have-int64(w))>>TileHeight {
 		return fmt.Errorf("%w: tile %d/%d of width %d", ErrNotFound, level, n, w)
 	}

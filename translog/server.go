@@ -23,8 +23,7 @@ var ErrBadRequest = errors.New("bad request")
 // Server serves a log over HTTP: POST /add, GET /checkpoint, the C2SP
 // tlog-tiles resources, and inclusion and consistency proofs.
 type Server struct {
-	store *Store
-	seq   *Sequencer
+	log   Backend
 	admit Admitter
 	// AddTimeout bounds how long POST /add waits for integration.
 	AddTimeout time.Duration
@@ -49,7 +48,12 @@ const DefaultMaxBodies = 64
 
 // NewServer serves store, appending through seq, admitting with admit.
 func NewServer(store *Store, seq *Sequencer, admit Admitter) *Server {
-	s := &Server{store: store, seq: seq, admit: admit, AddTimeout: 30 * time.Second,
+	return NewBackendServer(Embedded{store, seq}, admit)
+}
+
+// NewBackendServer serves the log b, admitting with admit.
+func NewBackendServer(b Backend, admit Admitter) *Server {
+	s := &Server{log: b, admit: admit, AddTimeout: 30 * time.Second,
 		KeyLimit: DefaultKeyLimit, KeyWindow: time.Hour, MaxBodies: DefaultMaxBodies, now: time.Now}
 	go s.prime()
 	return s
@@ -154,7 +158,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request, bodies *httpserver.
 	if err != nil {
 		return nil, err
 	}
-	hashes, err := s.store.InclusionProof(index, cp.Size)
+	hashes, err := s.log.InclusionProof(index, cp.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +167,7 @@ func (s *Server) add(w http.ResponseWriter, r *http.Request, bodies *httpserver.
 }
 
 func (s *Server) checkpoint(*http.Request) (*response, error) {
-	return &response{"text/plain; charset=utf-8", "no-cache", s.store.Checkpoint().Raw}, nil
+	return &response{"text/plain; charset=utf-8", "no-cache", s.log.Checkpoint().Raw}, nil
 }
 
 func (s *Server) tile(r *http.Request) (*response, error) {
@@ -176,7 +180,7 @@ func (s *Server) tile(r *http.Request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.store.Tile(level, n, w)
+	b, err := s.log.Tile(level, n, w)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +192,7 @@ func (s *Server) entries(r *http.Request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.store.EntryBundle(n, w)
+	b, err := s.log.EntryBundle(n, w)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +207,7 @@ func (s *Server) inclusion(r *http.Request) (*response, error) {
 	if index < 0 || index >= size {
 		return nil, fmt.Errorf("%w: index %d is not in a tree of size %d", ErrBadRequest, index, size)
 	}
-	p, err := s.store.InclusionProof(index, size)
+	p, err := s.log.InclusionProof(index, size)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +222,7 @@ func (s *Server) consistency(r *http.Request) (*response, error) {
 	if old < 0 || old > new {
 		return nil, fmt.Errorf("%w: old size %d is not between 0 and new size %d", ErrBadRequest, old, new)
 	}
-	p, err := s.store.ConsistencyProof(old, new)
+	p, err := s.log.ConsistencyProof(old, new)
 	if err != nil {
 		return nil, err
 	}

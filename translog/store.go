@@ -93,23 +93,12 @@ func Init(dir, origin string) (vkey string, err error) {
 // a new checkpoint. If anything a checkpoint covered is missing or
 // different, Open fails with ErrCorrupt and changes nothing.
 func Open(dir string) (*Store, error) {
-	skey, err := os.ReadFile(filepath.Join(dir, keyFile))
-	if err != nil {
-		return nil, fmt.Errorf("%s is not a log directory (ssms log init creates one): %w", dir, err)
-	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: malformed log key", filepath.Join(dir, keyFile))
-	}
-	vkey, err := os.ReadFile(filepath.Join(dir, vkeyFile))
+	k, err := LoadKey(dir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{dir: dir, signer: signer, vkey: strings.TrimSpace(string(vkey)), origin: signer.Name(),
+	s := &Store{dir: dir, signer: k.Signer, vkey: k.VKey, origin: k.Signer.Name(), logKey: k.Verifier,
 		dedup: map[uint64]int64{}, dedupExtra: map[tlog.Hash]int64{}}
-	if s.logKey, err = note.NewVerifier(s.vkey); err != nil || s.logKey.Name() != s.origin {
-		return nil, fmt.Errorf("%s does not match %s", vkeyFile, keyFile)
-	}
 	for _, f := range []struct {
 		name string
 		ptr  **os.File
@@ -124,6 +113,35 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Key is a log's note key, as ssms log init writes it in a log directory.
+type Key struct {
+	Signer   note.Signer
+	Verifier note.Verifier
+	VKey     string
+}
+
+// LoadKey reads the note key of the log directory dir (log.key and
+// log.vkey), checking that they match.
+func LoadKey(dir string) (*Key, error) {
+	skey, err := os.ReadFile(filepath.Join(dir, keyFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a log directory (ssms log init creates one): %w", dir, err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: malformed log key", filepath.Join(dir, keyFile))
+	}
+	vkey, err := os.ReadFile(filepath.Join(dir, vkeyFile))
+	if err != nil {
+		return nil, err
+	}
+	k := &Key{Signer: signer, VKey: strings.TrimSpace(string(vkey))}
+	if k.Verifier, err = note.NewVerifier(k.VKey); err != nil || k.Verifier.Name() != signer.Name() {
+		return nil, fmt.Errorf("%s does not match %s", vkeyFile, keyFile)
+	}
+	return k, nil
 }
 
 // Close releases the files.

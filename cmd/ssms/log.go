@@ -62,8 +62,9 @@ func logServeCmd() *cobra.Command {
 	var policyFiles, witnesses []string
 	var quorum, keyLimit int
 	var timeout time.Duration
+	var tf trillianFlags
 	c := &cobra.Command{
-		Use:   "serve --dir DIR --addr 127.0.0.1:8080 --policy policy.json... [--witness URL...]",
+		Use:   "serve --dir DIR --addr 127.0.0.1:8080 --policy policy.json... [--witness URL...] [--backend trillian --trillian ADDR --tree-id N --db DSN]",
 		Short: "Serve the log over HTTP",
 		Long: `Serve the log in DIR: POST /add, GET /checkpoint, the C2SP tlog-tiles resources
 (GET /tile/L/N, /tile/entries/N) and GET /proof/inclusion?index=I&size=N and
@@ -90,10 +91,25 @@ until --witness-quorum witnesses answered; a witness that is down makes
 checkpoints carry fewer cosignatures, it never stops the log. Each error a
 witness answers is a warning line on stderr.
 
-A second server on DIR is refused: DIR is in use by process N.`,
+A second server on DIR is refused: DIR is in use by process N.
+
+With --backend trillian, the log is a Trillian LOG tree (--trillian, the
+log server's gRPC address; --tree-id) over MySQL or MariaDB (--db, a
+go-sql-driver/mysql DSN, by default $SSMS_DB, which also holds the log's tiles
+and checkpoints): several front ends, on several machines, serve one log with
+the same API, checkpoints and witnesses. DIR then holds the note key (ssms log init
+creates it; copy log.key and log.vkey to each front end's own DIR) and the
+checkpoint this front end served last (DIR/served-checkpoint), so that one
+restarted over a database restored from an older backup raises an alarm.
+One front end at a time signs checkpoints, elected by a database lock, and
+only after Trillian's root checks out against the last signed checkpoint; a
+contradiction (a database restored from an old backup, say) is an
+"ssms: error: ALARM" line and nothing is signed. See docs/deploy.md.`,
 		Example: `  ssms log serve --dir ssms-log --addr 127.0.0.1:8080 --policy policy.json
   ssms log serve --dir ssms-log --addr 127.0.0.1:8080 --policy policy.json --policy policy-2.json \
-      --witness http://127.0.0.1:8090 --max-adds-per-hour 60`,
+      --witness http://127.0.0.1:8090 --max-adds-per-hour 60
+  SSMS_DB='ssms:secret@tcp(db.internal:3306)/trillian' ssms log serve --backend trillian \
+      --trillian trillian.internal:8090 --tree-id 5771968491331396226 --dir /etc/ssms-log --policy policy.json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var pols []*policies.Policy
@@ -114,6 +130,12 @@ A second server on DIR is refused: DIR is in use by process N.`,
 			if keyLimit < 0 {
 				return errors.New("--max-adds-per-hour must be 0 (no limit) or more")
 			}
+			if err := tf.check(c); err != nil {
+				return err
+			}
+			if tf.backend == "trillian" {
+				return serveTrillianLog(c, dir, addr, admission.New(pols), keyLimit, opts, tf)
+			}
 			return serveLog(c, dir, addr, admission.New(pols), keyLimit, opts)
 		},
 	}
@@ -125,6 +147,7 @@ A second server on DIR is refused: DIR is in use by process N.`,
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
 	c.Flags().StringArrayVar(&policyFiles, "policy", nil, "policy whose keys may add entries (repeat)")
 	c.MarkFlagRequired("dir")
+	tf.register(c)
 	return c
 }
 

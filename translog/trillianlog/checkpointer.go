@@ -1,0 +1,432 @@
+package trillianlog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/trillian"
+	"github.com/google/trillian/types"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"ssms.dev/ssms/translog"
+)
+
+// maxRound bounds the leaves one round integrates, so that a long backlog
+// (a new front end over a tree fed by something else, a signer that ran
+// alone for a while) is signed in steps of bounded memory.
+const maxRound = 1 << 16
+
+// elect stands for checkpointer until Close: whichever front end holds the
+// database lock signs checkpoints; the others retry now and then, so one
+// takes over within a second of the holder's death.
+func (l *Log) elect() {
+	defer l.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-l.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		if err := l.checkpoint(ctx); err != nil && ctx.Err() == nil && l.opts.OnError != nil {
+			l.opts.OnError(fmt.Errorf("checkpointer: %w", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * l.opts.Poll):
+		}
+	}
+}
+
+type checkpointer struct {
+	l        *Log
+	conn     *sql.Conn
+	lock     string
+	last     *translog.SignedCheckpoint // nil: nothing signed yet
+	tail     []byte                     // the last, partial entry bundle of last
+	cosigned time.Time
+}
+
+// checkpoint takes the lock if it is free and signs checkpoints while it
+// holds it.
+func (l *Log) checkpoint(ctx context.Context) error {
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close() // which releases the lock
+	c := &checkpointer{l: l, conn: conn, lock: fmt.Sprintf("ssms-checkpointer-%d", l.tree)}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, c.lock).Scan(&got); err != nil || got.Int64 != 1 {
+		return err
+	}
+	if err := c.load(ctx); err != nil {
+		return err
+	}
+	for {
+		var mine sql.NullBool
+		if err := conn.QueryRowContext(ctx, `SELECT IS_USED_LOCK(?) = CONNECTION_ID()`, c.lock).Scan(&mine); err != nil || !mine.Bool {
+			return err // lost the connection, hence the lock
+		}
+		grew := false
+		if l.Alarm() == nil {
+			if grew, err = c.round(ctx); err != nil {
+				return err
+			}
+			if !grew && time.Since(c.cosigned) > l.recosignEvery() {
+				c.recosign(ctx)
+			}
+		}
+		// An alarmed checkpointer keeps the lock, so that no other front
+		// end signs either until an operator has looked.
+		if !grew {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(l.opts.Poll):
+			}
+		}
+	}
+}
+
+func (l *Log) recosignEvery() time.Duration {
+	if l.opts.Witness.Recosign > 0 {
+		return l.opts.Witness.Recosign
+	}
+	return time.Hour
+}
+
+// load reads the latest stored checkpoint and its partial entry bundle.
+func (c *checkpointer) load(ctx context.Context) error {
+	raw, err := latestCheckpoint(ctx, c.conn, c.l.tree, false)
+	if err != nil {
+		return err
+	}
+	if raw == nil {
+		if k := c.l.known(); k != nil {
+			c.l.raise(fmt.Errorf("the database has no checkpoint, and this front end served size %d: database restored from an older backup?", k.Size))
+		}
+		return nil
+	}
+	if c.last, err = translog.OpenCheckpoint(raw, c.l.origin, c.l.opts.Key.Verifier); err != nil {
+		c.l.raise(fmt.Errorf("stored checkpoint: %v", err))
+		return nil
+	}
+	c.cosigned = time.Now()
+	if k := c.l.known(); k != nil && (k.Size > c.last.Size || k.Size == c.last.Size && k.Hash != c.last.Hash) {
+		c.l.raise(fmt.Errorf("the database's latest checkpoint (size %d) is behind or beside the one this front end served (size %d): database restored from an older backup?", c.last.Size, k.Size))
+		return nil
+	}
+	return nil
+}
+
+// loadTail reads the last, partial entry bundle of the signed tree, which
+// the next round extends.
+func (c *checkpointer) loadTail(ctx context.Context) error {
+	w := int(c.last.Size % (1 << translog.TileHeight))
+	if c.tail != nil || w == 0 {
+		return nil
+	}
+	var err error
+	c.tail, err = c.l.tiles.read(ctx, entriesLevel, c.last.Size>>translog.TileHeight, w)
+	if errors.Is(err, errMissingTile) {
+		return c.alarm(err)
+	}
+	return err
+}
+
+// round signs Trillian's latest root if it grew and checks out, and
+// reports whether it did.
+func (c *checkpointer) round(ctx context.Context) (bool, error) {
+	l := c.l
+	resp, err := l.client.GetLatestSignedLogRoot(ctx, &trillian.GetLatestSignedLogRootRequest{LogId: l.tree})
+	if err != nil {
+		return false, rpcError("reading Trillian's root", err)
+	}
+	var root types.LogRootV1
+	if err := root.UnmarshalBinary(resp.GetSignedLogRoot().GetLogRoot()); err != nil || len(root.RootHash) != tlog.HashSize {
+		return false, fmt.Errorf("Trillian's log root does not parse: %v", err)
+	}
+	size, hash := int64(root.TreeSize), tlog.Hash(root.RootHash)
+	var lastSize int64
+	lastHash, _ := tlog.TreeHash(0, nil)
+	if c.last != nil {
+		lastSize, lastHash = c.last.Size, c.last.Hash
+		switch {
+		case size < lastSize:
+			l.raise(fmt.Errorf("Trillian's tree has size %d, smaller than the signed %d (database restored from an older backup?)", size, lastSize))
+			return false, nil
+		case size == lastSize && hash != lastHash:
+			l.raise(fmt.Errorf("Trillian's root for size %d is not the signed one", size))
+			return false, nil
+		case size == lastSize:
+			return false, nil
+		}
+		if lastSize > 0 {
+			p, err := l.client.GetConsistencyProof(ctx, &trillian.GetConsistencyProofRequest{LogId: l.tree, FirstTreeSize: lastSize, SecondTreeSize: size})
+			if err != nil {
+				return false, rpcError("reading Trillian's consistency proof", err)
+			}
+			if err := tlog.CheckTree(hashes(p.GetProof().GetHashes()), size, hash, lastSize, lastHash); err != nil {
+				l.raise(fmt.Errorf("Trillian's root of size %d is not consistent with the signed size %d: %v", size, lastSize, err))
+				return false, nil
+			}
+		}
+	}
+	if c.last != nil {
+		if err := c.loadTail(ctx); err != nil {
+			return false, err
+		}
+	}
+	target := min(size, lastSize+maxRound)
+	t, err := c.integrate(ctx, lastSize, lastHash, target)
+	if err != nil {
+		return false, err
+	}
+	ours, err := tlog.TreeHash(target, t.reader)
+	if err != nil {
+		return false, err
+	}
+	if err := c.crossCheck(ctx, target, ours, size, hash); err != nil {
+		l.raise(err)
+		return false, nil
+	}
+	cp, err := c.sign(target, ours)
+	if err != nil {
+		return false, err
+	}
+	cp = c.cosign(ctx, cp, t.reader)
+	if err := c.store(ctx, cp, lastSize, t); err != nil {
+		return false, err
+	}
+	c.last, c.tail, c.cosigned = cp, t.tail, time.Now()
+	return true, nil
+}
+
+// crossCheck checks the root computed from Trillian's leaves against
+// Trillian's own root: equal at the same size, a prefix of it otherwise.
+func (c *checkpointer) crossCheck(ctx context.Context, n int64, ours tlog.Hash, size int64, hash tlog.Hash) error {
+	if n == size {
+		if ours != hash {
+			return fmt.Errorf("the root of Trillian's leaves at size %d is not Trillian's root", n)
+		}
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	p, err := c.l.client.GetConsistencyProof(ctx, &trillian.GetConsistencyProofRequest{LogId: c.l.tree, FirstTreeSize: n, SecondTreeSize: size})
+	if err != nil {
+		return rpcError("reading Trillian's consistency proof", err)
+	}
+	if err := tlog.CheckTree(hashes(p.GetProof().GetHashes()), size, hash, n, ours); err != nil {
+		return fmt.Errorf("the root of Trillian's leaves at size %d is not a prefix of Trillian's root of size %d: %v", n, size, err)
+	}
+	return nil
+}
+
+func hashes(b [][]byte) []tlog.Hash {
+	out := make([]tlog.Hash, len(b))
+	for i, h := range b {
+		copy(out[i][:], h)
+	}
+	return out
+}
+
+// tiled is what a round computed from the new leaves.
+type tiled struct {
+	size    int64
+	reader  tlog.HashReader
+	bundles map[int64][]byte // entry bundles that changed, by index
+	tail    []byte
+}
+
+// integrate reads leaves [from, to) from Trillian and computes their
+// stored hashes over the tree of size from (read from the tiles, each
+// checked against its signed root) and their entry bundles.
+func (c *checkpointer) integrate(ctx context.Context, from int64, fromHash tlog.Hash, to int64) (*tiled, error) {
+	base := tlog.StoredHashCount(from)
+	var pending []tlog.Hash
+	var old tlog.HashReader
+	if from > 0 {
+		old = tlog.TileHashReader(tlog.Tree{N: from, Hash: fromHash}, c.l.tiles)
+	}
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		var oldIdx []int64
+		var oldAt []int
+		for i, idx := range indexes {
+			if idx >= base {
+				if idx-base >= int64(len(pending)) {
+					return nil, fmt.Errorf("stored hash %d is not computed yet", idx)
+				}
+				out[i] = pending[idx-base]
+			} else {
+				oldIdx, oldAt = append(oldIdx, idx), append(oldAt, i)
+			}
+		}
+		if len(oldIdx) > 0 {
+			hs, err := old.ReadHashes(oldIdx)
+			if err != nil {
+				return nil, err
+			}
+			for j, h := range hs {
+				out[oldAt[j]] = h
+			}
+		}
+		return out, nil
+	})
+	t := &tiled{size: to, reader: reader, bundles: map[int64][]byte{}}
+	bundle := c.tail
+	for i := from; i < to; {
+		resp, err := c.l.client.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{LogId: c.l.tree, StartIndex: i, Count: min(to-i, 1024)})
+		if err != nil {
+			return nil, rpcError("reading Trillian's leaves", err)
+		}
+		if len(resp.Leaves) == 0 {
+			return nil, fmt.Errorf("Trillian returned no leaf at %d of a tree of size %d", i, to)
+		}
+		for _, leaf := range resp.Leaves {
+			if i == to {
+				break
+			}
+			e := leaf.LeafValue
+			if leaf.LeafIndex != i || len(e) > translog.MaxEntrySize || tlog.RecordHash(e) != tlog.Hash(leaf.MerkleLeafHash) {
+				return nil, c.alarm(fmt.Errorf("Trillian's leaf %d is not an entry of this log (index %d, %d bytes, its leaf hash does not match)", i, leaf.LeafIndex, len(e)))
+			}
+			hs, err := tlog.StoredHashes(i, e, reader)
+			if err != nil {
+				return nil, err
+			}
+			pending = append(pending, hs...)
+			bundle = binary.BigEndian.AppendUint16(bundle, uint16(len(e)))
+			bundle = append(bundle, e...)
+			i++
+			if i%(1<<translog.TileHeight) == 0 || i == to {
+				t.bundles[(i-1)>>translog.TileHeight] = bundle
+				bundle = nil
+			}
+		}
+	}
+	if to%(1<<translog.TileHeight) != 0 {
+		t.tail = t.bundles[to>>translog.TileHeight]
+	}
+	return t, nil
+}
+
+func (c *checkpointer) alarm(err error) error {
+	c.l.raise(err)
+	return err
+}
+
+func (c *checkpointer) sign(size int64, root tlog.Hash) (*translog.SignedCheckpoint, error) {
+	k := c.l.opts.Key
+	body := translog.Checkpoint{Origin: c.l.origin, Size: size, Hash: root}
+	signed, err := note.Sign(&note.Note{Text: string(body.Marshal())}, k.Signer)
+	if err != nil {
+		return nil, err
+	}
+	return translog.OpenCheckpoint(signed, c.l.origin, k.Verifier)
+}
+
+// cosign has the witnesses cosign cp, proving from the hashes in r; it
+// returns cp with the cosignatures, or cp alone if that failed (a log
+// whose witnesses are down degrades, it does not stop).
+func (c *checkpointer) cosign(ctx context.Context, cp *translog.SignedCheckpoint, r tlog.HashReader) *translog.SignedCheckpoint {
+	w := c.l.opts.Witness
+	if w.Cosigner == nil {
+		return cp
+	}
+	timeout := w.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	raw, err := w.Cosigner.Cosign(ctx, cp, func(old int64) ([]tlog.Hash, error) {
+		if old == 0 || old == cp.Size {
+			return []tlog.Hash{}, nil
+		}
+		return tlog.ProveTree(cp.Size, old, r)
+	})
+	var got *translog.SignedCheckpoint
+	if err == nil {
+		got, err = translog.OpenCheckpoint(translog.OneSignaturePerKey(raw), c.l.origin, c.l.opts.Key.Verifier)
+	}
+	if err == nil && (got.Size != cp.Size || got.Hash != cp.Hash) {
+		err = fmt.Errorf("cosigned checkpoint is for size %d, the log signed %d", got.Size, cp.Size)
+	}
+	if err != nil {
+		if w.OnError != nil {
+			w.OnError(err)
+		}
+		return cp
+	}
+	return got
+}
+
+// recosign has the witnesses cosign the unchanged checkpoint again, so
+// that an idle log's cosignatures stay fresh.
+func (c *checkpointer) recosign(ctx context.Context) {
+	c.cosigned = time.Now()
+	if c.last == nil || c.l.opts.Witness.Cosigner == nil {
+		return
+	}
+	cp := c.cosign(ctx, c.last, tlog.TileHashReader(tlog.Tree{N: c.last.Size, Hash: c.last.Hash}, c.l.tiles))
+	if cp == c.last {
+		return
+	}
+	if _, err := c.conn.ExecContext(ctx, `UPDATE SsmsCheckpoint SET Note = ? WHERE TreeId = ? AND Size = ? AND RootHash = ?`,
+		cp.Raw, c.l.tree, cp.Size, cp.Hash[:]); err == nil {
+		c.last = cp
+	}
+}
+
+// errRaced means another checkpointer stored a checkpoint meanwhile.
+var errRaced = errors.New("another checkpointer stored a checkpoint meanwhile")
+
+// store writes the new tiles, bundles and checkpoint in one transaction,
+// provided the latest stored checkpoint is still the one signed before.
+func (c *checkpointer) store(ctx context.Context, cp *translog.SignedCheckpoint, from int64, t *tiled) error {
+	tx, err := c.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	raw, err := latestCheckpoint(ctx, tx, c.l.tree, true)
+	if err != nil {
+		return err
+	}
+	if (c.last == nil) != (raw == nil) || (c.last != nil && string(raw) != string(c.last.Raw)) {
+		return errRaced
+	}
+	for _, tile := range tlog.NewTiles(translog.TileHeight, from, cp.Size) {
+		data, err := tlog.ReadTileData(tile, t.reader)
+		if err != nil {
+			return err
+		}
+		if err := writeTileRow(ctx, tx, c.l.tree, int64(tile.L), tile.N, tile.W, data); err != nil {
+			return err
+		}
+	}
+	for n, b := range t.bundles {
+		w := int(min(cp.Size-n<<translog.TileHeight, 1<<translog.TileHeight))
+		if err := writeTileRow(ctx, tx, c.l.tree, entriesLevel, n, w, b); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO SsmsCheckpoint(TreeId, Size, RootHash, Note) VALUES (?, ?, ?, ?)`,
+		c.l.tree, cp.Size, cp.Hash[:], cp.Raw); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

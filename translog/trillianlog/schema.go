@@ -1,0 +1,93 @@
+package trillianlog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// schema is the personality's tables, next to Trillian's in the same
+// database. SsmsTile holds for each (level, n) the widest tile written so
+// far; level -1 is the entry bundles. A narrower tile is its prefix.
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS SsmsLog(
+		TreeId BIGINT NOT NULL PRIMARY KEY,
+		Origin VARBINARY(1024) NOT NULL,
+		VKey VARBINARY(1024) NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS SsmsCheckpoint(
+		TreeId BIGINT NOT NULL,
+		Size BIGINT NOT NULL,
+		RootHash BINARY(32) NOT NULL,
+		Note MEDIUMBLOB NOT NULL,
+		PRIMARY KEY(TreeId, Size))`,
+	`CREATE TABLE IF NOT EXISTS SsmsTile(
+		TreeId BIGINT NOT NULL,
+		Level TINYINT NOT NULL,
+		N BIGINT NOT NULL,
+		Width SMALLINT NOT NULL,
+		Data LONGBLOB NOT NULL,
+		PRIMARY KEY(TreeId, Level, N))`,
+}
+
+// bindTree creates the tables and records which log key serves tree, or
+// checks that it is the one recorded: a tree is served under one key, and
+// a front end started with another key (or another tree ID) is refused.
+func bindTree(ctx context.Context, db *sql.DB, tree int64, origin, vkey string) error {
+	for _, q := range schema {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("creating the log's tables: %w", err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT IGNORE INTO SsmsLog(TreeId, Origin, VKey) VALUES (?, ?, ?)`, tree, origin, vkey); err != nil {
+		return err
+	}
+	var gotVKey string
+	if err := db.QueryRowContext(ctx, `SELECT VKey FROM SsmsLog WHERE TreeId = ?`, tree).Scan(&gotVKey); err != nil {
+		return err
+	}
+	if gotVKey != vkey {
+		return fmt.Errorf("tree %d is the log %s; this front end has the key of %s", tree, gotVKey, vkey)
+	}
+	return nil
+}
+
+// latestCheckpoint returns the newest stored checkpoint note, or nil.
+func latestCheckpoint(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, tree int64, forUpdate bool) ([]byte, error) {
+	query := `SELECT Note FROM SsmsCheckpoint WHERE TreeId = ? ORDER BY Size DESC LIMIT 1`
+	if forUpdate {
+		query += ` FOR UPDATE`
+	}
+	var note []byte
+	err := q.QueryRowContext(ctx, query, tree).Scan(&note)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return note, err
+}
+
+// entriesLevel is the level of entry bundles in SsmsTile.
+const entriesLevel = -1
+
+// readTileRow returns the widest stored tile (level, n) and its width.
+func readTileRow(ctx context.Context, db *sql.DB, tree, level, n int64) (int, []byte, error) {
+	var w int
+	var data []byte
+	err := db.QueryRowContext(ctx, `SELECT Width, Data FROM SsmsTile WHERE TreeId = ? AND Level = ? AND N = ?`, tree, level, n).Scan(&w, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, nil
+	}
+	return w, data, err
+}
+
+// writeTileRow stores a tile unless a wider one is stored already.
+func writeTileRow(ctx context.Context, tx *sql.Tx, tree, level, n int64, w int, data []byte) error {
+	// Data before Width: MySQL assigns left to right, and the IF reads the
+	// old Width.
+	_, err := tx.ExecContext(ctx, `INSERT INTO SsmsTile(TreeId, Level, N, Width, Data) VALUES (?, ?, ?, ?, ?)
+		ON DUPLICATE KEY UPDATE Data = IF(VALUES(Width) > Width, VALUES(Data), Data), Width = GREATEST(Width, VALUES(Width))`,
+		tree, level, n, w, data)
+	return err
+}
