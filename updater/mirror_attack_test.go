@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"ssms.dev/ssms/internal/slowhttp"
 	"ssms.dev/ssms/updater/mirror"
 	"ssms.dev/ssms/updater/report"
 )
@@ -166,20 +167,7 @@ func TestAttackNonBundleNotEvidence(t *testing.T) {
 // free and the installed program starts.
 func TestAttackSlowDripRun(t *testing.T) {
 	p := installed10(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusOK)
-		for {
-			if _, err := w.Write([]byte(" ")); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}))
+	srv := httptest.NewServer(slowhttp.Trickle(100 * time.Millisecond))
 	defer srv.Close()
 	u := p.updater(srv.URL)
 	u.Mirrors[0].Idle = 300 * time.Millisecond // the mirror's own deadline is 46 s

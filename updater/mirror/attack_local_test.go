@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"ssms.dev/ssms/internal/slowhttp"
 	"ssms.dev/ssms/manifest"
 )
 
@@ -136,20 +137,7 @@ func TestAttackRedirectElsewhere(t *testing.T) {
 // timeout, for ever, is cut off at the download's deadline (Allowance
 // plus the size at MinRate), with no deadline from the caller.
 func TestAttackSlowDrip(t *testing.T) {
-	c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusOK)
-		for {
-			if _, err := w.Write([]byte(" ")); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
+	c := hostile(t, slowhttp.Trickle(50*time.Millisecond))
 	c.Idle, c.Allowance, c.MinRate = 300*time.Millisecond, 500*time.Millisecond, 1<<30
 	start := time.Now()
 	if _, err := c.Bundle(context.Background(), "app", "1.1.0"); !errors.Is(err, ErrTooSlow) {
