@@ -245,3 +245,20 @@ func TestAttackMirror503Withholds(t *testing.T) {
 		t.Errorf("no withheld report says what the mirror answered (503)")
 	}
 }
+
+// TestReportRelativeDirectoryMirror: a directory mirror given as "." is
+// recorded as a local directory, and the rest of the error is intact
+// (not every "." of it replaced).
+func TestReportRelativeDirectoryMirror(t *testing.T) {
+	p := installed10(t)
+	bp := filepath.Join(p.mirrors[0], "app", "1.1.0.bundle")
+	os.Remove(bp)
+	must(t, syscall.Mkfifo(bp, 0o644))
+	t.Chdir(p.mirrors[0])
+	if _, err := p.updater(".").Update(context.Background()); !errors.Is(err, ErrFrozen) {
+		t.Fatalf("update: %v", err)
+	}
+	if !withheldFor(t, p.state, "app 1.1.0 (entry 4) but the mirror cannot be read: mirror (a local directory): app/1.1.0.bundle: not a regular file") {
+		t.Errorf("no withheld report with the error intact: %v", reportsOf(t, p.state))
+	}
+}

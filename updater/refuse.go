@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -86,8 +87,14 @@ func (r *runner) refuse(err error, check string, bundle []byte, from string, art
 	rep.Mirror, rep.Log = report.Scrub(from), r.u.Log.Origin
 	if from != "" && !mirror.Remote(from) {
 		// A directory's path may name the user: it stays out of reports.
+		// The mirror's errors name it as "mirror DIR: " and name files by
+		// their layout path; a short relative DIR ("." or "m") must not
+		// be replaced wherever it occurs in the text.
 		rep.Mirror = localMirror
-		rep.Error = strings.ReplaceAll(rep.Error, from, localMirror)
+		rep.Error = strings.ReplaceAll(rep.Error, "mirror "+from+": ", "mirror "+localMirror+": ")
+		if filepath.IsAbs(from) && len(from) > 1 {
+			rep.Error = strings.ReplaceAll(rep.Error, from, localMirror)
+		}
 	}
 	// A mirror's URL may carry a token (user:token@, ?token=), and so may
 	// the log's and the error text that quotes them.
