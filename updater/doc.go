@@ -23,7 +23,14 @@
 // entry reads. Only then are the mirrors asked, for that release by name;
 // their "latest" hint is not read. A mirror that does not serve it is
 // reported (check "withheld") and the next is tried; when none serves it,
-// that is a freeze (ErrFrozen), reported too. The offer is verified
+// that is a freeze (ErrFrozen), reported too. Until the newest release
+// has been in the log for FreezeGrace, as this updater saw it, it is only
+// not installable yet. A mirror that cannot be read (an HTTP status other
+// than 200 and 404, a network failure, a stall, a redirect elsewhere, a
+// file that is not a regular one) is a plain error within the grace, and
+// after it withholds the release like one that answers 404, reported with
+// the error: a mirror that answers 503 run after run freezes its clients
+// as surely. The offer is verified
 // (verifier.Verify in install mode, with the log's checkpoint as a
 // verifier.Fresher head) before its artifact is downloaded, and the
 // download must then hash to the verified digest at the signed size. A
@@ -55,7 +62,18 @@
 // which mirror, which check failed, and the evidence (the bundle as
 // served, the log's checkpoint, a fork's evidence). With Report set, each
 // report is also posted to an auditors' endpoint, at most
-// report.SubmitTimeout, and a failure to post is only a warning.
+// report.SubmitTimeout, and a failure to post is only a warning. The
+// bytes a mirror served are evidence only if they parse as a bundle;
+// URLs in a report lose their credentials and queries, and a directory
+// mirror is recorded as "(a local directory)".
+//
+// # Time
+//
+// A run, the log's and the mirrors' answers, downloads and install, is
+// stopped after Timeout (DefaultTimeout, 30 minutes), each download after
+// its own deadline (mirror.Client.Deadline): a hostile mirror or log
+// holds the state directory's lock, and so the installed program's
+// start, no longer.
 //
 // # Installing
 //

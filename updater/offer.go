@@ -21,9 +21,13 @@ import (
 // fromMirrors asks each mirror, in order, for the newest release, and
 // installs it from the first whose offer verifies. A mirror without it is
 // reported as withholding it; when every mirror does, that is a freeze.
+// A mirror that cannot be read (an HTTP error, a network failure, a
+// stall) withholds it as well once the freeze grace is over: a mirror
+// that answers 503 to the newest release, run after run, freezes its
+// clients as surely as one that answers 404.
 func (r *runner) fromMirrors(ctx context.Context) error {
 	want := r.out.Newest
-	var withheld []string
+	var withheld []missing
 	var refused int
 	var last error
 	// Mirrors that lack the newest release are reported once it has been
@@ -35,19 +39,32 @@ func (r *runner) fromMirrors(ctx context.Context) error {
 	defer func() {
 		for _, m := range withheld {
 			if !grace {
-				r.refuse(fmt.Errorf("%w: the log holds %s %s (entry %d) but the mirror does not serve it", ErrFrozen, r.u.Product, want.Version, want.Index), "withheld", nil, m, nil)
+				r.refuse(m.why(r.u.Product, want), "withheld", nil, m.base, nil)
 			}
 		}
 	}()
+	// unread decides what a mirror's failure to serve a file counts as.
+	unread := func(m *mirror.Client, err error) error {
+		switch {
+		case ctx.Err() != nil, errors.Is(err, mirror.ErrBase):
+			return err // the run's deadline, an interrupt or a bad address: not the mirror's doing
+		case errors.Is(err, mirror.ErrNotFound):
+			withheld = append(withheld, missing{base: m.Base})
+			last = fmt.Errorf("%w: mirror %s does not serve %s %s", ErrFrozen, m.Base, r.u.Product, want.Version)
+		case !grace && !errors.Is(err, mirror.ErrLocal):
+			withheld = append(withheld, missing{base: m.Base, err: err})
+			last = err
+		default:
+			last = err // within the grace, an unreachable mirror proves nothing yet
+		}
+		return nil
+	}
 	for _, m := range r.u.Mirrors {
 		bundle, err := m.Bundle(ctx, r.u.Product, want.Version)
-		if errors.Is(err, mirror.ErrNotFound) {
-			withheld = append(withheld, m.Base)
-			last = fmt.Errorf("%w: mirror %s does not serve %s %s", ErrFrozen, m.Base, r.u.Product, want.Version)
-			continue
-		}
 		if err != nil {
-			last = err // an unreachable mirror proves nothing
+			if err := unread(m, err); err != nil {
+				return err
+			}
 			continue
 		}
 		res, art, err := r.verify(ctx, bundle)
@@ -85,7 +102,9 @@ func (r *runner) fromMirrors(ctx context.Context) error {
 			continue
 		}
 		if err != nil {
-			last = err
+			if err := unread(m, err); err != nil {
+				return err
+			}
 			continue
 		}
 		return r.install(m, bundle, res, art, staged)
@@ -104,6 +123,20 @@ func (r *runner) fromMirrors(ctx context.Context) error {
 		return last
 	}
 	return errors.New("no mirror to update from")
+}
+
+// missing is a mirror that did not serve the newest release: err is nil
+// when it has no such file, else why it could not be read.
+type missing struct {
+	base string
+	err  error
+}
+
+func (m missing) why(product string, want *bundler.ReleaseEntry) error {
+	if m.err == nil {
+		return fmt.Errorf("%w: the log holds %s %s (entry %d) but the mirror does not serve it", ErrFrozen, product, want.Version, want.Index)
+	}
+	return fmt.Errorf("%w: the log holds %s %s (entry %d) but the mirror cannot be read: %v", ErrFrozen, product, want.Version, want.Index, m.err)
 }
 
 // configError is a mistake of the caller's, not of a mirror.

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 
+	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/updater/mirror"
 	"ssms.dev/ssms/updater/report"
 	"ssms.dev/ssms/verifier"
@@ -25,7 +27,7 @@ type RefusedError struct {
 
 func (e *RefusedError) Error() string {
 	if e.Mirror != "" {
-		return fmt.Sprintf("refused the update from mirror %s: %v", e.Mirror, e.Err)
+		return fmt.Sprintf("refused the update from mirror %s: %v", mirror.Redact(e.Mirror), e.Err)
 	}
 	return fmt.Sprintf("refused the update: %v", e.Err)
 }
@@ -83,14 +85,30 @@ func (r *runner) refuse(err error, check string, bundle []byte, from string, art
 	if n := r.out.Newest; n != nil {
 		rep.Offered = &report.Release{Version: n.Version, Sequence: n.Sequence}
 	}
-	rep.Mirror, rep.Log = from, r.u.Log.Origin
-	if from != "" && !strings.HasPrefix(from, "http://") && !strings.HasPrefix(from, "https://") {
+	rep.Mirror, rep.Log = report.Scrub(from), r.u.Log.Origin
+	if from != "" && !mirror.Remote(from) {
 		// A directory's path may name the user: it stays out of reports.
+		// The mirror's errors name it as "mirror DIR: " and name files by
+		// their layout path; a short relative DIR ("." or "m") must not
+		// be replaced wherever it occurs in the text.
 		rep.Mirror = localMirror
-		rep.Error = strings.ReplaceAll(rep.Error, from, localMirror)
+		rep.Error = strings.ReplaceAll(rep.Error, "mirror "+from+": ", "mirror "+localMirror+": ")
+		if filepath.IsAbs(from) && len(from) > 1 {
+			rep.Error = strings.ReplaceAll(rep.Error, from, localMirror)
+		}
 	}
+	// A mirror's URL may carry a token (user:token@, ?token=), and so may
+	// the log's and the error text that quotes them.
+	rep.Error = report.Scrub(rep.Error)
 	if bundle != nil {
-		rep.Evidence.Bundle = base64.StdEncoding.EncodeToString(bundle)
+		if _, perr := verifier.ParseBundle(bundle); perr == nil {
+			rep.Evidence.Bundle = base64.StdEncoding.EncodeToString(bundle)
+		} else {
+			// Not a bundle: nothing an auditor can check, and possibly not
+			// the mirror's to give (an error page, an internal answer).
+			rep.Error += fmt.Sprintf(" (the mirror served %d bytes, sha256:%s, not kept as evidence: not a bundle)",
+				len(bundle), manifest.DigestBytes(bundle).SHA256)
+		}
 	}
 	if cp := r.seen; cp != nil {
 		rep.Evidence.Checkpoint = string(cp.Raw)

@@ -39,6 +39,13 @@ type Updater struct {
 	// reported as withholding it (a freeze); until then it is only not
 	// installable yet. 0 reports at once.
 	FreezeGrace time.Duration
+	// Timeout bounds the whole run, log and mirrors, downloads and
+	// install (0: DefaultTimeout). Each download also has its own
+	// deadline (mirror.Client.Deadline); this one holds when there are
+	// many mirrors or a slow log, so that no run keeps the state
+	// directory's lock (and the installed program from starting) for
+	// longer.
+	Timeout time.Duration
 	// AwaitStart leaves the install unconfirmed for that long: the new
 	// version's first start confirms it (or rolls it back, see Start).
 	// 0 confirms at once, after checking the installed file again.
@@ -58,8 +65,16 @@ type Status struct {
 	Warnings   []string         // best-effort failures (submitting reports)
 }
 
+// DefaultTimeout is the whole run's deadline when Updater.Timeout is 0:
+// enough for a 100 MiB artifact at the mirrors' minimum rate
+// (mirror.DefaultMinRate), and a bound on how long a hostile mirror or
+// log can hold the state directory's lock.
+const DefaultTimeout = 30 * time.Minute
+
 // Errors of Update besides the verifier's.
 var (
+	// ErrTimeout means the run took longer than its Timeout.
+	ErrTimeout = errors.New("the update took too long")
 	// ErrFrozen means the log holds a newer release than the one running
 	// and no mirror served it: the mirrors may be hiding it (a freeze).
 	ErrFrozen = errors.New("no mirror serves the newest release")
@@ -88,11 +103,26 @@ func (u *Updater) now() time.Time {
 	return time.Now()
 }
 
-// run is one update (or check) under the state directory's lock.
+// run is one update (or check), within its Timeout.
 func (u *Updater) run(ctx context.Context, install bool) (*Status, error) {
 	if u.Product == "" || u.Path == "" || u.StateDir == "" || u.Pinned == nil || u.Log == nil {
 		return nil, errors.New("updater: Product, Path, StateDir, Pinned and Log are required")
 	}
+	timeout := u.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w: stopped after %v", ErrTimeout, timeout))
+	defer cancel()
+	st, err := u.runLocked(ctx, install)
+	if err != nil && errors.Is(context.Cause(ctx), ErrTimeout) && !errors.Is(err, ErrTimeout) {
+		err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+	}
+	return st, err
+}
+
+// runLocked is one update (or check) under the state directory's lock.
+func (u *Updater) runLocked(ctx context.Context, install bool) (*Status, error) {
 	d, err := statedir.Open(u.StateDir)
 	if err != nil {
 		return nil, err

@@ -40,7 +40,7 @@ func TestAutoLogNoSecrets(t *testing.T) {
 	l.failed(&updater.RefusedError{Check: "artifact", Mirror: "https://ops:hunter2@mirror.example/ssms", Report: "/s/reports/r.json",
 		Err: errors.New("artifact does not match\nfetching https://ops:hunter2@mirror.example/ssms/x: hunter2")}, &updater.Status{Running: &verifier.Installed{Version: "1.0.0"}}, time.Hour)
 	got := b.String()
-	want := "smp-server: auto-update: SECURITY ERROR (artifact check): refused the update from mirror https://ops:xxxxx@mirror.example/ssms: artifact does not match fetching https://ops:xxxxx@mirror.example/ssms/x: xxxxx; kept 1.0.0; failure report /s/reports/r.json\n"
+	want := "smp-server: auto-update: SECURITY ERROR (artifact check): refused the update from mirror https://mirror.example/ssms: artifact does not match fetching https://ops:xxxxx@mirror.example/ssms/x: xxxxx; kept 1.0.0; failure report /s/reports/r.json\n"
 	if got != want {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}

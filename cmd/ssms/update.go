@@ -34,7 +34,12 @@ the next run finishes or undoes it. The previous binary stays as
 PATH.previous. Every refusal leaves the running version in place and writes a
 failure report to STATE/reports (and posts it to --report, if given).
 
-A mirror is a directory or an http(s) URL filled by "ssms mirror add".`,
+A mirror is a directory (or file:///PATH) or an http(s) URL filled by "ssms
+mirror add". A directory mirror's files must be regular files reached through
+no symbolic link below it; an HTTP mirror's redirects are followed only within
+its own scheme, host and port. Each download must keep up at least 64 KiB/s
+after 30 s, and the whole run stops after --timeout (30m by default), keeping
+the running version: no mirror can hold the state directory's lock for longer.`,
 		Example: `  ssms update --policy policy.json --mirror https://mirror.example/ssms --product smp-server --install /usr/local/bin/smp-server
   ssms update --policy policy.json --mirror ./mirror --product smp-server --install ./bin/smp-server --check
   ssms update ... --report http://auditor.example/api/reports --json`,
@@ -48,6 +53,7 @@ A mirror is a directory or an http(s) URL filled by "ssms mirror add".`,
 	c.Flags().StringVar(&f.Install, "install", "", "the program to update (it need not exist yet)")
 	c.Flags().StringVar(&f.State, "state", "", "the state directory (default: the --install path followed by .ssms)")
 	c.Flags().DurationVar(&f.AwaitStart, "await-start", 0, "leave the install for the new version's first start to confirm, within this time (0: ssms confirms it)")
+	f.AddTimeout(c.Flags())
 	c.Flags().BoolVar(&f.Check, "check", false, "only say whether a newer release is in the log; install nothing")
 	c.Flags().BoolVar(&f.JSON, "json", false, "print the result as JSON")
 	for _, name := range []string{"policy", "product", "install"} {

@@ -8,6 +8,7 @@ import (
 
 	"ssms.dev/ssms/internal/clierr"
 	"ssms.dev/ssms/updater"
+	"ssms.dev/ssms/updater/mirror"
 )
 
 // Refused explains a failed update, in the spirit of Go's SECURITY
@@ -69,7 +70,7 @@ func Summarize(st *updater.Status, check bool) Summary {
 		u.Newest = st.Newest.Version
 	}
 	if st.Installed != nil {
-		u.Installed, u.Mirror = st.Installed.Release.Predicate.Version, st.Mirror
+		u.Installed, u.Mirror = st.Installed.Release.Predicate.Version, mirror.Redact(st.Mirror)
 	}
 	if st.NotYet != nil {
 		u.NotYet = st.NotYet.Error()
@@ -90,7 +91,7 @@ func Print(out io.Writer, st *updater.Status, check bool) {
 	case st.Installed != nil:
 		r := st.Installed
 		fmt.Fprintf(out, "installed %s %s (was: %s) from %s\n  signed by %v, log entry %d, rebuilt by %v\n",
-			st.Product, r.Release.Predicate.Version, running, st.Mirror, r.Signers, r.Index, r.Rebuilders)
+			st.Product, r.Release.Predicate.Version, running, mirror.Redact(st.Mirror), r.Signers, r.Index, r.Rebuilders)
 	case st.NotYet != nil:
 		fmt.Fprintf(out, "%s %s is in the log but cannot be installed yet: %v\nkept: %s\n", st.Product, st.Newest.Version, st.NotYet, running)
 	case st.Newest != nil && check:

@@ -43,7 +43,9 @@ confirmed at once, after the file in place is hashed again; with
 its self-check fails). Restart a running %[1]s to run the new version, or
 let "smp-server start --auto-update" do it.
 
-A mirror is a directory or an http(s) URL filled by "ssms mirror add".`, prog),
+A mirror is a directory (or file:///PATH) or an http(s) URL filled by "ssms
+mirror add". The whole run stops after --timeout (30m by default), keeping the
+running version.`, prog),
 		Example: fmt.Sprintf(`  %[1]s update --mirror https://mirror.example/ssms
   %[1]s update --mirror https://mirror.example/ssms --check --json
   %[1]s update --policy /etc/ssms/policy.json --mirror ./mirror --log https://log.example`, prog),
@@ -77,6 +79,7 @@ A mirror is a directory or an http(s) URL filled by "ssms mirror add".`, prog),
 	fs.StringVar(&f.Artifact, "artifact", "", "the release's artifact to install (default: the one named after the product, or the only one)")
 	fs.StringVar(&f.Install, "install", "", "the program to update (default: this executable)")
 	fs.DurationVar(&f.AwaitStart, "await-start", 0, "leave the install for the new version's first start to confirm, within this time (0: confirm it now)")
+	f.AddTimeout(fs)
 	fs.BoolVar(&f.Check, "check", false, "only say whether a newer release is in the log; install nothing")
 	fs.BoolVar(&f.JSON, "json", false, "print the result as JSON")
 	c.MarkFlagFilename("install")

@@ -49,17 +49,25 @@ type Flags struct {
 	// FreezeGrace is how long the newest release may be in the log before
 	// mirrors without it are reported (updater.Updater.FreezeGrace).
 	FreezeGrace time.Duration
-	Check       bool
-	JSON        bool
+	// Timeout bounds the whole run (updater.Updater.Timeout; 0 is
+	// updater.DefaultTimeout).
+	Timeout time.Duration
+	Check   bool
+	JSON    bool
 }
 
 // AddSource adds the flags that say where updates come from and where
 // failure reports go: --mirror, --log and --report.
 func (f *Flags) AddSource(fs *pflag.FlagSet) {
-	fs.StringArrayVar(&f.Mirrors, "mirror", nil, "a mirror: a directory or an http(s) URL (repeat to try several in order)")
+	fs.StringArrayVar(&f.Mirrors, "mirror", nil, "a mirror: a directory, a file:// URL or an http(s) URL (repeat to try several in order)")
 	fs.StringVar(&f.Log, "log", "", "the log, or a mirror of its tiles (default: the policy's log)")
 	fs.StringVar(&f.Report, "report", "", "an auditors' endpoint for failure reports, e.g. http://HOST/api/reports (best effort)")
 	fs.DurationVar(&f.FreezeGrace, "freeze-grace", DefaultFreezeGrace, "how long the newest release may be in the log, on no mirror, before that is reported as a freeze (0: at once)")
+}
+
+// AddTimeout adds --timeout, the whole run's deadline.
+func (f *Flags) AddTimeout(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.Timeout, "timeout", updater.DefaultTimeout, "stop the run after this long, downloads included, and keep the running version (raise it for a large artifact on a slow link)")
 }
 
 // NeedMirror is the error of an install with no mirror to download from.
@@ -77,6 +85,17 @@ func (f *Flags) Updater(pinned *policies.Policy, progress io.Writer) (*updater.U
 	if err != nil {
 		return nil, err
 	}
+	if f.Timeout < 0 {
+		return nil, clierr.Hint(fmt.Errorf("--timeout %v: negative", f.Timeout), "give how long a run may take, e.g. --timeout 30m")
+	}
+	var mirrors []*mirror.Client
+	for _, m := range f.Mirrors {
+		base, err := mirror.ParseBase(m)
+		if err != nil {
+			return nil, clierr.Hint(fmt.Errorf("--mirror: %w", err), "a mirror is a directory, a file:///ABSOLUTE/PATH, or an http:// or https:// URL")
+		}
+		mirrors = append(mirrors, &mirror.Client{Base: base, Progress: progress})
+	}
 	path, err := filepath.Abs(f.Install)
 	if err != nil {
 		return nil, err
@@ -88,9 +107,7 @@ func (f *Flags) Updater(pinned *policies.Policy, progress io.Writer) (*updater.U
 	u := &updater.Updater{
 		Product: f.Product, Artifact: f.Artifact, Path: path, StateDir: state, Pinned: pinned, Log: logc,
 		Report: f.Report, Progress: progress, AwaitStart: f.AwaitStart, FreezeGrace: f.FreezeGrace,
-	}
-	for _, m := range f.Mirrors {
-		u.Mirrors = append(u.Mirrors, &mirror.Client{Base: m, Progress: progress})
+		Timeout: f.Timeout, Mirrors: mirrors,
 	}
 	return u, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"ssms.dev/ssms/internal/clierr"
 	"ssms.dev/ssms/internal/logfixture"
@@ -67,5 +68,39 @@ func TestRefused(t *testing.T) {
 	plain := errors.New("the log: connection refused")
 	if Refused(plain) != plain {
 		t.Error("a plain error changed")
+	}
+}
+
+// TestAttackMirrorScheme: --mirror file:///srv/m is the directory
+// /srv/m, not a relative directory "file:"; an unknown scheme is refused
+// with a hint before anything runs, not reported as a mirror withholding
+// the release.
+func TestAttackMirrorScheme(t *testing.T) {
+	fx := logfixture.New(t, "app")
+	pol := &policies.Policy{Logs: []policies.Log{{Origin: "a", VKey: fx.Pol.Logs[0].VKey, URL: "http://a.example/"}}}
+	f := &Flags{Mirrors: []string{"file:///srv/m", "./m", "https://m.example/ssms"}, Install: "/tmp/x/app", Product: "app"}
+	u, err := f.Updater(pol, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range u.Mirrors {
+		got = append(got, m.Base)
+	}
+	if strings.Join(got, " ") != "/srv/m ./m https://m.example/ssms" || u.Timeout != 0 {
+		t.Errorf("mirrors %v, timeout %v", got, u.Timeout)
+	}
+	for _, bad := range []string{"ftp://m.example", "file://host/srv", "https://"} {
+		f.Mirrors = []string{bad}
+		_, err := f.Updater(pol, nil)
+		var b bytes.Buffer
+		clierr.Report(&b, "ssms", err)
+		if err == nil || !strings.Contains(b.String(), "ssms: hint: ") {
+			t.Errorf("--mirror %s: %v", bad, b.String())
+		}
+	}
+	f.Mirrors, f.Timeout = nil, -time.Second
+	if _, err := f.Updater(pol, nil); err == nil {
+		t.Errorf("a negative --timeout was taken")
 	}
 }

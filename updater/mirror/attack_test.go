@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"ssms.dev/ssms/internal/slowhttp"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/verifier"
 )
@@ -225,19 +226,7 @@ func TestAttackSlowLoris(t *testing.T) {
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 		}, ErrIdle},
-		{"trickle", func(w http.ResponseWriter, r *http.Request) {
-			for {
-				if _, err := w.Write([]byte("1")); err != nil {
-					return
-				}
-				w.(http.Flusher).Flush()
-				select {
-				case <-r.Context().Done():
-					return
-				case <-time.After(20 * time.Millisecond):
-				}
-			}
-		}, context.DeadlineExceeded},
+		{"trickle", slowhttp.Trickle(20 * time.Millisecond), context.DeadlineExceeded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,15 +21,21 @@ const DefaultIdle = 30 * time.Second
 // Client reads one mirror. Nothing it returns is trusted: the caller
 // verifies the bundle, and Artifact checks the digest and size it is given.
 type Client struct {
-	// Base is the mirror: an http or https URL, or a local directory.
+	// Base is the mirror: an http or https URL, or a local directory (see
+	// ParseBase, which also takes file:// URLs).
 	Base string
 	// HTTP is the client for URLs (default: a client whose transport
-	// waits at most DefaultIdle for a connection and for headers).
+	// waits at most DefaultIdle for a connection and for headers). Its
+	// redirects are followed only within the mirror's origin, whatever
+	// its CheckRedirect says.
 	HTTP *http.Client
 	// Idle is how long a request may go without a byte, from sending it to
-	// the end of the body (default DefaultIdle); the caller's context
-	// bounds the whole.
+	// the end of the body (default DefaultIdle).
 	Idle time.Duration
+	// MinRate and Allowance give each download its deadline (Deadline);
+	// the caller's context bounds them all.
+	MinRate   int64 // bytes per second; default DefaultMinRate
+	Allowance time.Duration
 	// Progress, if a terminal, shows a bar while an artifact downloads.
 	Progress io.Writer
 }
@@ -43,7 +47,9 @@ type Error struct {
 	Err    error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("mirror %s: %s: %v", e.Mirror, e.Path, e.Err) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("mirror %s: %s: %v", Redact(e.Mirror), e.Path, e.Err)
+}
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrNotFound means the mirror does not have the file.
@@ -92,7 +98,7 @@ func (c *Client) Artifact(ctx context.Context, d manifest.Digest, size int64, di
 	if size < 0 || size > manifest.MaxArtifactSize {
 		return "", fmt.Errorf("artifact size %d: want 0 to %d bytes", size, int64(manifest.MaxArtifactSize))
 	}
-	ctx, done := c.watch(ctx)
+	ctx, done := c.watch(ctx, size)
 	defer done()
 	body, err := c.open(ctx, p, size, ErrTooLong)
 	if err != nil {
@@ -108,7 +114,7 @@ func (c *Client) Artifact(ctx context.Context, d manifest.Digest, size int64, di
 
 // small reads a file of at most limit bytes whole.
 func (c *Client) small(ctx context.Context, p string, limit int64) ([]byte, error) {
-	ctx, done := c.watch(ctx)
+	ctx, done := c.watch(ctx, limit)
 	defer done()
 	body, err := c.open(ctx, p, limit, ErrTooLarge)
 	if err != nil {
@@ -131,21 +137,24 @@ func (c *Client) fail(p string, err error) error { return &Error{Mirror: c.Base,
 // tooBig before a byte is read if its announced length is over limit (the
 // reader caps it all the same).
 func (c *Client) open(ctx context.Context, p string, limit int64, tooBig error) (io.ReadCloser, error) {
+	base, err := ParseBase(c.Base)
+	if err != nil {
+		return nil, err
+	}
 	if !c.remote() {
-		f, err := os.Open(filepath.Join(c.Base, filepath.FromSlash(p)))
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, ErrNotFound
-		}
+		f, err := openLocal(base, p)
 		if err != nil {
 			return nil, err
 		}
 		return &watched{f, ctx}, nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.Base, "/")+"/"+p, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/"+p, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.httpClient().Do(req)
+	hc := *c.httpClient()
+	hc.CheckRedirect = sameOrigin
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, cause(ctx, err)
 	}
@@ -165,8 +174,12 @@ func (c *Client) open(ctx context.Context, p string, limit int64, tooBig error) 
 }
 
 func (c *Client) remote() bool {
-	return strings.HasPrefix(c.Base, "http://") || strings.HasPrefix(c.Base, "https://")
+	s := strings.ToLower(c.Base)
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
 }
+
+// Remote says whether the mirror at base is an HTTP one, not a directory.
+func Remote(base string) bool { return (&Client{Base: base}).remote() }
 
 var defaultHTTP = &http.Client{Transport: &http.Transport{
 	Proxy:                 http.ProxyFromEnvironment,

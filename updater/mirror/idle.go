@@ -12,6 +12,34 @@ import (
 // ErrIdle means the mirror sent nothing for longer than the client's Idle.
 var ErrIdle = errors.New("mirror stalled")
 
+// ErrTooSlow means a download took longer than its deadline (Deadline).
+var ErrTooSlow = errors.New("mirror too slow")
+
+// Limits of a download's time: each may take Allowance, plus its size (a
+// small file's limit, an artifact's signed size) at MinRate. A mirror that
+// trickles a byte just inside Idle is cut off there: the time a hostile
+// mirror can hold an update (and the state directory's lock) is bounded by
+// the size, not by the mirror's patience.
+const (
+	DefaultMinRate   = 64 << 10 // bytes per second
+	DefaultAllowance = 30 * time.Second
+)
+
+// Deadline is how long a download of size bytes may take: the client's
+// Allowance plus size at its MinRate (defaults DefaultAllowance,
+// DefaultMinRate). A 1 MiB bundle gets 46 s, a 64 MiB artifact about 17
+// minutes.
+func (c *Client) Deadline(size int64) time.Duration {
+	rate, allow := c.MinRate, c.Allowance
+	if rate <= 0 {
+		rate = DefaultMinRate
+	}
+	if allow <= 0 {
+		allow = DefaultAllowance
+	}
+	return allow + time.Duration(float64(size)/float64(rate)*float64(time.Second))
+}
+
 // idleKey finds a request's idle timer in its context.
 type idleKey struct{}
 
@@ -29,17 +57,20 @@ func (t *idleTimer) touch() {
 	t.mu.Unlock()
 }
 
-// watch returns ctx with an idle timer; done stops it.
-func (c *Client) watch(ctx context.Context) (context.Context, func()) {
+// watch returns ctx with an idle timer and the deadline of a download of
+// size bytes; done stops both.
+func (c *Client) watch(ctx context.Context, size int64) (context.Context, func()) {
 	d := c.Idle
 	if d <= 0 {
 		d = DefaultIdle
 	}
+	total := c.Deadline(size)
+	ctx, stop := context.WithTimeoutCause(ctx, total, fmt.Errorf("%w: %d bytes not received within %v", ErrTooSlow, size, total))
 	ctx, cancel := context.WithCancelCause(ctx)
 	it := &idleTimer{d: d}
 	it.t = time.AfterFunc(d, func() { cancel(fmt.Errorf("%w: no byte for %v", ErrIdle, d)) })
 	ctx = context.WithValue(ctx, idleKey{}, it)
-	return ctx, func() { it.t.Stop(); cancel(nil) }
+	return ctx, func() { it.t.Stop(); cancel(nil); stop() }
 }
 
 // watched is a body whose reads reset its context's idle timer.

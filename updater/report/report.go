@@ -22,9 +22,21 @@
 // (ssms verify-evidence checks it), "artifact" the digest a download had
 // instead of the signed one.
 //
+// "bundle" is kept only if the bytes parse as a bundle
+// (verifier.ParseBundle): evidence is what an auditor can check again.
+// Other bytes (a mirror's error page, or whatever a link or a redirect
+// would have read) are left out, and the error gives their size and
+// SHA-256 instead.
+//
 // A report holds no personal data: no host name, user, path or address
 // of the client; only what the mirror and the log served and the versions
-// involved.
+// involved. The updater records a mirror in a local directory as "(a
+// local directory)", also inside the error text, and runs the mirror and
+// the error through Scrub, which removes the user name, password, query
+// and fragment of every URL in them.
+//
+// Save keeps at most MaxKept reports in STATE/reports, removing the
+// oldest first. Submit posts a report and follows no redirect.
 package report
 
 import (

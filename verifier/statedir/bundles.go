@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/manifest"
@@ -51,6 +52,9 @@ func (d *Dir) SaveBundle(data []byte) (string, error) {
 	return digest, err
 }
 
+// ErrNotRegular means a saved bundle is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
 // ReadBundle reads the bundle with digest from dir, at most
 // verifier.MaxBundleSize bytes, and checks that it hashes to its name.
 func ReadBundle(dir, digest string) ([]byte, error) {
@@ -58,14 +62,26 @@ func ReadBundle(dir, digest string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	// Only a regular file: a FIFO would block the open (and the program
+	// starting, which holds the state directory's lock) for ever, a link
+	// would read another file than the one the install saved.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrBundleMissing, path)
+	}
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s: %w (a symbolic link)", path, ErrNotRegular)
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		if err == nil {
+			err = fmt.Errorf("%s: %w (%v)", path, ErrNotRegular, fi.Mode().Type())
+		}
+		return nil, err
+	}
 	b, err := io.ReadAll(io.LimitReader(f, verifier.MaxBundleSize+1))
 	if err != nil {
 		return nil, err
