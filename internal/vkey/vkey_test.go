@@ -43,7 +43,6 @@ func TestParse(t *testing.T) {
 	h16, b64key, _ := strings.Cut(rest, "+")
 	tests := []struct{ vkey, want string }{
 		{build("w", AlgEd25519, pub), "w is a log's verifier key (type 0x01, signed-note Ed25519); this needs a witness's verifier key (type 0x04"}, // wrong kind for the caller
-		{"log.example+" + strings.ToUpper(h16) + "+" + b64key, "lowercase hex"},                                                                     // note accepts it; one spelling only
 		{"log.example+" + h16 + "+" + b64key[:10] + "\r\n" + b64key[10:], "canonical base64"},                                                       // note skips the CR LF
 		{build("a b", AlgEd25519, pub), "not a valid note name"},
 		{build("a\xffb", AlgEd25519, pub), "not a valid note name"},   // invalid UTF-8, which note refuses
@@ -51,6 +50,9 @@ func TestParse(t *testing.T) {
 		{"log.example+00000000+" + b64key, "does not match"},
 		{build("log.example", AlgEd25519, pub[:31]), "32-byte"},
 		{"log.example", "name+hash+base64"},
+	}
+	if upper := strings.ToUpper(h16); upper != h16 { // a hash of digits only has one spelling
+		tests = append(tests, struct{ vkey, want string }{"log.example+" + upper + "+" + b64key, "lowercase hex"}) // note accepts it; one spelling only
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.vkey, AlgCosignatureV1)
