@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"ssms.dev/ssms/manifest"
+	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/updater/report"
 	"ssms.dev/ssms/verifier"
@@ -49,8 +50,10 @@ func (e *Explorer) checkReport(r *report.Report, _ time.Time) []Fact {
 func (e *Explorer) checkBundle(r *report.Report, b []byte) Fact {
 	f := Fact{What: "bundle"}
 	arts := []verifier.Artifact{{Name: "?"}}
+	var payload []byte
 	if bu, err := verifier.ParseBundle(b); err == nil {
 		if env, err := manifest.ParseEnvelope(bu.Release.Entry); err == nil {
+			payload = env.Payload
 			if rel, err := manifest.ParseRelease(env.Payload); err == nil {
 				arts = arts[:0]
 				for _, s := range rel.Subject {
@@ -67,10 +70,42 @@ func (e *Explorer) checkBundle(r *report.Report, b []byte) Fact {
 		return f
 	}
 	p := res.Release.Predicate
+	// The verifier alone takes a chain cut before a rotation (it has no
+	// memory here): the bundle must reach the policy the monitor has in
+	// force, and its release must be the one the monitor verified at that
+	// entry, or it proves nothing this monitor can vouch for.
+	e.mu.RLock()
+	current, known, mine := e.m.current(), e.m.releases[res.Index], e.m.checkpoint
+	e.mu.RUnlock()
+	if res.Policy.Version < current.Version || (res.Policy.Version == current.Version && res.Policy.Digest() != current.Digest()) {
+		f.Detail = fmt.Sprintf("the bundle's policy chain ends at version %d, not at version %d (%s) that the monitor has in force: it leaves a rotation out, and is not taken as verified", res.Policy.Version, current.Version, current.Digest())
+		return f
+	}
+	ref := policies.ReleaseRef(payload)
+	switch {
+	case known != nil && known.Ref != ref:
+		f.Alarm = true
+		f.Detail = fmt.Sprintf("the bundle's release at entry %d is %s %s (sequence %d), but the monitor verified another release at that entry (%s %s): the log showed the reporter another history", res.Index, p.Product, p.Version, p.Sequence, known.Product, known.Version)
+		return f
+	case known == nil && mine != nil && res.Index < mine.Size:
+		f.Alarm = true
+		f.Detail = fmt.Sprintf("the bundle's release %s %s is at entry %d, which the monitor verified and found no such release at: the log showed the reporter another history", p.Product, p.Version, res.Index)
+		return f
+	case known == nil:
+		f.Detail = fmt.Sprintf("the bundle verifies, but its entry %d is beyond what this monitor has seen (size %d): not yet confirmed", res.Index, sizeOf(mine))
+		return f
+	}
 	f.OK = true
 	f.Detail = fmt.Sprintf("the bundle verifies under the monitor's policy at %s: %s %s (sequence %d), entry %d, signed by %s, under a checkpoint of size %d",
 		r.Time, p.Product, p.Version, p.Sequence, res.Index, strings.Join(res.Signers, ", "), res.Head.Size)
 	return f
+}
+
+func sizeOf(cp *translog.SignedCheckpoint) int64 {
+	if cp == nil {
+		return 0
+	}
+	return cp.Size
 }
 
 // checkCheckpoint checks the log's signature and the cosignatures, and
