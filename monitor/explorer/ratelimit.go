@@ -37,10 +37,7 @@ func newRateLimiter(n int, per time.Duration, now func() time.Time) *rateLimiter
 // allow takes a token for r's source address, and says how long to wait
 // when there is none.
 func (l *rateLimiter) allow(r *http.Request) (bool, time.Duration) {
-	source, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		source = r.RemoteAddr
-	}
+	source := sourceOf(r)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -72,4 +69,19 @@ func (l *rateLimiter) forgetFull(now time.Time) {
 			delete(l.sources, k)
 		}
 	}
+}
+
+// sourceOf is the address a request is counted against: the IPv4
+// address, or the /64 of an IPv6 one (one machine is handed a whole /64,
+// and could otherwise post from each of its addresses).
+func sourceOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.To4() != nil {
+		return host
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

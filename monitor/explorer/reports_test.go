@@ -22,6 +22,7 @@ import (
 func post(t *testing.T, h http.Handler, from string, body []byte) (int, map[string]string) {
 	t.Helper()
 	req := httptest.NewRequest("POST", "/api/reports", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	req.RemoteAddr = from + ":40000"
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -195,5 +196,42 @@ func TestAttackReportFlood(t *testing.T) {
 	}
 	if list := getJSON[reportsView](t, h, "/api/reports"); list.Total != 4 || list.Reports[0].ID == "" {
 		t.Errorf("list: %+v", list)
+	}
+}
+
+// TestAttackReportFromOtherOrigins: a page elsewhere makes its visitors'
+// browsers post reports; a cross-origin POST without a preflight can
+// only be text/plain (or a form), which is refused.
+func TestAttackReportFromOtherOrigins(t *testing.T) {
+	s := newScenario(t)
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+		req := httptest.NewRequest("POST", "/api/reports", strings.NewReader("{}"))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		rec := httptest.NewRecorder()
+		s.ex.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnsupportedMediaType {
+			t.Errorf("Content-Type %q: %d, want 415", ct, rec.Code)
+		}
+	}
+}
+
+// TestAttackIPv6RateLimit: the addresses of one /64 share one allowance.
+func TestAttackIPv6RateLimit(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"[2001:db8::1]:1", "[2001:db8::ffff:2]:2"},
+		{"192.0.2.1:1", "192.0.2.1:9"},
+	} {
+		a, b := httptest.NewRequest("POST", "/", nil), httptest.NewRequest("POST", "/", nil)
+		a.RemoteAddr, b.RemoteAddr = tc.a, tc.b
+		if sourceOf(a) != sourceOf(b) {
+			t.Errorf("%s and %s are counted apart: %s, %s", tc.a, tc.b, sourceOf(a), sourceOf(b))
+		}
+	}
+	a, b := httptest.NewRequest("POST", "/", nil), httptest.NewRequest("POST", "/", nil)
+	a.RemoteAddr, b.RemoteAddr = "[2001:db8:0:1::1]:1", "[2001:db8:0:2::1]:1"
+	if sourceOf(a) == sourceOf(b) {
+		t.Error("two /64s share an allowance")
 	}
 }

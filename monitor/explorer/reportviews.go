@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -17,6 +18,13 @@ import (
 func (e *Explorer) postReport(w http.ResponseWriter, r *http.Request) {
 	fail := func(code int, format string, args ...any) {
 		writeJSON(w, code, map[string]string{"error": fmt.Sprintf(format, args...)})
+	}
+	// application/json only: a browser cannot send it to another origin
+	// without asking first (CORS), and the explorer never agrees, so a
+	// hostile page cannot make its visitors post reports.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		fail(http.StatusUnsupportedMediaType, "a report is posted as application/json")
+		return
 	}
 	if ok, wait := e.limiter.allow(r); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
