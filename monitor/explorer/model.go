@@ -18,8 +18,17 @@ import (
 type Release struct {
 	monitor.IndexedRelease
 	Visible  string         // when the monitor first verified it (its clock)
-	Rebuilds []*Attestation // in log order
+	Rebuilds []*Attestation // in log order: for the paginated detail only
+	ByKey    []*KeyRebuilds // per rebuilder key, first seen first: what the pages show
 	Alerts   []*Alert       // alerts that name this entry
+}
+
+// KeyRebuilds sums up one rebuilder key's attestations of a release, so
+// a key that logs thousands of them costs a page one line, not thousands.
+type KeyRebuilds struct {
+	Builder, KeyID              string
+	Matching, Mismatching       int
+	FirstMismatch, LastMismatch *Attestation
 }
 
 // Attestation is a verified rebuild attestation of a release, compared
@@ -54,6 +63,12 @@ type product struct {
 	releases []*Release
 }
 
+// digestHit is an artifact of a release, found by its digest.
+type digestHit struct {
+	rel  *Release
+	name string
+}
+
 // model is everything the pages show, built from the index alone.
 type model struct {
 	offset     int64 // bytes of the index read so far
@@ -62,7 +77,7 @@ type model struct {
 	quorumErr  error
 	releases   map[int64]*Release
 	byRef      map[string]*Release
-	byDigest   map[string][]*Release // artifact SHA-256 (hex) → releases
+	byDigest   map[string][]digestHit // artifact SHA-256 (hex) → artifacts, in log order
 	products   map[string]*product
 	names      []string // products, sorted
 	alerts     []*Alert // first-seen order
@@ -74,7 +89,7 @@ type model struct {
 func newModel(pinned *policies.Policy) *model {
 	payload, _ := pinned.Marshal()
 	return &model{
-		releases: map[int64]*Release{}, byRef: map[string]*Release{}, byDigest: map[string][]*Release{},
+		releases: map[int64]*Release{}, byRef: map[string]*Release{}, byDigest: map[string][]digestHit{},
 		products: map[string]*product{}, alertKey: map[string]*Alert{},
 		policies: []*Policy{{IndexedPolicy: monitor.IndexedPolicy{Index: -1, Version: pinned.Version, Digest: pinned.Digest(), Policy: payload}, Parsed: pinned}},
 	}
@@ -111,7 +126,7 @@ func (m *model) addRelease(r *Release) {
 		m.byRef[r.Ref] = r
 	}
 	for _, s := range r.Subjects {
-		m.byDigest[s.Digest.SHA256] = append(m.byDigest[s.Digest.SHA256], r)
+		m.byDigest[s.Digest.SHA256] = append(m.byDigest[s.Digest.SHA256], digestHit{r, s.Name})
 	}
 	p := m.products[r.Product]
 	if p == nil {
@@ -140,6 +155,25 @@ func (m *model) addRebuild(a monitor.IndexedRebuild) {
 		at.Problem = err.Error()
 	}
 	r.Rebuilds = append(r.Rebuilds, at)
+	var k *KeyRebuilds
+	for _, x := range r.ByKey {
+		if x.KeyID == a.KeyID {
+			k = x
+		}
+	}
+	if k == nil {
+		k = &KeyRebuilds{Builder: a.Builder, KeyID: a.KeyID}
+		r.ByKey = append(r.ByKey, k)
+	}
+	if at.Problem == "" {
+		k.Matching++
+		return
+	}
+	k.Mismatching++
+	if k.FirstMismatch == nil {
+		k.FirstMismatch = at
+	}
+	k.LastMismatch = at
 }
 
 func (m *model) addFinding(f monitor.Finding, seen string) {
@@ -190,16 +224,18 @@ const (
 	RebuildsMismatch    = "mismatch"
 )
 
-// rebuildStatus counts distinct rebuilder keys whose attestation matches.
+// rebuildStatus counts distinct rebuilder keys whose attestation matches;
+// mismatched is the first and the last mismatch of each key.
 func (r *Release) rebuildStatus() (status string, matched []string, mismatched []*Attestation) {
-	seen := map[string]bool{}
-	for _, a := range r.Rebuilds {
-		switch {
-		case a.Problem != "":
-			mismatched = append(mismatched, a)
-		case !seen[a.KeyID]:
-			seen[a.KeyID] = true
-			matched = append(matched, a.Builder)
+	for _, k := range r.ByKey {
+		if k.Matching > 0 {
+			matched = append(matched, k.Builder)
+		}
+		if k.FirstMismatch != nil {
+			mismatched = append(mismatched, k.FirstMismatch)
+			if k.LastMismatch != k.FirstMismatch {
+				mismatched = append(mismatched, k.LastMismatch)
+			}
 		}
 	}
 	switch {

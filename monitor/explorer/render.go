@@ -60,7 +60,7 @@ type pageData struct {
 }
 
 var titles = map[string]string{
-	"home": "Log", "log": "Consistency chain", "product": "Releases", "release": "Release", "alerts": "Alerts",
+	"home": "Log", "log": "Consistency chain", "product": "Releases", "release": "Release", "rebuilds": "Rebuild attestations", "alerts": "Alerts",
 	"policies": "Policy chain", "lookup": "Lookup", "reports": "Failure reports", "report": "Failure report",
 }
 

@@ -177,11 +177,18 @@ func (m *model) artifactFact(r *report.Report) (Fact, bool) {
 		return Fact{}, false
 	}
 	f := Fact{What: "artifact"}
-	for _, rel := range m.byDigest[strings.TrimPrefix(a.Want, "sha256:")] {
-		for _, s := range rel.Subjects {
-			if "sha256:"+s.Digest.SHA256 == a.Want {
-				size, _ := s.Size()
-				f.OK, f.Detail = true, fmt.Sprintf("%s is the signed digest of %s in %s %s (entry %d), signed size %d", a.Want, s.Name, rel.Product, rel.Version, rel.Index, size)
+	if hex, ok := strings.CutPrefix(a.Want, "sha256:"); ok {
+		if hits := m.byDigest[hex]; len(hits) > 0 {
+			// The last: one line however many releases share the digest.
+			h := hits[len(hits)-1]
+			for _, s := range h.rel.Subjects {
+				if s.Name == h.name && s.Digest.SHA256 == hex {
+					size, _ := s.Size()
+					f.OK, f.Detail = true, fmt.Sprintf("%s is the signed digest of %s in %s %s (entry %d), signed size %d", a.Want, s.Name, h.rel.Product, h.rel.Version, h.rel.Index, size)
+				}
+			}
+			if len(hits) > 1 {
+				f.Detail += fmt.Sprintf(" (and of %d other artifacts)", len(hits)-1)
 			}
 		}
 	}

@@ -52,12 +52,31 @@ type mismatchView struct {
 	Problem string `json:"problem"`
 }
 
+// keyRebuildsView is one rebuilder key's attestations of a release.
+type keyRebuildsView struct {
+	Builder       string        `json:"builder"`
+	Matching      int           `json:"matching"`
+	Mismatching   int           `json:"mismatching"`
+	FirstMismatch *mismatchView `json:"firstMismatch,omitempty"`
+	LastMismatch  *mismatchView `json:"lastMismatch,omitempty"`
+}
+
 type rebuildsView struct {
-	Status         string         `json:"status"` // reproduced, waiting, mismatch, not required
-	Need           int            `json:"need"`
-	Matched        []string       `json:"matched"`
-	Mismatched     []mismatchView `json:"mismatched"`
-	WaitingSeconds int64          `json:"waitingSeconds,omitempty"` // since the release became visible, while waiting
+	Status         string            `json:"status"` // reproduced, waiting, mismatch, not required
+	Need           int               `json:"need"`
+	Matched        []string          `json:"matched"`
+	Mismatched     []mismatchView    `json:"mismatched"` // the first and the last mismatch of each key
+	ByKey          []keyRebuildsView `json:"byKey"`
+	Total          int               `json:"total"`                    // attestations in all
+	Detail         string            `json:"detail"`                   // every attestation, paginated
+	WaitingSeconds int64             `json:"waitingSeconds,omitempty"` // since the release became visible, while waiting
+}
+
+func mismatchOf(a *Attestation) *mismatchView {
+	if a == nil {
+		return nil
+	}
+	return &mismatchView{a.Builder, a.Index, a.Problem}
 }
 
 type releaseView struct {
@@ -88,9 +107,13 @@ func (e *Explorer) release(r *Release) releaseView {
 		v.Artifacts = append(v.Artifacts, a)
 	}
 	status, matched, mismatched := r.rebuildStatus()
-	v.Rebuilds = rebuildsView{Status: status, Need: r.Need, Matched: nonNil(matched), Mismatched: []mismatchView{}}
+	v.Rebuilds = rebuildsView{Status: status, Need: r.Need, Matched: nonNil(matched), Mismatched: []mismatchView{}, ByKey: []keyRebuildsView{},
+		Total: len(r.Rebuilds), Detail: fmt.Sprintf("/api/releases/%d/rebuilds", r.Index)}
 	for _, a := range mismatched {
-		v.Rebuilds.Mismatched = append(v.Rebuilds.Mismatched, mismatchView{a.Builder, a.Index, a.Problem})
+		v.Rebuilds.Mismatched = append(v.Rebuilds.Mismatched, *mismatchOf(a))
+	}
+	for _, k := range r.ByKey {
+		v.Rebuilds.ByKey = append(v.Rebuilds.ByKey, keyRebuildsView{k.Builder, k.Matching, k.Mismatching, mismatchOf(k.FirstMismatch), mismatchOf(k.LastMismatch)})
 	}
 	if status == RebuildsWaiting {
 		if t, err := manifest.ParseTime(r.Visible); err == nil {
@@ -254,9 +277,8 @@ func (e *Explorer) productView(r *http.Request) (any, error) {
 	return v, nil
 }
 
-func (e *Explorer) releaseView(r *http.Request) (any, error) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+// releaseAt is the release of /releases/{index}; the caller holds e.mu.
+func (e *Explorer) releaseAt(r *http.Request) (*Release, error) {
 	s := r.PathValue("index")
 	i, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
@@ -266,7 +288,55 @@ func (e *Explorer) releaseView(r *http.Request) (any, error) {
 	if rel == nil {
 		return nil, notFound("entry %d is not a verified release", i)
 	}
+	return rel, nil
+}
+
+func (e *Explorer) releaseView(r *http.Request) (any, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	rel, err := e.releaseAt(r)
+	if err != nil {
+		return nil, err
+	}
 	return e.release(rel), nil
+}
+
+type attestationView struct {
+	Index    int64  `json:"index"`
+	Builder  string `json:"builder"`
+	KeyID    string `json:"keyId"`
+	Finished string `json:"finished"`
+	Matches  bool   `json:"matches"`
+	Problem  string `json:"problem,omitempty"`
+}
+
+type attestationsView struct {
+	pageInfo
+	Index    int64             `json:"index"`
+	Product  string            `json:"product"`
+	Version  string            `json:"version"`
+	Rebuilds []attestationView `json:"rebuilds"` // newest first
+}
+
+// rebuildsDetailView is every attestation of a release, paginated: the
+// release and product pages show only a summary per rebuilder key.
+func (e *Explorer) rebuildsDetailView(r *http.Request) (any, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	rel, err := e.releaseAt(r)
+	if err != nil {
+		return nil, err
+	}
+	p, lo, hi, err := paginate(r, len(rel.Rebuilds))
+	if err != nil {
+		return nil, err
+	}
+	v := attestationsView{pageInfo: p, Index: rel.Index, Product: rel.Product, Version: rel.Version, Rebuilds: []attestationView{}}
+	for i := lo; i < hi; i++ {
+		a := rel.Rebuilds[len(rel.Rebuilds)-1-i]
+		v.Rebuilds = append(v.Rebuilds, attestationView{a.Index, a.Builder, a.KeyID, a.Finished, a.Problem == "", a.Problem})
+	}
+	return v, nil
 }
 
 type alertsView struct {
@@ -334,6 +404,7 @@ type lookupHit struct {
 }
 
 type lookupView struct {
+	pageInfo
 	Digest   string      `json:"digest"`
 	Releases []lookupHit `json:"releases"` // in log order; empty: not a logged release's artifact
 }
@@ -347,13 +418,14 @@ func (e *Explorer) lookupView(r *http.Request) (any, error) {
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	v := lookupView{Digest: d, Releases: []lookupHit{}}
-	for _, rel := range e.m.byDigest[hex] {
-		for _, s := range rel.Subjects {
-			if s.Digest.SHA256 == hex {
-				v.Releases = append(v.Releases, lookupHit{s.Name, e.release(rel)})
-			}
-		}
+	hits := e.m.byDigest[hex]
+	p, lo, hi, err := paginate(r, len(hits))
+	if err != nil {
+		return nil, err
+	}
+	v := lookupView{pageInfo: p, Digest: d, Releases: []lookupHit{}}
+	for _, h := range hits[lo:hi] {
+		v.Releases = append(v.Releases, lookupHit{h.name, e.release(h.rel)})
 	}
 	return v, nil
 }
