@@ -56,6 +56,9 @@ func New(cfg Config) (*Explorer, error) {
 		return nil, err
 	}
 	e.reports = rs
+	// Checking thousands of kept reports takes minutes: never before the
+	// monitor's first pass.
+	go rs.checkKept()
 	return e, nil
 }
 

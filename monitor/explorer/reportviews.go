@@ -77,29 +77,29 @@ type claimView struct {
 type reportView struct {
 	ID       string      `json:"id"`
 	Received string      `json:"received"`
+	Checked  bool        `json:"checked"` // false: kept from before the explorer started, not checked yet
 	Product  string      `json:"product"` // as claimed: for listing only
 	Check    string      `json:"check"`   // as claimed: for listing only
 	Verified []Fact      `json:"verified"`
-	Claims   []claimView `json:"claims"` // the reporter's word, not checked
+	Claims   []claimView `json:"claims,omitempty"` // the reporter's word, not checked; on a report's own page only
 }
 
+// report is the view of a report's summary; claims are read from disk
+// only for a report's own page.
 func (e *Explorer) report(st *stored) reportView {
-	v := reportView{ID: st.ID, Received: manifest.FormatTime(st.Received), Product: st.Report.Product, Check: st.Report.Check,
-		Verified: append([]Fact{}, st.Facts...), Claims: []claimView{}}
-	e.mu.RLock()
-	if f, ok := e.m.artifactFact(st.Report); ok {
-		v.Verified = append(v.Verified, f)
-	}
-	e.mu.RUnlock()
-	for _, c := range claims(st.Report) {
-		v.Claims = append(v.Claims, claimView{c[0], c[1]})
+	v := reportView{ID: st.ID, Received: manifest.FormatTime(st.Received), Checked: st.Checked, Product: st.Product, Check: st.Check,
+		Verified: append([]Fact{}, st.Facts...)}
+	if st.Want != "" {
+		e.mu.RLock()
+		v.Verified = append(v.Verified, e.m.artifactFact(st.Want))
+		e.mu.RUnlock()
 	}
 	return v
 }
 
 type reportsView struct {
 	pageInfo
-	Reports []reportView `json:"reports"` // newest first
+	Reports []reportView `json:"reports"` // newest first, without their claims
 }
 
 func (e *Explorer) reportsView(r *http.Request) (any, error) {
@@ -120,5 +120,14 @@ func (e *Explorer) reportView(r *http.Request) (any, error) {
 	if st == nil {
 		return nil, notFound("no report %q", id)
 	}
-	return e.report(st), nil
+	v := e.report(st)
+	v.Claims = []claimView{}
+	rep, err := e.reports.read(id)
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", id, err)
+	}
+	for _, c := range claims(rep) {
+		v.Claims = append(v.Claims, claimView{c[0], c[1]})
+	}
+	return v, nil
 }
