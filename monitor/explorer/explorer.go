@@ -31,7 +31,8 @@ type Explorer struct {
 	mu      sync.RWMutex // m, for the handlers
 	m       *model
 	reports *reportStore
-	limiter *rateLimiter
+	limiter *rateLimiter // reports kept
+	junk    *rateLimiter // posts that kept nothing
 	bodies  *httpserver.Bodies
 }
 
@@ -47,6 +48,7 @@ func New(cfg Config) (*Explorer, error) {
 		cfg.ReportRate = DefaultReportRate
 	}
 	e := &Explorer{cfg: cfg, m: newModel(cfg.Pinned), limiter: newRateLimiter(cfg.ReportRate, time.Hour, cfg.Now),
+		junk:   newRateLimiter(cfg.ReportRate*JunkFactor, time.Hour, cfg.Now),
 		bodies: httpserver.NewBodies(0, 0, 0)}
 	if err := e.Refresh(); err != nil {
 		return nil, err

@@ -12,6 +12,12 @@ import (
 // already an incident; more is a flood.
 const DefaultReportRate = 20
 
+// JunkFactor sets the second, larger allowance each source has for posts
+// that keep nothing (invalid, too large, already received, store full):
+// they do not use up the reports quota, which a NAT's users share, but a
+// flood of them still costs parsing, so it is bounded too.
+const JunkFactor = 10
+
 // maxSources bounds the addresses the limiter remembers at once.
 const maxSources = 10_000
 
@@ -36,7 +42,23 @@ func newRateLimiter(n int, per time.Duration, now func() time.Time) *rateLimiter
 
 // allow takes a token for r's source address, and says how long to wait
 // when there is none.
-func (l *rateLimiter) allow(r *http.Request) (bool, time.Duration) {
+func (l *rateLimiter) allow(r *http.Request) (bool, time.Duration) { return l.use(r, true) }
+
+// ready says whether r's source has a token, without taking it: for a
+// request charged only once its outcome is known (charge).
+func (l *rateLimiter) ready(r *http.Request) (bool, time.Duration) { return l.use(r, false) }
+
+// charge takes a token from r's source, after ready said it had one (a
+// few requests in flight at once may take it below zero: they wait more).
+func (l *rateLimiter) charge(r *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.sources[sourceOf(r)]; b != nil {
+		b.tokens--
+	}
+}
+
+func (l *rateLimiter) use(r *http.Request, take bool) (bool, time.Duration) {
 	source := sourceOf(r)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -57,7 +79,9 @@ func (l *rateLimiter) allow(r *http.Request) (bool, time.Duration) {
 	if b.tokens < 1 {
 		return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 	}
-	b.tokens--
+	if take {
+		b.tokens--
+	}
 	return true, 0
 }
 

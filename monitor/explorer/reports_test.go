@@ -166,8 +166,9 @@ func TestReportEvidenceThatDoesNotHold(t *testing.T) {
 }
 
 // TestAttackReportFlood: bodies beyond MaxSize, invalid reports and more
-// than the rate from one address are refused before anything is kept;
-// another address still gets through.
+// than the rate from one address are refused before anything is kept
+// (the refused bodies do not use the rate); another address still gets
+// through.
 func TestAttackReportFlood(t *testing.T) {
 	s := newScenario(t)
 	h := s.ex.Handler() // ReportRate 5
@@ -177,7 +178,7 @@ func TestAttackReportFlood(t *testing.T) {
 	if code, out := post(t, h, "192.0.2.1", []byte(`{"type":"nonsense"}`)); code != http.StatusBadRequest || !strings.Contains(out["error"], "not a valid failure report") {
 		t.Errorf("invalid: %d %v", code, out)
 	}
-	for i := range 3 {
+	for i := range 5 { // the two refused above did not use the quota
 		r := report.New("app", "freeze", errors.New("frozen"), time.Date(2026, 11, 27, 0, 0, i, 0, time.UTC))
 		if code, _ := post(t, h, "192.0.2.1", marshal(t, r)); code != http.StatusCreated {
 			t.Fatalf("report %d: %d", i, code)
@@ -191,10 +192,10 @@ func TestAttackReportFlood(t *testing.T) {
 		t.Errorf("another address: %d", code)
 	}
 	entries, _ := os.ReadDir(filepath.Join(s.mon.Dir, ReportsDir))
-	if len(entries) != 4 {
-		t.Errorf("%d files kept, want 4", len(entries))
+	if len(entries) != 6 {
+		t.Errorf("%d files kept, want 6", len(entries))
 	}
-	if list := getJSON[reportsView](t, h, "/api/reports"); list.Total != 4 || list.Reports[0].ID == "" {
+	if list := getJSON[reportsView](t, h, "/api/reports"); list.Total != 6 || list.Reports[0].ID == "" {
 		t.Errorf("list: %+v", list)
 	}
 }
@@ -233,5 +234,40 @@ func TestAttackIPv6RateLimit(t *testing.T) {
 	a.RemoteAddr, b.RemoteAddr = "[2001:db8:0:1::1]:1", "[2001:db8:0:2::1]:1"
 	if sourceOf(a) == sourceOf(b) {
 		t.Error("two /64s share an allowance")
+	}
+}
+
+// TestAttackJunkDoesNotUseQuota: behind a NAT, one user's invalid or
+// repeated posts must not use up the others' quota (outside review L6);
+// they have their own allowance, JunkFactor times larger, so a flood of
+// them is still cut short.
+func TestAttackJunkDoesNotUseQuota(t *testing.T) {
+	s := newScenario(t)
+	h := s.ex.Handler() // ReportRate 5
+	first := marshal(t, report.New("app", "freeze", errors.New("frozen"), time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)))
+	if code, _ := post(t, h, "192.0.2.1", first); code != http.StatusCreated {
+		t.Fatalf("first report: %d", code)
+	}
+	for i := range 10 {
+		if code, _ := post(t, h, "192.0.2.1", []byte(`{"type":"nonsense"}`)); code != http.StatusBadRequest {
+			t.Fatalf("invalid %d: %d", i, code)
+		}
+		if code, _ := post(t, h, "192.0.2.1", first); code != http.StatusOK {
+			t.Fatalf("repeated %d: %d", i, code)
+		}
+	}
+	for i := 1; i < 5; i++ {
+		r := report.New("app", "freeze", errors.New("frozen"), time.Date(2026, 11, 27, 0, 0, i, 0, time.UTC))
+		if code, out := post(t, h, "192.0.2.1", marshal(t, r)); code != http.StatusCreated {
+			t.Fatalf("report %d after 20 junk posts: %d %v", i, code, out)
+		}
+	}
+	for i := range 5 * JunkFactor {
+		if code, _ := post(t, h, "192.0.2.2", []byte(`{"type":"nonsense"}`)); code != http.StatusBadRequest {
+			t.Fatalf("invalid %d: %d", i, code)
+		}
+	}
+	if code, out := post(t, h, "192.0.2.2", []byte(`{"type":"nonsense"}`)); code != http.StatusTooManyRequests || !strings.Contains(out["error"], "invalid or repeated") {
+		t.Errorf("past the junk allowance: %d %v", code, out)
 	}
 }

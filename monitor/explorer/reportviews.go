@@ -26,11 +26,26 @@ func (e *Explorer) postReport(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnsupportedMediaType, "a report is posted as application/json")
 		return
 	}
-	if ok, wait := e.limiter.allow(r); !ok {
+	// A source is charged once the outcome is known: a kept report
+	// takes from its reports quota, anything else from the junk one.
+	if ok, wait := e.limiter.ready(r); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		fail(http.StatusTooManyRequests, "too many reports from this address; %d an hour at most", e.cfg.ReportRate)
 		return
 	}
+	if ok, wait := e.junk.ready(r); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		fail(http.StatusTooManyRequests, "too many invalid or repeated reports from this address; %d an hour at most", e.cfg.ReportRate*JunkFactor)
+		return
+	}
+	kept := false
+	defer func() {
+		if kept {
+			e.limiter.charge(r)
+		} else {
+			e.junk.charge(r)
+		}
+	}()
 	b, err := e.bodies.Read(w, r, report.MaxSize)
 	var tooLarge *http.MaxBytesError
 	switch {
@@ -61,6 +76,7 @@ func (e *Explorer) postReport(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusInternalServerError, "storing the report failed")
 		return
 	}
+	kept = isNew
 	code := http.StatusCreated
 	if !isNew {
 		code = http.StatusOK
