@@ -135,6 +135,7 @@ func TestReportEvidenceIsChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	<-ex2.reports.checked // in the background since New
 	if v2 := getJSON[reportView](t, ex2.Handler(), out["api"]); len(v2.Verified) != 4 || !facts(v2)["fork"].Alarm {
 		t.Errorf("after a restart: %+v", v2.Verified)
 	}
