@@ -121,3 +121,19 @@ func TestAttackManyRebuildsFromOneKey(t *testing.T) {
 		t.Errorf("the newest attestations first: %+v", first.Rebuilds[0])
 	}
 }
+
+// TestAttackStaticListing: /static/ serves its named files, never a
+// listing of the directory (outside review L7).
+func TestAttackStaticListing(t *testing.T) {
+	h := newScenario(t).ex.Handler()
+	for _, p := range []string{"/static/", "/static", "/static/.", "/static/..%2fexplorer.go", "/static/nothing.css"} {
+		if code, body := get(t, h, p); code == http.StatusOK || strings.Contains(body, "style.css") {
+			t.Errorf("%s: %d %q", p, code, body)
+		}
+	}
+	for _, p := range []string{"/static/style.css", "/static/lookup.js"} {
+		if code, _ := get(t, h, p); code != http.StatusOK {
+			t.Errorf("%s: %d", p, code)
+		}
+	}
+}

@@ -126,7 +126,7 @@ func (e *Explorer) Handler() http.Handler {
 	api("GET /api/reports/{id}", e.reportView)
 	mux.HandleFunc("POST /api/reports", e.postReport)
 	mux.HandleFunc("GET /evidence/{name}", e.serveEvidence)
-	mux.Handle("GET /static/", http.FileServerFS(staticFS))
+	mux.HandleFunc("GET /static/{name}", serveStatic)
 	return securityHeaders(mux)
 }
 

@@ -107,6 +107,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(b.Bytes())
 }
 
+// serveStatic serves a file of static/ by its name: no directory
+// listing, nothing outside it.
+func serveStatic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if info, err := fs.Stat(staticFS, "static/"+name); err != nil || !info.Mode().IsRegular() || !staticName.MatchString(name) {
+		http.Error(w, "no such file", http.StatusNotFound)
+		return
+	}
+	http.ServeFileFS(w, r, staticFS, "static/"+name)
+}
+
+var staticName = regexp.MustCompile(`^[a-z0-9-]+\.(css|js)$`)
+
 // evidenceName is how the monitor names an evidence file (old-new sizes).
 var evidenceName = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}\.evidence$`)
 
