@@ -13,7 +13,9 @@
 // log from 15 MB to 286 MB). So the number of connections is capped too
 // ([Limits.MaxConns], default 1024; [Listener] and [Serve] apply it):
 // beyond it a new connection waits in the kernel's accept queue, costing
-// the process nothing, until one closes. Handlers that read a body also
+// the process nothing, until one closes. One source address may hold at
+// most [Limits.MaxConnsPerSource] of them (default 64), so that a single
+// client cannot take them all. Handlers that read a body also
 // bound how many they read at once (translog's and witness's MaxBodies)
 // and answer 503 beyond that, before reading.
 package httpserver
@@ -34,18 +36,31 @@ type Limits struct {
 	Idle           time.Duration // a kept-alive connection between requests
 	MaxHeaderBytes int
 	MaxConns       int // open connections at once; 0 is no cap
+	// MaxConnsPerSource caps the open connections of one source address
+	// (an IPv4 address, or an IPv6 /64), so that one client holding idle
+	// keep-alive connections cannot take every MaxConns slot and shut
+	// everyone else out. Beyond it a new connection is closed at once.
+	// 0 is no cap.
+	MaxConnsPerSource int
 }
+
+// DefaultConnsPerSource is Default.MaxConnsPerSource: far above what a
+// browser (6 per host) or a monitor, updater or witness opens at once.
+// Behind a reverse proxy every client shares the proxy's address, so the
+// proxy must pool its connections under it, or set a larger cap.
+const DefaultConnsPerSource = 64
 
 // Default is what every server uses. Write must cover the slowest
 // legitimate handler: POST /add on a log waits for its witnesses (5 s by
 // default) before it answers.
 var Default = Limits{
-	ReadHeader:     5 * time.Second,
-	Read:           30 * time.Second,
-	Write:          60 * time.Second,
-	Idle:           2 * time.Minute,
-	MaxHeaderBytes: 16 << 10,
-	MaxConns:       1024,
+	ReadHeader:        5 * time.Second,
+	Read:              30 * time.Second,
+	Write:             60 * time.Second,
+	Idle:              2 * time.Minute,
+	MaxHeaderBytes:    16 << 10,
+	MaxConns:          1024,
+	MaxConnsPerSource: DefaultConnsPerSource,
 }
 
 // New returns a server for h with the Default limits.
