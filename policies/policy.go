@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"ssms.dev/ssms/internal/strictjson"
@@ -77,6 +78,17 @@ type Log struct {
 	Origin string `json:"origin"`
 	VKey   string `json:"vkey"`
 	URL    string `json:"url,omitempty"`
+}
+
+// LogVKey is the verifier key of the policy's log served at url (a
+// trailing slash aside), or "" if no log of the policy is there.
+func (p *Policy) LogVKey(url string) string {
+	for _, l := range p.Logs {
+		if l.URL != "" && strings.TrimSuffix(l.URL, "/") == strings.TrimSuffix(url, "/") {
+			return l.VKey
+		}
+	}
+	return ""
 }
 
 // Witnesses cosign checkpoints; Quorum of them must cosign each one used.

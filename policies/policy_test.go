@@ -301,3 +301,17 @@ func FuzzParseVKey(f *testing.F) {
 		}
 	})
 }
+
+func TestLogVKey(t *testing.T) {
+	p := &Policy{Logs: []Log{{Origin: "a", VKey: "a+1+x", URL: "http://a.example/log/"}, {Origin: "b", VKey: "b+2+y"}}}
+	for url, want := range map[string]string{
+		"http://a.example/log":  "a+1+x",
+		"http://a.example/log/": "a+1+x",
+		"http://b.example":      "",
+		"":                      "", // a log without a URL is found by none
+	} {
+		if got := p.LogVKey(url); got != want {
+			t.Errorf("LogVKey(%q) = %q, want %q", url, got, want)
+		}
+	}
+}

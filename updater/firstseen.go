@@ -30,10 +30,8 @@ func (r *runner) inGrace() (bool, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, err
 	}
+	json.Unmarshal(b, &rec) // a damaged record is a new one
 	first, perr := time.Parse(time.RFC3339, rec.FirstSeen)
-	if json.Unmarshal(b, &rec) == nil {
-		first, perr = time.Parse(time.RFC3339, rec.FirstSeen)
-	}
 	if rec.Ref != r.out.Newest.Ref || perr != nil || first.After(r.now) {
 		first = r.now
 		rec = newestSeen{Ref: r.out.Newest.Ref, FirstSeen: first.UTC().Format(time.RFC3339)}

@@ -1,6 +1,7 @@
 package updater
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -210,8 +211,8 @@ func (r *runner) anchor(ctx context.Context, b *verifier.Bundle, req *verifier.R
 	if err != nil {
 		return fmt.Errorf("%w: release proof: %v", verifier.ErrFormat, err)
 	}
-	body, _, _ := cutNote(p.Checkpoint)
-	head, err := translog.ParseCheckpoint(body)
+	body, _, _ := bytes.Cut(p.Checkpoint, []byte("\n\n"))
+	head, err := translog.ParseCheckpoint(append(body[:len(body):len(body)], '\n'))
 	if err != nil {
 		return fmt.Errorf("%w: release proof's checkpoint: %v", verifier.ErrFormat, err)
 	}
@@ -232,15 +233,6 @@ func (r *runner) anchor(ctx context.Context, b *verifier.Bundle, req *verifier.R
 	}
 	req.Fresher = &verifier.Fresher{Checkpoint: cp.Raw, Proof: proof}
 	return nil
-}
-
-func cutNote(signed []byte) (body, sigs []byte, ok bool) {
-	for i := 0; i+1 < len(signed); i++ {
-		if signed[i] == '\n' && signed[i+1] == '\n' {
-			return signed[:i+1], signed[i+2:], true
-		}
-	}
-	return signed, nil, false
 }
 
 // pick is the release's artifact to install: the one named, else the one

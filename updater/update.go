@@ -226,7 +226,11 @@ func (r *runner) checkpoint(ctx context.Context) error {
 	// What this updater saw before: the checkpoint its state remembers
 	// (moved on by every check, not only by installs) and the one its
 	// index covers (which survives a roll-back of the state).
-	for _, old := range []string{r.st.Logs[cp.Origin], bundler.IndexCheckpoint(r.indexDir())} {
+	remembered, indexed := r.st.Logs[cp.Origin], bundler.IndexCheckpoint(r.indexDir())
+	if indexed == remembered {
+		indexed = "" // the usual case: one proof is enough
+	}
+	for _, old := range []string{remembered, indexed} {
 		if err := r.extends(ctx, old, cp); err != nil {
 			return err
 		}

@@ -189,20 +189,10 @@ func loggedAs(l *translog.LoggedAsError, env *manifest.Envelope, keys []*signer.
 // or, when vkey is empty, the key the policy gives the log at url.
 func logClient(p *policies.Policy, url, vkey string) (*translog.Client, error) {
 	if vkey == "" {
-		if vkey = logKeyFor(p, url); vkey == "" {
+		if vkey = p.LogVKey(url); vkey == "" {
 			return nil, withHint(fmt.Errorf("the policy lists no log at %s", url),
 				"pass the log's verifier key with --vkey, or add the log to the policy (--log VKEY=URL)")
 		}
 	}
 	return translog.NewClient(url, vkey)
-}
-
-// logKeyFor finds the verifier key of the policy's log at url.
-func logKeyFor(p *policies.Policy, url string) string {
-	for _, l := range p.Logs {
-		if l.URL != "" && strings.TrimSuffix(l.URL, "/") == strings.TrimSuffix(url, "/") {
-			return l.VKey
-		}
-	}
-	return ""
 }

@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -155,12 +154,7 @@ func LogClient(p *policies.Policy, url string) (*translog.Client, error) {
 			return nil, clierr.Hint(errors.New("the policy gives no log URL"), "pass the log's (or a tile mirror's) URL with --log")
 		}
 	}
-	vkey := ""
-	for _, l := range p.Logs {
-		if l.URL != "" && strings.TrimSuffix(l.URL, "/") == strings.TrimSuffix(url, "/") {
-			vkey = l.VKey
-		}
-	}
+	vkey := p.LogVKey(url)
 	if vkey == "" && len(p.Logs) == 1 {
 		vkey = p.Logs[0].VKey
 	}
