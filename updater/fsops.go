@@ -3,7 +3,6 @@ package updater
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -67,23 +66,6 @@ func fileDigest(path string, limit int64) (string, int64, error) {
 		return "", n, fmt.Errorf("hashing %s: %w", path, err)
 	}
 	return digestString(d), n, nil
-}
-
-// readCapped reads at most limit bytes of path, refusing a longer file.
-func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: longer than %d bytes", path, limit)
-	}
-	return b, nil
 }
 
 // syncFile makes the content and mode of the file at path durable.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/updater/mirror"
 	"ssms.dev/ssms/verifier"
@@ -108,7 +109,7 @@ func begin(stateDir string, req Request) (*journal, error) {
 	}
 	j := &journal{Version: JournalVersion, Path: req.Path, Staged: req.Staged, Product: req.Product,
 		Old: old, New: want, Size: req.Size, NextState: string(next)}
-	prev, err := readCapped(filepath.Join(stateDir, "state.json"), verifier.MaxStateSize)
+	prev, err := capped.ReadFile(filepath.Join(stateDir, "state.json"), verifier.MaxStateSize)
 	switch {
 	case err == nil:
 		j.HadState, j.PrevState = true, string(prev)

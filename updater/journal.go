@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/internal/strictjson"
 	"ssms.dev/ssms/updater/mirror"
 	"ssms.dev/ssms/verifier"
@@ -67,7 +68,7 @@ func readJournal(stateDir string) (*journal, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	b, err := readCapped(path, MaxJournalSize)
+	b, err := capped.ReadFile(path, MaxJournalSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

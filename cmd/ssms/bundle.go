@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/translog"
@@ -159,7 +160,7 @@ func selfCheck(raw []byte, product string, pinned *manifest.Envelope) (*verifier
 }
 
 func readProof(path string) (*translog.Proof, error) {
-	b, err := readFile(path, translog.MaxProofSize)
+	b, err := capped.ReadFile(path, translog.MaxProofSize)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func readProof(path string) (*translog.Proof, error) {
 // readSince reads a signed checkpoint of log, or takes the one a
 // client's state.json remembers for it.
 func readSince(path string, log *translog.Client) (*translog.SignedCheckpoint, error) {
-	b, err := readFile(path, verifier.MaxStateSize)
+	b, err := capped.ReadFile(path, verifier.MaxStateSize)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/translog"
 )
 
@@ -39,7 +40,7 @@ signature authenticates: at --log URL, or the policy's URL for the log.
 				return withHint(errors.New("give the log key to check the evidence against, from --policy or --vkey (not both)"),
 					"the key inside the evidence file proves nothing: ssms verify-evidence FILE --policy policy.json")
 			}
-			b, err := readFile(args[0], 64<<10)
+			b, err := capped.ReadFile(args[0], 64<<10)
 			if err != nil {
 				return err
 			}

@@ -3,37 +3,19 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/manifest"
 )
 
-// readFile reads at most limit bytes of path, naming the file in errors.
-func readFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than the limit of %d bytes", path, limit)
-	}
-	return b, nil
-}
-
 // readEnvelope reads and parses a DSSE envelope file.
 func readEnvelope(path string) (*manifest.Envelope, error) {
-	b, err := readFile(path, manifest.MaxEnvelopeSize)
+	b, err := capped.ReadFile(path, manifest.MaxEnvelopeSize)
 	if err != nil {
 		return nil, err
 	}

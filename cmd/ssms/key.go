@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/signer"
 )
 
@@ -138,7 +139,7 @@ list their key in a policy.`,
 }
 
 func readPublicKey(path string) (*signer.PublicKey, error) {
-	b, err := readFile(path, signer.MaxPublicKeyPEM)
+	b, err := capped.ReadFile(path, signer.MaxPublicKeyPEM)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func loadSigner(ctx context.Context, ref string) (signer.Signer, error) {
 	if signer.IsKMS(ref) {
 		return signer.LoadKMS(ctx, ref)
 	}
-	b, err := readFile(ref, signer.MaxPrivateKeyPEM)
+	b, err := capped.ReadFile(ref, signer.MaxPrivateKeyPEM)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"ssms.dev/ssms/internal/admission"
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/internal/dirlock"
 	"ssms.dev/ssms/internal/httpserver"
 	"ssms.dev/ssms/policies"
@@ -325,7 +326,7 @@ its maxCheckpointAge: what a client demands before it installs anything.`,
   ssms log verify-proof release.proof --entry release.json --vkey "$LOG_VKEY"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			b, err := readFile(args[0], translog.MaxProofSize)
+			b, err := capped.ReadFile(args[0], translog.MaxProofSize)
 			if err != nil {
 				return err
 			}
@@ -333,7 +334,7 @@ its maxCheckpointAge: what a client demands before it installs anything.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			data, err := readFile(entry, translog.MaxEntrySize)
+			data, err := capped.ReadFile(entry, translog.MaxEntrySize)
 			if err != nil {
 				return err
 			}

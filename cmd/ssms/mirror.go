@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/updater/mirror"
 	"ssms.dev/ssms/verifier"
 )
@@ -53,7 +54,7 @@ func runMirrorAdd(c *cobra.Command, dir, policy, bundlePath string, args []strin
 	if err != nil {
 		return err
 	}
-	raw, err := readFile(bundlePath, verifier.MaxBundleSize)
+	raw, err := capped.ReadFile(bundlePath, verifier.MaxBundleSize)
 	if err != nil {
 		return err
 	}

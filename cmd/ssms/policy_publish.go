@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/signer"
@@ -32,7 +33,7 @@ rotation that adds keys, serve the new policy too (ssms log serve --policy).`,
   ssms policy publish policy-2.json --previous policy.json --log https://log.example.org --out policy-2.proof`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			raw, err := readFile(args[0], translog.MaxEntrySize)
+			raw, err := capped.ReadFile(args[0], translog.MaxEntrySize)
 			if err != nil {
 				return err
 			}

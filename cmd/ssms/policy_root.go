@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/rebuild"
 )
@@ -43,7 +44,7 @@ it and rebuilders reproduce the same binary. See docs/release-process.md.`,
 			if _, err := policies.VerifyRoot(env, time.Now()); err != nil {
 				return withHint(fmt.Errorf("%s: %w", args[0], err), "a root must carry its own policy threshold of signatures (ssms policy sign)")
 			}
-			raw, err := readFile(args[0], 1<<20)
+			raw, err := capped.ReadFile(args[0], 1<<20)
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/signer"
@@ -46,7 +47,7 @@ The log's verifier key comes from the policy's entry for --log, or --vkey.`,
 			if err != nil {
 				return err
 			}
-			raw, err := readFile(args[0], translog.MaxEntrySize)
+			raw, err := capped.ReadFile(args[0], translog.MaxEntrySize)
 			if err != nil {
 				return err
 			}

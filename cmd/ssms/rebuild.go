@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ssms.dev/ssms/internal/atomicfile"
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
 	"ssms.dev/ssms/rebuild"
@@ -103,7 +104,7 @@ way so that rebuilders, running the same recipe, get the same bytes.
 }
 
 func readRecipe(path string) (*manifest.Recipe, error) {
-	b, err := readFile(path, 16<<10)
+	b, err := capped.ReadFile(path, 16<<10)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/internal/progress"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/policies"
@@ -84,7 +85,7 @@ func releaseDraft(c *cobra.Command, f *draftFlags) error {
 		Source: manifest.Source{URI: f.sourceURI, Commit: f.commit}, Policy: pol.Digest(),
 	}
 	if f.recipe != "" {
-		b, err := readFile(f.recipe, 16<<10)
+		b, err := capped.ReadFile(f.recipe, 16<<10)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/manifest"
 	"ssms.dev/ssms/verifier"
 	"ssms.dev/ssms/verifier/statedir"
@@ -73,7 +74,7 @@ func runVerify(c *cobra.Command, f *verifyFlags) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.policy, err)
 	}
-	raw, err := readFile(f.bundle, verifier.MaxBundleSize)
+	raw, err := capped.ReadFile(f.bundle, verifier.MaxBundleSize)
 	if err != nil {
 		return err
 	}

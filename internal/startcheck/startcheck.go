@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"ssms.dev/ssms/internal/capped"
 	"ssms.dev/ssms/internal/clierr"
 	"ssms.dev/ssms/internal/dirlock"
 	"ssms.dev/ssms/manifest"
@@ -95,7 +96,7 @@ func (o *Options) pinned() (*policies.Policy, error) {
 		}
 		return verifier.Pin(env)
 	}
-	b, err := readCapped(file, manifest.MaxEnvelopeSize)
+	b, err := capped.ReadFile(file, manifest.MaxEnvelopeSize)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", what, file, err)
 	}
@@ -185,17 +186,4 @@ func (o *Options) hint(err error) string {
 		return "the installed release does not verify under the pinned policy (--policy, or the project's): if you changed the pinned policy, install again under it with ssms update; otherwise the state directory may have been tampered with: check it before running"
 	}
 	return dev
-}
-
-func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(b)) > limit {
-		err = fmt.Errorf("larger than %d bytes", limit)
-	}
-	return b, err
 }
