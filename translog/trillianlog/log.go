@@ -245,7 +245,9 @@ func (l *Log) poll(ctx context.Context) error {
 		return nil
 	}
 	if old != nil {
-		if err := l.extends(old, cp); err != nil {
+		if err := l.extends(old, cp); errors.Is(err, errRead) {
+			return err // the next poll tries again
+		} else if err != nil {
 			l.raise(err)
 			return nil
 		}
@@ -335,7 +337,7 @@ func (l *Log) extends(old, cp *translog.SignedCheckpoint) error {
 		err = tlog.CheckTree(proof, cp.Size, cp.Hash, old.Size, old.Hash)
 	}
 	if err != nil {
-		return fmt.Errorf("checkpoint of size %d is not consistent with size %d: %v", cp.Size, old.Size, err)
+		return fmt.Errorf("checkpoint of size %d is not consistent with size %d: %w", cp.Size, old.Size, err)
 	}
 	return nil
 }

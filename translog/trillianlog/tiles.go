@@ -22,6 +22,11 @@ const maxCachedTiles = 8192
 // covers.
 var errMissingTile = errors.New("the database lacks a tile of a signed checkpoint")
 
+// errRead means the database could not be read (it is down, or a
+// connection broke): it says nothing about what it holds, and is never
+// an alarm.
+var errRead = errors.New("reading the database")
+
 // tileCache reads tiles from the database, keeping hash tiles in memory.
 // A tile only grows, and a narrower one is a prefix of a wider one, so a
 // cached tile answers any width up to its own. It is sumdb/tlog's
@@ -52,7 +57,7 @@ func (c *tileCache) read(ctx context.Context, level, n int64, w int) ([]byte, er
 	}
 	width, data, err := readTileRow(ctx, c.db, c.tree, level, n)
 	if err != nil {
-		return nil, fmt.Errorf("reading tile %d/%d: %w", level, n, err)
+		return nil, fmt.Errorf("%w: tile %d/%d: %w", errRead, level, n, err)
 	}
 	if width < w {
 		// The checkpoint and its tiles are stored in one transaction, so
