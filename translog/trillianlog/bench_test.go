@@ -62,7 +62,7 @@ func backends(b *testing.B, frontEnds int) map[string][]translog.Backend {
 	out["embedded"] = []translog.Backend{translog.Embedded{Store: s, Seq: seq}}
 	addr, dsn := os.Getenv("TRILLIAN_ADDR"), os.Getenv("SSMS_DB")
 	if addr != "" && dsn != "" {
-		opts := trillianlog.Options{TreeID: newTree(b, addr), Key: newKey(b)}
+		opts := trillianlog.Options{TreeID: newTree(b, addr), Key: newKey(b), Poll: 10 * time.Millisecond} // the default
 		for range frontEnds {
 			out["trillian"] = append(out["trillian"], openFrontEnd(b, addr, dsn, opts))
 		}
@@ -207,7 +207,7 @@ func bigLogs(b *testing.B) map[string]translog.Backend {
 func preorderedTree(b *testing.B, addr string, n int64) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	tree, err := trillianlog.CreatePreorderedTree(ctx, addr, "ssms-bench")
+	tree, err := trillianlog.CreateTree(ctx, addr, "ssms-bench")
 	if err != nil {
 		b.Fatal(err)
 	}

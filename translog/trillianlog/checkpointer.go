@@ -54,6 +54,8 @@ type checkpointer struct {
 	last     *translog.SignedCheckpoint // nil: nothing signed yet
 	tail     []byte                     // the last, partial entry bundle of last
 	cosigned time.Time
+	next     int64 // entries given an index; -1 until sequence has read it
+	sent     int64 // entries handed to Trillian, as far as this checkpointer knows
 }
 
 // checkpoint takes the lock if it is free and signs checkpoints while it
@@ -64,7 +66,7 @@ func (l *Log) checkpoint(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close() // which releases the lock
-	c := &checkpointer{l: l, conn: conn, lock: fmt.Sprintf("ssms-checkpointer-%d", l.tree)}
+	c := &checkpointer{l: l, conn: conn, lock: fmt.Sprintf("ssms-checkpointer-%d", l.tree), next: -1}
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, c.lock).Scan(&got); err != nil || got.Int64 != 1 {
 		return err
@@ -144,8 +146,9 @@ func (c *checkpointer) loadTail(ctx context.Context) error {
 	return err
 }
 
-// round signs Trillian's latest root if it grew and checks out, and
-// reports whether it did.
+// round hands Trillian the entries queued since the last round, then signs
+// Trillian's latest root if it grew and checks out, and reports whether it
+// did.
 func (c *checkpointer) round(ctx context.Context) (bool, error) {
 	l := c.l
 	resp, err := l.client.GetLatestSignedLogRoot(ctx, &trillian.GetLatestSignedLogRootRequest{LogId: l.tree})
@@ -169,7 +172,7 @@ func (c *checkpointer) round(ctx context.Context) (bool, error) {
 			l.raise(fmt.Errorf("Trillian's root for size %d is not the signed one", size))
 			return false, nil
 		case size == lastSize:
-			return false, nil
+			return false, c.sequence(ctx, size)
 		}
 		if lastSize > 0 {
 			p, err := l.client.GetConsistencyProof(ctx, &trillian.GetConsistencyProofRequest{LogId: l.tree, FirstTreeSize: lastSize, SecondTreeSize: size})
@@ -181,6 +184,9 @@ func (c *checkpointer) round(ctx context.Context) (bool, error) {
 				return false, nil
 			}
 		}
+	}
+	if err := c.sequence(ctx, size); err != nil {
+		return false, err
 	}
 	if c.last != nil {
 		if err := c.loadTail(ctx); err != nil {
@@ -258,7 +264,7 @@ func (c *checkpointer) integrate(ctx context.Context, from int64, fromHash tlog.
 	var pending []tlog.Hash
 	var old tlog.HashReader
 	if from > 0 {
-		old = tlog.TileHashReader(tlog.Tree{N: from, Hash: fromHash}, c.l.tiles)
+		old = c.l.tiles.hashReader(tlog.Tree{N: from, Hash: fromHash})
 	}
 	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
@@ -288,7 +294,12 @@ func (c *checkpointer) integrate(ctx context.Context, from int64, fromHash tlog.
 	t := &tiled{size: to, reader: reader, bundles: map[int64][]byte{}}
 	bundle := c.tail
 	for i := from; i < to; {
-		resp, err := c.l.client.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{LogId: c.l.tree, StartIndex: i, Count: min(to-i, 1024)})
+		start, count := i, min(to-i, 1024)
+		want, err := c.sequenced(ctx, start, start+count)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the log's sequence: %w", errRead, err)
+		}
+		resp, err := c.l.client.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{LogId: c.l.tree, StartIndex: i, Count: count})
 		if err != nil {
 			return nil, rpcError("reading Trillian's leaves", err)
 		}
@@ -302,6 +313,9 @@ func (c *checkpointer) integrate(ctx context.Context, from int64, fromHash tlog.
 			e := leaf.LeafValue
 			if leaf.LeafIndex != i || len(e) > translog.MaxEntrySize || tlog.RecordHash(e) != tlog.Hash(leaf.MerkleLeafHash) {
 				return nil, c.alarm(fmt.Errorf("Trillian's leaf %d is not an entry of this log (index %d, %d bytes, its leaf hash does not match)", i, leaf.LeafIndex, len(e)))
+			}
+			if k := i - start; k >= int64(len(want)) || want[k] != tlog.Hash(leaf.MerkleLeafHash) {
+				return nil, c.alarm(fmt.Errorf("Trillian's leaf %d is not the entry the log gave that index", i))
 			}
 			hs, err := tlog.StoredHashes(i, e, reader)
 			if err != nil {
@@ -381,7 +395,7 @@ func (c *checkpointer) recosign(ctx context.Context) {
 	if c.last == nil || c.l.opts.Witness.Cosigner == nil {
 		return
 	}
-	cp := c.cosign(ctx, c.last, tlog.TileHashReader(tlog.Tree{N: c.last.Size, Hash: c.last.Hash}, c.l.tiles))
+	cp := c.cosign(ctx, c.last, c.l.tiles.hashReader(tlog.Tree{N: c.last.Size, Hash: c.last.Hash}))
 	if cp == c.last {
 		return
 	}
@@ -426,6 +440,12 @@ func (c *checkpointer) store(ctx context.Context, cp *translog.SignedCheckpoint,
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO SsmsCheckpoint(TreeId, Size, RootHash, Note) VALUES (?, ?, ?, ?)`,
 		c.l.tree, cp.Size, cp.Hash[:], cp.Raw); err != nil {
+		return err
+	}
+	// The entry bundles and Trillian hold the entries now; the sequence
+	// keeps their leaf hashes and indexes.
+	if _, err := tx.ExecContext(ctx, `UPDATE SsmsQueue SET Entry = '' WHERE TreeId = ? AND LeafIndex >= ? AND LeafIndex < ?`,
+		c.l.tree, from, cp.Size); err != nil {
 		return err
 	}
 	return tx.Commit()

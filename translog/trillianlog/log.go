@@ -68,6 +68,7 @@ type Log struct {
 	tiles  *tileCache
 
 	pending chan struct{}
+	inbox   chan *queued // entries for writeQueue
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	closing sync.Once
@@ -115,8 +116,12 @@ func Open(ctx context.Context, dsn, addr string, opts Options) (*Log, error) {
 	}
 	l := &Log{db: db, conn: conn, client: trillian.NewTrillianLogClient(conn), opts: opts, tree: opts.TreeID,
 		origin: opts.Key.Signer.Name(), tiles: newTileCache(db, opts.TreeID),
-		pending: make(chan struct{}, opts.MaxPending), stop: make(chan struct{}),
-		changed: make(chan struct{}), waiters: map[tlog.Hash][]*waiter{}}
+		pending: make(chan struct{}, opts.MaxPending), inbox: make(chan *queued, maxQueueRows),
+		stop: make(chan struct{}), changed: make(chan struct{}), waiters: map[tlog.Hash][]*waiter{}}
+	if err := checkTree(ctx, conn, opts.TreeID); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("trillian at %s: %w", addr, err)
+	}
 	if err := l.readState(); err != nil {
 		l.Close()
 		return nil, err
@@ -144,8 +149,11 @@ func Open(ctx context.Context, dsn, addr string, opts Options) (*Log, error) {
 		case <-time.After(opts.Poll):
 		}
 	}
-	l.wg.Add(1)
+	l.wg.Add(1 + queueWriters)
 	go l.follow()
+	for range queueWriters {
+		go l.writeQueue()
+	}
 	return l, nil
 }
 
@@ -359,7 +367,7 @@ func (l *Log) leafHashes(ctx context.Context, from, to int64) ([]tlog.Hash, erro
 	return out, nil
 }
 
-// Add queues entry in Trillian and waits for a checkpoint that covers it.
+// Add queues entry and waits for a checkpoint that covers it.
 func (l *Log) Add(ctx context.Context, entry []byte) (int64, *translog.SignedCheckpoint, error) {
 	if len(entry) > translog.MaxEntrySize {
 		return 0, nil, translog.ErrTooLarge
@@ -380,19 +388,18 @@ func (l *Log) Add(ctx context.Context, entry []byte) (int64, *translog.SignedChe
 	l.mu.Unlock()
 	defer l.forget(h, w)
 
-	resp, err := l.queue(ctx, entry, h)
+	dup, err := l.enqueue(ctx, entry, h)
 	if err != nil {
-		return 0, nil, rpcError("queueing the entry", err)
+		return 0, nil, err
 	}
-	dup := resp.GetQueuedLeaf().GetStatus() != nil && codes.Code(resp.QueuedLeaf.Status.Code) == codes.AlreadyExists
 	for {
 		l.mu.Lock()
 		changed := l.changed
 		l.mu.Unlock()
 		if dup {
-			// Queued before, by this front end or another: it may have
+			// Taken before, by this front end or another: it may have
 			// been covered by a checkpoint long ago, or be in flight.
-			if i, cp, ok := l.find(ctx, h); ok {
+			if i, cp, ok := l.lookup(ctx, h); ok {
 				return i, cp, nil
 			}
 		}
@@ -408,27 +415,6 @@ func (l *Log) Add(ctx context.Context, entry []byte) (int64, *translog.SignedChe
 		case <-l.stop:
 			return 0, nil, translog.ErrClosed
 		}
-	}
-}
-
-// queue queues entry, retrying what Trillian fails transiently: two front
-// ends queueing the same entry at once make one of them fail ("failed to
-// retrieve all existing leaves": the other's row is not committed yet),
-// and the retry finds it.
-func (l *Log) queue(ctx context.Context, entry []byte, h tlog.Hash) (*trillian.QueueLeafResponse, error) {
-	req := &trillian.QueueLeafRequest{LogId: l.tree, Leaf: &trillian.LogLeaf{LeafValue: entry, LeafIdentityHash: h[:]}}
-	for try := 1; ; try++ {
-		resp, err := l.client.QueueLeaf(ctx, req)
-		switch status.Code(err) {
-		case codes.OK:
-			return resp, nil
-		case codes.Unknown, codes.Internal, codes.Aborted:
-			if try < 5 && ctx.Err() == nil {
-				time.Sleep(time.Duration(try) * 5 * time.Millisecond)
-				continue
-			}
-		}
-		return nil, err
 	}
 }
 
@@ -449,19 +435,6 @@ func (l *Log) forget(h tlog.Hash, w *waiter) {
 	}
 }
 
-// find asks Trillian for the index of the leaf hash h in the served tree.
-func (l *Log) find(ctx context.Context, h tlog.Hash) (int64, *translog.SignedCheckpoint, bool) {
-	cp := l.Checkpoint()
-	if cp.Size == 0 {
-		return 0, nil, false
-	}
-	resp, err := l.client.GetInclusionProofByHash(ctx, &trillian.GetInclusionProofByHashRequest{LogId: l.tree, LeafHash: h[:], TreeSize: cp.Size})
-	if err != nil || len(resp.Proof) == 0 {
-		return 0, nil, false
-	}
-	return resp.Proof[0].LeafIndex, cp, true
-}
-
 // rpcError maps Trillian's refusals to translog's: a Trillian that is
 // busy or down is an overloaded log (503, retry), not an internal error.
 func rpcError(what string, err error) error {
@@ -477,7 +450,7 @@ func rpcError(what string, err error) error {
 // hashReader reads the stored hashes of cp's tree from the tiles, each
 // tile checked against cp's root.
 func (l *Log) hashReader(cp *translog.SignedCheckpoint) tlog.HashReader {
-	return tlog.TileHashReader(tlog.Tree{N: cp.Size, Hash: cp.Hash}, l.tiles)
+	return l.tiles.hashReader(tlog.Tree{N: cp.Size, Hash: cp.Hash})
 }
 
 func (l *Log) published(size int64) (*translog.SignedCheckpoint, error) {

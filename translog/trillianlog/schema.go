@@ -10,6 +10,13 @@ import (
 // schema is the personality's tables, next to Trillian's in the same
 // database. SsmsTile holds for each (level, n) the widest tile written so
 // far; level -1 is the entry bundles. A narrower tile is its prefix.
+//
+// SsmsQueue is the log's sequence: every entry ever taken, by leaf hash
+// (so the same bytes are one row, whichever front end took them), in the
+// order taken (Seq). The checkpointer gives each its LeafIndex, recorded
+// before the leaf is handed to Trillian, so that an index once given is
+// never given again; the bytes are cleared once a checkpoint covers them
+// (the entry bundles and Trillian hold them).
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS SsmsLog(
 		TreeId BIGINT NOT NULL PRIMARY KEY,
@@ -28,6 +35,15 @@ var schema = []string{
 		Width SMALLINT NOT NULL,
 		Data LONGBLOB NOT NULL,
 		PRIMARY KEY(TreeId, Level, N))`,
+	`CREATE TABLE IF NOT EXISTS SsmsQueue(
+		TreeId BIGINT NOT NULL,
+		LeafHash BINARY(32) NOT NULL,
+		Seq BIGINT NOT NULL AUTO_INCREMENT,
+		Entry MEDIUMBLOB NOT NULL,
+		LeafIndex BIGINT NULL,
+		PRIMARY KEY(TreeId, LeafHash),
+		UNIQUE KEY(Seq),
+		UNIQUE KEY(TreeId, LeafIndex))`,
 }
 
 // bindTree creates the tables and records which log key serves tree, or

@@ -38,10 +38,16 @@ type tileCache struct {
 
 	mu    sync.Mutex
 	tiles map[[2]int64][]byte
+	// verified holds the widest data of each tile that TileHashReader
+	// checked against a signed root (SaveTiles). The front end serves only
+	// checkpoints that extend each other, and a tile's hashes never change
+	// as the tree grows, so these answer later reads without hashing them
+	// again up to the root.
+	verified map[[2]int64][]byte
 }
 
 func newTileCache(db *sql.DB, tree int64) *tileCache {
-	return &tileCache{db: db, tree: tree, tiles: map[[2]int64][]byte{}}
+	return &tileCache{db: db, tree: tree, tiles: map[[2]int64][]byte{}, verified: map[[2]int64][]byte{}}
 }
 
 // read returns tile (level, n) of width w; level -1 is an entry bundle.
@@ -110,6 +116,63 @@ func (c *tileCache) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	return out, nil
 }
 
-// SaveTiles is called with tiles TileHashReader verified; they are cached
-// already.
-func (c *tileCache) SaveTiles([]tlog.Tile, [][]byte) {}
+// SaveTiles is called with tiles TileHashReader verified.
+func (c *tileCache) SaveTiles(tiles []tlog.Tile, data [][]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, t := range tiles {
+		key := [2]int64{int64(t.L), t.N}
+		if len(data[i]) > len(c.verified[key]) {
+			if len(c.verified) >= maxCachedTiles {
+				clear(c.verified)
+			}
+			c.verified[key] = data[i]
+		}
+	}
+}
+
+// verifiedReader reads the hashes of tree from verified tiles when it can,
+// and through TileHashReader, which checks what it reads against the
+// tree's root, when it cannot.
+type verifiedReader struct {
+	c     *tileCache
+	tree  tlog.Tree
+	check tlog.HashReader
+}
+
+func (c *tileCache) hashReader(tree tlog.Tree) tlog.HashReader {
+	return verifiedReader{c: c, tree: tree, check: tlog.TileHashReader(tree, c)}
+}
+
+func (r verifiedReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	if out, ok := r.fromVerified(indexes); ok {
+		return out, nil
+	}
+	return r.check.ReadHashes(indexes)
+}
+
+// fromVerified reads indexes from verified tiles, if they hold them all.
+func (r verifiedReader) fromVerified(indexes []int64) ([]tlog.Hash, bool) {
+	limit := tlog.StoredHashCount(r.tree.N)
+	tiles := make([]tlog.Tile, len(indexes))
+	data := make([][]byte, len(indexes))
+	r.c.mu.Lock()
+	for i, idx := range indexes {
+		tiles[i] = tlog.TileForIndex(translog.TileHeight, idx)
+		data[i] = r.c.verified[[2]int64{int64(tiles[i].L), tiles[i].N}]
+		if idx >= limit || len(data[i]) < tiles[i].W*tlog.HashSize {
+			r.c.mu.Unlock()
+			return nil, false
+		}
+	}
+	r.c.mu.Unlock()
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		h, err := tlog.HashFromTile(tiles[i], data[i], idx)
+		if err != nil {
+			return nil, false
+		}
+		out[i] = h
+	}
+	return out, true
+}

@@ -11,20 +11,30 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// CreateTree creates and initialises a Trillian LOG tree through the admin
-// API of the log server at addr, as Trillian's createtree does, and
-// returns its ID. Trillian signs no root of its own accord (the log's
-// checkpoints are signed by its checkpointer): the tree's maximum root
-// duration is 0.
+// CreateTree creates and initialises a Trillian PREORDERED_LOG tree
+// through the admin API of the log server at addr, as Trillian's createtree
+// does, and returns its ID. The log sequences entries itself (its
+// checkpointer gives each its index and hands the leaves to Trillian in
+// batches), so the tree is preordered; Trillian signs no root of its own
+// accord (the log's checkpoints are signed by the checkpointer): the
+// tree's maximum root duration is 0.
 func CreateTree(ctx context.Context, addr, name string) (int64, error) {
-	return createTree(ctx, addr, name, trillian.TreeType_LOG)
+	return createTree(ctx, addr, name, trillian.TreeType_PREORDERED_LOG)
 }
 
-// CreatePreorderedTree creates a PREORDERED_LOG tree, which takes leaves
-// with their indexes (AddSequencedLeaves): front ends cannot queue into it,
-// but it is the fast way to fill a tree for a benchmark.
-func CreatePreorderedTree(ctx context.Context, addr, name string) (int64, error) {
-	return createTree(ctx, addr, name, trillian.TreeType_PREORDERED_LOG)
+// checkTree checks that tree is an active PREORDERED_LOG tree.
+func checkTree(ctx context.Context, conn *grpc.ClientConn, tree int64) error {
+	t, err := trillian.NewTrillianAdminClient(conn).GetTree(ctx, &trillian.GetTreeRequest{TreeId: tree})
+	if err != nil {
+		return fmt.Errorf("reading tree %d: %w", tree, err)
+	}
+	if t.TreeType != trillian.TreeType_PREORDERED_LOG {
+		return fmt.Errorf("tree %d is a %v tree; the log sequences its entries itself and needs a PREORDERED_LOG tree (createtree --tree_type=PREORDERED_LOG)", tree, t.TreeType)
+	}
+	if t.TreeState != trillian.TreeState_ACTIVE {
+		return fmt.Errorf("tree %d is %v, not ACTIVE", tree, t.TreeState)
+	}
+	return nil
 }
 
 func createTree(ctx context.Context, addr, name string, typ trillian.TreeType) (int64, error) {
