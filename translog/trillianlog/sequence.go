@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/google/trillian"
-	"google.golang.org/grpc/codes"
 	"golang.org/x/mod/sumdb/tlog"
+	"google.golang.org/grpc/codes"
 )
 
 // maxSequence bounds the entries one round gives indexes to and hands to
