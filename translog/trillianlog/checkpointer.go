@@ -218,12 +218,12 @@ func (c *checkpointer) round(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// crossCheck checks the root computed from Trillian's leaves against
+// crossCheck checks the root computed from the log's sequence against
 // Trillian's own root: equal at the same size, a prefix of it otherwise.
 func (c *checkpointer) crossCheck(ctx context.Context, n int64, ours tlog.Hash, size int64, hash tlog.Hash) error {
 	if n == size {
 		if ours != hash {
-			return fmt.Errorf("the root of Trillian's leaves at size %d is not Trillian's root", n)
+			return fmt.Errorf("the root of the log's sequence at size %d is not Trillian's root: Trillian holds other leaves than the log handed it", n)
 		}
 		return nil
 	}
@@ -235,7 +235,7 @@ func (c *checkpointer) crossCheck(ctx context.Context, n int64, ours tlog.Hash, 
 		return rpcError("reading Trillian's consistency proof", err)
 	}
 	if err := tlog.CheckTree(hashes(p.GetProof().GetHashes()), size, hash, n, ours); err != nil {
-		return fmt.Errorf("the root of Trillian's leaves at size %d is not a prefix of Trillian's root of size %d: %v", n, size, err)
+		return fmt.Errorf("the root of the log's sequence at size %d is not a prefix of Trillian's root of size %d (Trillian holds other leaves than the log handed it): %v", n, size, err)
 	}
 	return nil
 }
@@ -256,9 +256,11 @@ type tiled struct {
 	tail    []byte
 }
 
-// integrate reads leaves [from, to) from Trillian and computes their
-// stored hashes over the tree of size from (read from the tiles, each
-// checked against its signed root) and their entry bundles.
+// integrate reads entries [from, to) from the log's sequence and computes
+// their stored hashes over the tree of size from (read from the tiles, each
+// checked against its signed root) and their entry bundles. The caller
+// checks the root against Trillian's, which hashed the leaves it was handed
+// on its own: equal roots mean Trillian holds exactly these entries.
 func (c *checkpointer) integrate(ctx context.Context, from int64, fromHash tlog.Hash, to int64) (*tiled, error) {
 	base := tlog.StoredHashCount(from)
 	var pending []tlog.Hash
@@ -294,29 +296,12 @@ func (c *checkpointer) integrate(ctx context.Context, from int64, fromHash tlog.
 	t := &tiled{size: to, reader: reader, bundles: map[int64][]byte{}}
 	bundle := c.tail
 	for i := from; i < to; {
-		start, count := i, min(to-i, 1024)
-		want, err := c.sequenced(ctx, start, start+count)
+		leaves, err := c.indexed(ctx, i, min(to, i+1024))
 		if err != nil {
-			return nil, fmt.Errorf("%w: the log's sequence: %w", errRead, err)
+			return nil, err
 		}
-		resp, err := c.l.client.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{LogId: c.l.tree, StartIndex: i, Count: count})
-		if err != nil {
-			return nil, rpcError("reading Trillian's leaves", err)
-		}
-		if len(resp.Leaves) == 0 {
-			return nil, fmt.Errorf("Trillian returned no leaf at %d of a tree of size %d", i, to)
-		}
-		for _, leaf := range resp.Leaves {
-			if i == to {
-				break
-			}
+		for _, leaf := range leaves {
 			e := leaf.LeafValue
-			if leaf.LeafIndex != i || len(e) > translog.MaxEntrySize || tlog.RecordHash(e) != tlog.Hash(leaf.MerkleLeafHash) {
-				return nil, c.alarm(fmt.Errorf("Trillian's leaf %d is not an entry of this log (index %d, %d bytes, its leaf hash does not match)", i, leaf.LeafIndex, len(e)))
-			}
-			if k := i - start; k >= int64(len(want)) || want[k] != tlog.Hash(leaf.MerkleLeafHash) {
-				return nil, c.alarm(fmt.Errorf("Trillian's leaf %d is not the entry the log gave that index", i))
-			}
 			hs, err := tlog.StoredHashes(i, e, reader)
 			if err != nil {
 				return nil, err

@@ -9,6 +9,8 @@ import (
 	"github.com/google/trillian"
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc/codes"
+
+	"ssms.dev/ssms/translog"
 )
 
 // maxSequence bounds the entries one round gives indexes to and hands to
@@ -136,7 +138,10 @@ func (c *checkpointer) indexed(ctx context.Context, from, to int64) ([]*trillian
 			return nil, err
 		}
 		if want := from + int64(len(leaves)); leaf.LeafIndex != want || len(leaf.LeafValue) == 0 {
-			return nil, c.alarm(fmt.Errorf("the log's sequence has no entry at index %d, given before Trillian holds it", want))
+			return nil, c.alarm(fmt.Errorf("the log's sequence has no entry at index %d, which it gave", want))
+		}
+		if len(leaf.LeafValue) > translog.MaxEntrySize || tlog.RecordHash(leaf.LeafValue) != tlog.Hash(leaf.LeafIdentityHash) {
+			return nil, c.alarm(fmt.Errorf("the log's sequence holds at index %d an entry whose leaf hash is not the one recorded", leaf.LeafIndex))
 		}
 		leaves = append(leaves, leaf)
 	}
@@ -144,7 +149,7 @@ func (c *checkpointer) indexed(ctx context.Context, from, to int64) ([]*trillian
 		return nil, err
 	}
 	if int64(len(leaves)) != to-from {
-		return nil, c.alarm(fmt.Errorf("the log's sequence has no entry at index %d, given before Trillian holds it", from+int64(len(leaves))))
+		return nil, c.alarm(fmt.Errorf("the log's sequence has no entry at index %d, which it gave", from+int64(len(leaves))))
 	}
 	return leaves, nil
 }
@@ -163,29 +168,6 @@ func (c *checkpointer) handOver(ctx context.Context, leaves []*trillian.LogLeaf)
 		}
 	}
 	return nil
-}
-
-// sequenced returns the leaf hashes of the entries the log gave indexes
-// [from, to), for integrate to check Trillian's leaves against.
-func (c *checkpointer) sequenced(ctx context.Context, from, to int64) ([]tlog.Hash, error) {
-	rows, err := c.conn.QueryContext(ctx, `SELECT LeafIndex, LeafHash FROM SsmsQueue WHERE TreeId = ? AND LeafIndex >= ? AND LeafIndex < ? ORDER BY LeafIndex`, c.l.tree, from, to)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []tlog.Hash
-	for rows.Next() {
-		var i int64
-		var h []byte
-		if err := rows.Scan(&i, &h); err != nil {
-			return nil, err
-		}
-		if i != from+int64(len(out)) || len(h) != tlog.HashSize {
-			break
-		}
-		out = append(out, tlog.Hash(h))
-	}
-	return out, rows.Err()
 }
 
 func firstErr(errs ...error) error {

@@ -44,10 +44,18 @@ type tileCache struct {
 	// as the tree grows, so these answer later reads without hashing them
 	// again up to the root.
 	verified map[[2]int64][]byte
+	// hashes memoises stored hashes computed from verified tiles: a hash
+	// above a tile's bottom row costs up to 255 SHA-256 calls to rebuild,
+	// and every inclusion proof near the end of the log needs the same
+	// few. A stored hash never changes once the tree has it.
+	hashes map[int64]tlog.Hash
 }
 
+// maxMemoHashes bounds tileCache.hashes (about 12 MiB).
+const maxMemoHashes = 1 << 18
+
 func newTileCache(db *sql.DB, tree int64) *tileCache {
-	return &tileCache{db: db, tree: tree, tiles: map[[2]int64][]byte{}, verified: map[[2]int64][]byte{}}
+	return &tileCache{db: db, tree: tree, tiles: map[[2]int64][]byte{}, verified: map[[2]int64][]byte{}, hashes: map[int64]tlog.Hash{}}
 }
 
 // read returns tile (level, n) of width w; level -1 is an entry bundle.
@@ -154,25 +162,44 @@ func (r verifiedReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 // fromVerified reads indexes from verified tiles, if they hold them all.
 func (r verifiedReader) fromVerified(indexes []int64) ([]tlog.Hash, bool) {
 	limit := tlog.StoredHashCount(r.tree.N)
+	out := make([]tlog.Hash, len(indexes))
 	tiles := make([]tlog.Tile, len(indexes))
 	data := make([][]byte, len(indexes))
 	r.c.mu.Lock()
 	for i, idx := range indexes {
+		if idx >= limit {
+			r.c.mu.Unlock()
+			return nil, false
+		}
+		if h, ok := r.c.hashes[idx]; ok {
+			out[i] = h
+			continue
+		}
 		tiles[i] = tlog.TileForIndex(translog.TileHeight, idx)
 		data[i] = r.c.verified[[2]int64{int64(tiles[i].L), tiles[i].N}]
-		if idx >= limit || len(data[i]) < tiles[i].W*tlog.HashSize {
+		if len(data[i]) < tiles[i].W*tlog.HashSize {
 			r.c.mu.Unlock()
 			return nil, false
 		}
 	}
 	r.c.mu.Unlock()
-	out := make([]tlog.Hash, len(indexes))
 	for i, idx := range indexes {
+		if data[i] == nil {
+			continue // memoised
+		}
 		h, err := tlog.HashFromTile(tiles[i], data[i], idx)
 		if err != nil {
 			return nil, false
 		}
 		out[i] = h
+		if level, _ := tlog.SplitStoredHashIndex(idx); level%translog.TileHeight != 0 {
+			r.c.mu.Lock()
+			if len(r.c.hashes) >= maxMemoHashes {
+				clear(r.c.hashes)
+			}
+			r.c.hashes[idx] = h
+			r.c.mu.Unlock()
+		}
 	}
 	return out, true
 }
