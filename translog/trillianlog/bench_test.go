@@ -300,7 +300,7 @@ func BenchmarkProofs(b *testing.B) {
 // on the same machine.
 func BenchmarkQueueLeafDirect(b *testing.B) {
 	addr, _ := env(b)
-	tree := newTree(b, addr)
+	tree := newLogTree(b, addr)
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)

@@ -7,6 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/trillian"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/translog/logtest"
 	"ssms.dev/ssms/translog/trillianlog"
@@ -39,6 +44,41 @@ func newTree(t testing.TB, addr string) int64 {
 		trillianlog.DeleteTree(ctx, addr, id)
 	})
 	return id
+}
+
+// newLogTree creates a Trillian LOG tree (front ends refuse it; the
+// benchmark of Trillian's own QueueLeaf uses it), deleted at the end.
+func newLogTree(t testing.TB, addr string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tree, err := trillian.NewTrillianAdminClient(conn).CreateTree(ctx, &trillian.CreateTreeRequest{Tree: &trillian.Tree{
+		TreeState: trillian.TreeState_ACTIVE, TreeType: trillian.TreeType_LOG, DisplayName: "ssms-test-log",
+		MaxRootDuration: durationpb.New(0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := trillian.NewTrillianLogClient(conn).InitLog(ctx, &trillian.InitLogRequest{LogId: tree.TreeId})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		trillianlog.DeleteTree(ctx, addr, tree.TreeId)
+	})
+	return tree.TreeId
 }
 
 func newKey(t testing.TB) *translog.Key {
