@@ -27,7 +27,7 @@ import (
 
 func logCmd() *cobra.Command {
 	c := &cobra.Command{Use: "log", Short: "Run a transparency log and check what it says"}
-	c.AddCommand(logInitCmd(), logServeCmd(), logCheckpointCmd(), logVerifyProofCmd())
+	c.AddCommand(logInitCmd(), logServeCmd(), logMigrateCmd(), logCheckpointCmd(), logVerifyProofCmd())
 	return c
 }
 
@@ -94,16 +94,18 @@ witness answers is a warning line on stderr.
 
 A second server on DIR is refused: DIR is in use by process N.
 
-With --backend trillian, the log is a Trillian LOG tree (--trillian, the
-log server's gRPC address; --tree-id) over MySQL or MariaDB (--db, a
+With --backend trillian, the log is a Trillian PREORDERED_LOG tree
+(--trillian, the log server's gRPC address; --tree-id) over MySQL or MariaDB (--db, a
 go-sql-driver/mysql DSN, by default $SSMS_DB, which also holds the log's tiles
 and checkpoints): several front ends, on several machines, serve one log with
 the same API, checkpoints and witnesses. DIR then holds the note key (ssms log init
 creates it; copy log.key and log.vkey to each front end's own DIR) and the
 checkpoint this front end served last (DIR/served-checkpoint), so that one
 restarted over a database restored from an older backup raises an alarm.
-One front end at a time signs checkpoints, elected by a database lock, and
-only after Trillian's root checks out against the last signed checkpoint; a
+Front ends write the entries they take into the database in batches; one
+front end at a time, elected by a database lock, gives them their indexes,
+hands them to Trillian and signs checkpoints, only after Trillian's root
+checks out against the entries and the last signed checkpoint; a
 contradiction (a database restored from an old backup, say) is an
 "ssms: error: ALARM" line and nothing is signed. See docs/deploy.md.`,
 		Example: `  ssms log serve --dir ssms-log --addr 127.0.0.1:8080 --policy policy.json

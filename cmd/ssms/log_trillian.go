@@ -29,7 +29,7 @@ type trillianFlags struct {
 func (f *trillianFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.backend, "backend", "embedded", "where the log is stored: embedded (in --dir) or trillian")
 	c.Flags().StringVar(&f.addr, "trillian", "", "with --backend trillian: the Trillian log server's gRPC address")
-	c.Flags().Int64Var(&f.treeID, "tree-id", 0, "with --backend trillian: the Trillian LOG tree")
+	c.Flags().Int64Var(&f.treeID, "tree-id", 0, "with --backend trillian: the Trillian PREORDERED_LOG tree")
 	c.Flags().StringVar(&f.db, "db", "", "with --backend trillian: the database DSN (default $SSMS_DB; user:password@tcp(host:port)/db)")
 }
 
@@ -53,7 +53,7 @@ func (f *trillianFlags) check(c *cobra.Command) error {
 	case f.addr == "":
 		return withHint(errors.New("--backend trillian needs --trillian ADDR"), "the gRPC address of trillian_log_server, e.g. --trillian 127.0.0.1:8090")
 	case f.treeID <= 0:
-		return withHint(errors.New("--backend trillian needs --tree-id N"), "the ID createtree printed for the log's LOG tree")
+		return withHint(errors.New("--backend trillian needs --tree-id N"), "the ID createtree --tree_type=PREORDERED_LOG printed for the log's tree")
 	case f.db == "":
 		return withHint(errors.New("--backend trillian needs --db DSN or $SSMS_DB"), "the database of Trillian's tree, e.g. SSMS_DB='user:password@tcp(127.0.0.1:3306)/trillian'")
 	}

@@ -19,7 +19,7 @@ import (
 // maxRound bounds the leaves one round integrates, so that a long backlog
 // (a new front end over a tree fed by something else, a signer that ran
 // alone for a while) is signed in steps of bounded memory.
-const maxRound = 1 << 16
+var maxRound int64 = 1 << 16 // a variable for tests
 
 // elect stands for checkpointer until Close: whichever front end holds the
 // database lock signs checkpoints; the others retry now and then, so one
@@ -393,8 +393,10 @@ func (c *checkpointer) recosign(ctx context.Context) {
 // errRaced means another checkpointer stored a checkpoint meanwhile.
 var errRaced = errors.New("another checkpointer stored a checkpoint meanwhile")
 
-// store writes the new tiles, bundles and checkpoint in one transaction,
-// provided the latest stored checkpoint is still the one signed before.
+// store writes the new tiles and bundles, up to t.size, and the checkpoint
+// cp in one transaction, provided the latest stored checkpoint is still the
+// one signed before. With cp nil (an import's intermediate steps) it
+// writes the tiles alone.
 func (c *checkpointer) store(ctx context.Context, cp *translog.SignedCheckpoint, from int64, t *tiled) error {
 	tx, err := c.conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -408,7 +410,7 @@ func (c *checkpointer) store(ctx context.Context, cp *translog.SignedCheckpoint,
 	if (c.last == nil) != (raw == nil) || (c.last != nil && string(raw) != string(c.last.Raw)) {
 		return errRaced
 	}
-	for _, tile := range tlog.NewTiles(translog.TileHeight, from, cp.Size) {
+	for _, tile := range tlog.NewTiles(translog.TileHeight, from, t.size) {
 		data, err := tlog.ReadTileData(tile, t.reader)
 		if err != nil {
 			return err
@@ -418,10 +420,13 @@ func (c *checkpointer) store(ctx context.Context, cp *translog.SignedCheckpoint,
 		}
 	}
 	for n, b := range t.bundles {
-		w := int(min(cp.Size-n<<translog.TileHeight, 1<<translog.TileHeight))
+		w := int(min(t.size-n<<translog.TileHeight, 1<<translog.TileHeight))
 		if err := writeTileRow(ctx, tx, c.l.tree, entriesLevel, n, w, b); err != nil {
 			return err
 		}
+	}
+	if cp == nil {
+		return tx.Commit()
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO SsmsCheckpoint(TreeId, Size, RootHash, Note) VALUES (?, ?, ?, ?)`,
 		c.l.tree, cp.Size, cp.Hash[:], cp.Raw); err != nil {

@@ -100,27 +100,9 @@ func Open(ctx context.Context, dsn, addr string, opts Options) (*Log, error) {
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = translog.DefaultMaxPending
 	}
-	db, err := sql.Open("mysql", dsn)
+	l, err := connect(ctx, dsn, addr, opts)
 	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	db.SetMaxIdleConns(32)
-	if err := bindTree(ctx, db, opts.TreeID, opts.Key.Signer.Name(), opts.Key.VKey); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("trillian at %s: %w", addr, err)
-	}
-	l := &Log{db: db, conn: conn, client: trillian.NewTrillianLogClient(conn), opts: opts, tree: opts.TreeID,
-		origin: opts.Key.Signer.Name(), tiles: newTileCache(db, opts.TreeID),
-		pending: make(chan struct{}, opts.MaxPending), inbox: make(chan *queued, maxQueueRows),
-		stop: make(chan struct{}), changed: make(chan struct{}), waiters: map[tlog.Hash][]*waiter{}}
-	if err := checkTree(ctx, conn, opts.TreeID); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("trillian at %s: %w", addr, err)
+		return nil, err
 	}
 	if err := l.readState(); err != nil {
 		l.Close()
@@ -153,6 +135,34 @@ func Open(ctx context.Context, dsn, addr string, opts Options) (*Log, error) {
 	go l.follow()
 	for range queueWriters {
 		go l.writeQueue()
+	}
+	return l, nil
+}
+
+// connect opens the database and the connection to Trillian, binds the
+// tree to the key and checks the tree; nothing runs yet.
+func connect(ctx context.Context, dsn, addr string, opts Options) (*Log, error) {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	db.SetMaxIdleConns(32)
+	if err := bindTree(ctx, db, opts.TreeID, opts.Key.Signer.Name(), opts.Key.VKey); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("trillian at %s: %w", addr, err)
+	}
+	l := &Log{db: db, conn: conn, client: trillian.NewTrillianLogClient(conn), opts: opts, tree: opts.TreeID,
+		origin: opts.Key.Signer.Name(), tiles: newTileCache(db, opts.TreeID),
+		pending: make(chan struct{}, opts.MaxPending), inbox: make(chan *queued, maxQueueRows),
+		stop: make(chan struct{}), changed: make(chan struct{}), waiters: map[tlog.Hash][]*waiter{}}
+	if err := checkTree(ctx, conn, opts.TreeID); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("trillian at %s: %w", addr, err)
 	}
 	return l, nil
 }
