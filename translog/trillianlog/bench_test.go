@@ -38,9 +38,9 @@ func benchEntry(i int64) []byte {
 
 var admitAll = translog.AdmitFunc(func([]byte) error { return nil })
 
-// embeddedStore is a new embedded store, closed by b.Cleanup.
-func embeddedStore(b *testing.B) *translog.Store {
-	dir := filepath.Join(b.TempDir(), "log")
+// embeddedStore is a new embedded store in dir, closed by b.Cleanup.
+func embeddedStore(b *testing.B) (s *translog.Store, dir string) {
+	dir = filepath.Join(b.TempDir(), "log")
 	if _, err := translog.Init(dir, "log.example/bench"); err != nil {
 		b.Fatal(err)
 	}
@@ -49,14 +49,14 @@ func embeddedStore(b *testing.B) *translog.Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	return s
+	return s, dir
 }
 
 // backends returns the front ends of a new log of each backend: one for
 // the embedded store, frontEnds for Trillian.
 func backends(b *testing.B, frontEnds int) map[string][]translog.Backend {
 	out := map[string][]translog.Backend{}
-	s := embeddedStore(b)
+	s, _ := embeddedStore(b)
 	seq := translog.NewSequencer(s, translog.DefaultMaxPending, translog.DefaultMaxBatch)
 	b.Cleanup(seq.Close)
 	out["embedded"] = []translog.Backend{translog.Embedded{Store: s, Seq: seq}}
@@ -164,14 +164,13 @@ func benchSize() int64 {
 	return n
 }
 
-// bigLogs builds a log of benchSize() entries in each backend. Trillian's
-// is a PREORDERED_LOG tree filled with AddSequencedLeaves, the fast way to
-// fill a tree (front ends take entries one at a time); the front end's
-// checkpointer then tiles and signs it as it does any tree.
+// bigLogs builds a log of benchSize() entries in the embedded store and
+// moves it onto Trillian with Import (ssms log migrate), so that both
+// backends serve the same log; a front end then serves it.
 func bigLogs(b *testing.B) map[string]translog.Backend {
 	n := benchSize()
 	out := map[string]translog.Backend{}
-	s := embeddedStore(b)
+	s, dir := embeddedStore(b)
 	var batch [][]byte
 	for i := range n {
 		batch = append(batch, fmt.Appendf(nil, "entry %d", i))
@@ -187,63 +186,25 @@ func bigLogs(b *testing.B) map[string]translog.Backend {
 	if addr == "" || dsn == "" {
 		return out
 	}
-	start := time.Now()
-	tree := preorderedTree(b, addr, n)
+	key, err := translog.LoadKey(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tree := newTree(b, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
-	l, err := trillianlog.Open(ctx, dsn, addr, trillianlog.Options{TreeID: tree, Key: newKey(b), Poll: 5 * time.Millisecond})
+	start := time.Now()
+	if _, err := trillianlog.Import(ctx, dsn, addr, tree, key, s, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("trillian: %d entries imported (recorded, integrated by Trillian, tiled) in %v", n, time.Since(start).Round(time.Second))
+	l, err := trillianlog.Open(ctx, dsn, addr, trillianlog.Options{TreeID: tree, Key: key})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { l.Close() })
-	for l.Checkpoint().Size < n {
-		time.Sleep(100 * time.Millisecond)
-	}
-	b.Logf("trillian: %d entries loaded and tiled in %v", n, time.Since(start).Round(time.Second))
 	out["trillian"] = l
 	return out
-}
-
-func preorderedTree(b *testing.B, addr string, n int64) int64 {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-	defer cancel()
-	tree, err := trillianlog.CreateTree(ctx, addr, "ssms-bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		trillianlog.DeleteTree(ctx, addr, tree)
-	})
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	lc := trillian.NewTrillianLogClient(conn)
-	const chunk = 2000
-	for first := int64(0); first < n; first += chunk {
-		var leaves []*trillian.LogLeaf
-		for i := first; i < min(n, first+chunk); i++ {
-			e := fmt.Appendf(nil, "entry %d", i)
-			h := tlog.RecordHash(e)
-			leaves = append(leaves, &trillian.LogLeaf{LeafValue: e, LeafIdentityHash: h[:], LeafIndex: i})
-		}
-		// A leaf added again is answered AlreadyExists, so a failed call
-		// is retried as it is.
-		for try := 1; ; try++ {
-			_, err := lc.AddSequencedLeaves(ctx, &trillian.AddSequencedLeavesRequest{LogId: tree, Leaves: leaves})
-			if err == nil {
-				break
-			}
-			if try == 5 {
-				b.Fatal(err)
-			}
-			time.Sleep(time.Second)
-		}
-	}
-	return tree
 }
 
 // BenchmarkProofs measures, at benchSize() entries, inclusion and
