@@ -15,7 +15,8 @@ import (
 	"ssms.dev/ssms/translog"
 )
 
-// importChunk is how many entries Import records in one statement.
+// importChunk is how many entries Import records in one statement, at
+// most (and about maxQueueBytes).
 const importChunk = 1024
 
 // ImportProgress is told how far an import got: stage is "recording",
@@ -100,23 +101,24 @@ func (c *checkpointer) record(ctx context.Context, src *translog.Store, n int64,
 	if stray > 0 {
 		return fmt.Errorf("tree %d's sequence holds %d entries that are not the embedded log's: import only into a new tree", c.l.tree, stray)
 	}
-	for first := int64(0); first < n; first += importChunk {
+	for first := int64(0); first < n; {
 		progress("recording", first, n)
-		count := min(n-first, importChunk)
 		var q strings.Builder
-		args := make([]any, 0, 4*count)
+		var args []any
 		q.WriteString(`INSERT INTO SsmsQueue(TreeId, LeafHash, Entry, LeafIndex) VALUES `)
-		for i := first; i < first+count; i++ {
+		count, size := int64(0), 0
+		for ; first+count < n && count < importChunk && size < maxQueueBytes; count++ {
+			i := first + count
 			e, err := src.Entry(i)
 			if err != nil {
 				return fmt.Errorf("embedded log: entry %d: %w", i, err)
 			}
 			h := tlog.RecordHash(e)
-			if i > first {
+			if count > 0 {
 				q.WriteString(", ")
 			}
 			q.WriteString("(?, ?, ?, ?)")
-			args = append(args, c.l.tree, h[:], e, i)
+			args, size = append(args, c.l.tree, h[:], e, i), size+len(e)
 		}
 		q.WriteString(` ON DUPLICATE KEY UPDATE TreeId = TreeId`)
 		if _, err := c.conn.ExecContext(ctx, q.String(), args...); err != nil {
@@ -131,6 +133,7 @@ func (c *checkpointer) record(ctx context.Context, src *translog.Store, n int64,
 		if have != count {
 			return fmt.Errorf("tree %d's sequence holds entries [%d, %d) at other indexes than the embedded log: import only into a new tree", c.l.tree, first, first+count)
 		}
+		first += count
 	}
 	progress("recording", n, n)
 	return nil

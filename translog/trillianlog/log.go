@@ -25,7 +25,7 @@ import (
 
 // Options configure a front end.
 type Options struct {
-	// TreeID is the Trillian LOG tree.
+	// TreeID is the Trillian PREORDERED_LOG tree.
 	TreeID int64
 	// Key is the log's note key (ssms log init writes one).
 	Key *translog.Key

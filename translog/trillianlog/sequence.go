@@ -13,14 +13,16 @@ import (
 	"ssms.dev/ssms/translog"
 )
 
-// maxSequence bounds the entries one round gives indexes to and hands to
-// Trillian in one AddSequencedLeaves call (one transaction in Trillian);
-// maxAhead bounds how far the indexes given may run ahead of Trillian's
-// tree, so that a Trillian that integrates slowly slows the log down
-// instead of piling work up in it.
+// maxSequence and maxHandOverBytes bound the entries one round gives
+// indexes to and hands to Trillian in one AddSequencedLeaves call (one
+// transaction in Trillian; gRPC refuses messages over 4 MiB unless told
+// otherwise, and entries may be 64 KiB); maxAhead bounds how far the
+// indexes given may run ahead of Trillian's tree, so that a Trillian that
+// integrates slowly slows the log down instead of piling work up in it.
 const (
-	maxSequence = 2048
-	maxAhead    = 4 * maxSequence
+	maxSequence      = 2048
+	maxHandOverBytes = 2 << 20
+	maxAhead         = 4 * maxSequence
 )
 
 // sequence gives the entries queued without an index the next indexes,
@@ -85,13 +87,14 @@ func (c *checkpointer) assign(ctx context.Context) ([]*trillian.LogLeaf, error) 
 		return nil, err
 	}
 	var leaves []*trillian.LogLeaf
-	for rows.Next() {
+	size := 0
+	for size < maxHandOverBytes && rows.Next() {
 		leaf := &trillian.LogLeaf{LeafIndex: c.next + int64(len(leaves))}
 		if err := rows.Scan(&leaf.LeafIdentityHash, &leaf.LeafValue); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		leaves = append(leaves, leaf)
+		leaves, size = append(leaves, leaf), size+len(leaf.LeafValue)
 	}
 	if err := rows.Close(); err != nil || rows.Err() != nil || len(leaves) == 0 {
 		return nil, firstErr(err, rows.Err())
@@ -124,7 +127,8 @@ func (c *checkpointer) assign(ctx context.Context) ([]*trillian.LogLeaf, error) 
 }
 
 // indexed returns the entries given indexes [from, to), as Trillian's
-// leaves; every index in the range must have its entry.
+// leaves, or the first of them, at least one, up to maxHandOverBytes;
+// every index in the range must have its entry.
 func (c *checkpointer) indexed(ctx context.Context, from, to int64) ([]*trillian.LogLeaf, error) {
 	rows, err := c.conn.QueryContext(ctx, `SELECT LeafIndex, LeafHash, Entry FROM SsmsQueue WHERE TreeId = ? AND LeafIndex >= ? AND LeafIndex < ? ORDER BY LeafIndex`, c.l.tree, from, to)
 	if err != nil {
@@ -132,7 +136,8 @@ func (c *checkpointer) indexed(ctx context.Context, from, to int64) ([]*trillian
 	}
 	defer rows.Close()
 	var leaves []*trillian.LogLeaf
-	for rows.Next() {
+	size := 0
+	for size < maxHandOverBytes && rows.Next() {
 		leaf := &trillian.LogLeaf{}
 		if err := rows.Scan(&leaf.LeafIndex, &leaf.LeafIdentityHash, &leaf.LeafValue); err != nil {
 			return nil, err
@@ -143,12 +148,12 @@ func (c *checkpointer) indexed(ctx context.Context, from, to int64) ([]*trillian
 		if len(leaf.LeafValue) > translog.MaxEntrySize || tlog.RecordHash(leaf.LeafValue) != tlog.Hash(leaf.LeafIdentityHash) {
 			return nil, c.alarm(fmt.Errorf("the log's sequence holds at index %d an entry whose leaf hash is not the one recorded", leaf.LeafIndex))
 		}
-		leaves = append(leaves, leaf)
+		leaves, size = append(leaves, leaf), size+len(leaf.LeafValue)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if int64(len(leaves)) != to-from {
+	if len(leaves) == 0 || size < maxHandOverBytes && int64(len(leaves)) != to-from {
 		return nil, c.alarm(fmt.Errorf("the log's sequence has no entry at index %d, which it gave", from+int64(len(leaves))))
 	}
 	return leaves, nil

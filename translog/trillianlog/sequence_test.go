@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/translog/trillianlog"
 )
 
@@ -141,5 +142,31 @@ func TestLogTreeRefused(t *testing.T) {
 	}
 	if want := "needs a PREORDERED_LOG tree"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not say %q", err, want)
+	}
+}
+
+// TestLargeEntries: entries near the 64 KiB limit, more of them at once
+// than one call to Trillian takes (gRPC's 4 MiB), are all logged.
+func TestLargeEntries(t *testing.T) {
+	addr, dsn := env(t)
+	l := openFrontEnd(t, addr, dsn, trillianlog.Options{TreeID: newTree(t, addr), Key: newKey(t)})
+	const n = 100
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			e := []byte(fmt.Sprintf("large entry %03d ", i) + strings.Repeat("x", translog.MaxEntrySize-20))
+			_, _, err := l.Add(ctx, e)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if size := l.Checkpoint().Size; size != n {
+		t.Fatalf("checkpoint size %d, want %d", size, n)
 	}
 }
