@@ -214,7 +214,7 @@ func (s *Server) addClaimed(ctx context.Context, entry []byte, cl Claim) (int64,
 	// Charged only now, and only to keys whose signature on this subject is
 	// new: a copy costs no one anything, and nobody can spend a key's
 	// allowance with that key's logged (public) signatures.
-	if err := s.limits.charge(newKeys, s.KeyLimit, s.KeyWindow, s.now()); err != nil {
+	if err := s.charge(ctx, newKeys); err != nil {
 		c.mu.Unlock()
 		return 0, nil, err
 	}
@@ -266,4 +266,13 @@ func (c *claims) addsOrMerges(cl *Claim) ([]string, error) {
 			ErrNotAdmitted, strings.Join(have, ", "))
 	}
 	return fresh, nil
+}
+
+// charge counts an addition against one of keys: in the backend if its
+// front ends share the count, in memory otherwise.
+func (s *Server) charge(ctx context.Context, keys []string) error {
+	if kc, ok := s.log.(KeyCharger); ok && s.KeyLimit > 0 && len(keys) > 0 {
+		return kc.ChargeKey(ctx, keys, s.KeyLimit, s.KeyWindow, s.now())
+	}
+	return s.limits.charge(keys, s.KeyLimit, s.KeyWindow, s.now())
 }

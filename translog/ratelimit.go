@@ -1,6 +1,7 @@
 package translog
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -28,6 +29,16 @@ func (e *RateLimitError) Error() string {
 	}
 	return fmt.Sprintf("every key that signed this entry and has no logged signature on its subject (%s) added %d entries in the last %v; retry in %v",
 		strings.Join(ids, ", "), e.Limit, e.Window, e.RetryAfter)
+}
+
+// KeyCharger counts additions per key for the per-key limit
+// ([Server.KeyLimit]): it charges one addition to the key in keys with the
+// most room left in the window, and returns a *RateLimitError if none has
+// room. A Backend whose front ends share storage implements it, so that
+// the limit holds across all of them; for any other, the Server counts in
+// memory.
+type KeyCharger interface {
+	ChargeKey(ctx context.Context, keys []string, limit int, window time.Duration, now time.Time) error
 }
 
 // keyLimits counts additions per key over a sliding window. It is kept in

@@ -79,7 +79,8 @@ signature (a key with none logged on it) or carry every logged signer of it (a
 merge; 403 otherwise, naming the logged signers). A new entry is charged to
 one of its new signers, and each key adds at most --max-adds-per-hour entries per hour (429
 with Retry-After beyond it; copies are free; the count restarts with the
-server), so a stolen key spends only its own allowance. POST /add answers with a
+server, or with --backend trillian is kept in the database, one count for
+all front ends), so a stolen key spends only its own allowance. POST /add answers with a
 C2SP tlog-proof once the entry is durable and covered by a signed checkpoint.
 To log a policy rotation that adds keys, serve the new policy too. Stops
 cleanly on SIGINT or SIGTERM.

@@ -29,13 +29,13 @@ type queued struct {
 	entry []byte
 	hash  tlog.Hash
 	done  chan error // buffered: the writer never waits for the caller
-	// dup is set before done when the table may have held the entry
-	// already (some row of its INSERT was there): its index may be old.
+	// dup is set before done when the entry had an index already: it may
+	// be covered by a checkpoint the front end served long ago.
 	dup bool
 }
 
 // enqueue writes entry into SsmsQueue, with whatever else is being added
-// at the moment, and reports whether it may have been there already.
+// at the moment, and reports whether it had an index already.
 // Once it returns nil the entry is durable: the checkpointer will give it
 // an index even if this front end dies.
 func (l *Log) enqueue(ctx context.Context, entry []byte, h tlog.Hash) (dup bool, err error) {
@@ -102,16 +102,43 @@ func (l *Log) insertQueued(batch []*queued) error {
 		args = append(args, l.tree, e.hash[:], e.entry)
 	}
 	// A no-op update rather than INSERT IGNORE, which would also turn
-	// real errors into warnings; an unchanged row counts 0 rows affected.
+	// real errors into warnings.
 	q.WriteString(` ON DUPLICATE KEY UPDATE TreeId = TreeId`)
-	res, err := l.db.ExecContext(ctx, q.String(), args...)
+	if _, err := l.db.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("%w: queueing the entry: %v", translog.ErrOverloaded, err)
+	}
+	// Which of them had an index already, taken before by any front end?
+	// (Not from the rows affected, which the DSN's clientFoundRows
+	// changes.) An entry without one gets it later, and the checkpoint
+	// that covers it answers it.
+	q.Reset()
+	args = append(args[:0], l.tree)
+	q.WriteString(`SELECT LeafHash FROM SsmsQueue WHERE TreeId = ? AND LeafIndex IS NOT NULL AND LeafHash IN (?`)
+	for i, e := range batch {
+		if i > 0 {
+			q.WriteString(", ?")
+		}
+		args = append(args, e.hash[:])
+	}
+	q.WriteString(`)`)
+	rows, err := l.db.QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return fmt.Errorf("%w: queueing the entry: %v", translog.ErrOverloaded, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n < int64(len(batch)) {
-		for _, e := range batch {
-			e.dup = true
+	defer rows.Close()
+	indexed := map[tlog.Hash]bool{}
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			return fmt.Errorf("%w: queueing the entry: %v", translog.ErrOverloaded, err)
 		}
+		indexed[tlog.Hash(h)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%w: queueing the entry: %v", translog.ErrOverloaded, err)
+	}
+	for _, e := range batch {
+		e.dup = indexed[e.hash]
 	}
 	return nil
 }

@@ -11,6 +11,10 @@ import (
 // database. SsmsTile holds for each (level, n) the widest tile written so
 // far; level -1 is the entry bundles. A narrower tile is its prefix.
 //
+// SsmsKeyUse counts, per key, the additions charged to it within the
+// per-key limit's window (unix nanoseconds), for every front end; SsmsKey
+// has a row per key, locked while a charge counts.
+//
 // SsmsQueue is the log's sequence: every entry ever taken, by leaf hash
 // (so the same bytes are one row, whichever front end took them), in the
 // order taken (Seq). The checkpointer gives each its LeafIndex, recorded
@@ -44,6 +48,16 @@ var schema = []string{
 		PRIMARY KEY(TreeId, LeafHash),
 		UNIQUE KEY(Seq),
 		UNIQUE KEY(TreeId, LeafIndex))`,
+	`CREATE TABLE IF NOT EXISTS SsmsKey(
+		TreeId BIGINT NOT NULL,
+		KeyId VARBINARY(255) NOT NULL,
+		PRIMARY KEY(TreeId, KeyId))`,
+	`CREATE TABLE IF NOT EXISTS SsmsKeyUse(
+		Id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+		TreeId BIGINT NOT NULL,
+		KeyId VARBINARY(255) NOT NULL,
+		At BIGINT NOT NULL,
+		KEY(TreeId, KeyId, At))`,
 }
 
 // bindTree creates the tables and records which log key serves tree, or
