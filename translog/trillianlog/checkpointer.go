@@ -419,9 +419,17 @@ func (c *checkpointer) store(ctx context.Context, cp *translog.SignedCheckpoint,
 			return err
 		}
 	}
+	// Full bundles only (see tileCache.bundle); the sequence no longer
+	// needs to keep their entries, which Trillian and the bundle hold.
 	for n, b := range t.bundles {
-		w := int(min(t.size-n<<translog.TileHeight, 1<<translog.TileHeight))
-		if err := writeTileRow(ctx, tx, c.l.tree, entriesLevel, n, w, b); err != nil {
+		if t.size < (n+1)<<translog.TileHeight {
+			continue
+		}
+		if err := writeTileRow(ctx, tx, c.l.tree, entriesLevel, n, 1<<translog.TileHeight, b); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE SsmsQueue SET Entry = '' WHERE TreeId = ? AND LeafIndex >= ? AND LeafIndex < ?`,
+			c.l.tree, n<<translog.TileHeight, (n+1)<<translog.TileHeight); err != nil {
 			return err
 		}
 	}
@@ -430,12 +438,6 @@ func (c *checkpointer) store(ctx context.Context, cp *translog.SignedCheckpoint,
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO SsmsCheckpoint(TreeId, Size, RootHash, Note) VALUES (?, ?, ?, ?)`,
 		c.l.tree, cp.Size, cp.Hash[:], cp.Raw); err != nil {
-		return err
-	}
-	// The entry bundles and Trillian hold the entries now; the sequence
-	// keeps their leaf hashes and indexes.
-	if _, err := tx.ExecContext(ctx, `UPDATE SsmsQueue SET Entry = '' WHERE TreeId = ? AND LeafIndex >= ? AND LeafIndex < ?`,
-		c.l.tree, from, cp.Size); err != nil {
 		return err
 	}
 	return tx.Commit()

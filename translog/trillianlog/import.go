@@ -83,9 +83,6 @@ func Import(ctx context.Context, dsn, addr string, tree int64, key *translog.Key
 	if err := c.tileAll(ctx, anchor, size, hash, progress); err != nil {
 		return nil, err
 	}
-	if _, err := conn.ExecContext(ctx, `UPDATE SsmsQueue SET Entry = '' WHERE TreeId = ? AND LeafIndex < ?`, tree, anchor.Size); err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
 	return anchor, nil
 }
 

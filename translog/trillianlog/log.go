@@ -20,7 +20,7 @@ import (
 	"ssms.dev/ssms/internal/atomicfile"
 	"ssms.dev/ssms/translog"
 
-	_ "github.com/go-sql-driver/mysql" // the database/sql driver for SSMS_DB
+	"github.com/go-sql-driver/mysql"
 )
 
 // Options configure a front end.
@@ -142,10 +142,20 @@ func Open(ctx context.Context, dsn, addr string, opts Options) (*Log, error) {
 // connect opens the database and the connection to Trillian, binds the
 // tree to the key and checks the tree; nothing runs yet.
 func connect(ctx context.Context, dsn, addr string, opts Options) (*Log, error) {
-	db, err := sql.Open("mysql", dsn)
+	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	// Rows affected count the rows changed (enqueue tells new entries by
+	// them), and arguments are sent inside the statement: one round trip
+	// instead of prepare, execute and close (the driver refuses it for the
+	// few character sets where that is unsafe).
+	cfg.ClientFoundRows, cfg.InterpolateParams = false, true
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	db := sql.OpenDB(connector)
 	db.SetMaxIdleConns(32)
 	if err := bindTree(ctx, db, opts.TreeID, opts.Key.Signer.Name(), opts.Key.VKey); err != nil {
 		db.Close()

@@ -104,13 +104,16 @@ func (l *Log) insertQueued(batch []*queued) error {
 	// A no-op update rather than INSERT IGNORE, which would also turn
 	// real errors into warnings.
 	q.WriteString(` ON DUPLICATE KEY UPDATE TreeId = TreeId`)
-	if _, err := l.db.ExecContext(ctx, q.String(), args...); err != nil {
+	res, err := l.db.ExecContext(ctx, q.String(), args...)
+	if err != nil {
 		return fmt.Errorf("%w: queueing the entry: %v", translog.ErrOverloaded, err)
 	}
+	if n, err := res.RowsAffected(); err == nil && n == int64(len(batch)) {
+		return nil // all new (connect turns clientFoundRows off)
+	}
 	// Which of them had an index already, taken before by any front end?
-	// (Not from the rows affected, which the DSN's clientFoundRows
-	// changes.) An entry without one gets it later, and the checkpoint
-	// that covers it answers it.
+	// An entry without one gets it later, and the checkpoint that covers
+	// it answers it.
 	q.Reset()
 	args = append(args[:0], l.tree)
 	q.WriteString(`SELECT LeafHash FROM SsmsQueue WHERE TreeId = ? AND LeafIndex IS NOT NULL AND LeafHash IN (?`)

@@ -8,8 +8,9 @@ import (
 )
 
 // schema is the personality's tables, next to Trillian's in the same
-// database. SsmsTile holds for each (level, n) the widest tile written so
-// far; level -1 is the entry bundles. A narrower tile is its prefix.
+// database. SsmsTile holds for each (level, n) the widest hash tile
+// written so far (a narrower tile is its prefix), and at level -1 the
+// full entry bundles.
 //
 // SsmsKeyUse counts, per key, the additions charged to it within the
 // per-key limit's window (unix nanoseconds), for every front end; SsmsKey
@@ -19,8 +20,8 @@ import (
 // (so the same bytes are one row, whichever front end took them), in the
 // order taken (Seq). The checkpointer gives each its LeafIndex, recorded
 // before the leaf is handed to Trillian, so that an index once given is
-// never given again; the bytes are cleared once a checkpoint covers them
-// (the entry bundles and Trillian hold them).
+// never given again; the bytes are kept until their entry bundle is full
+// and stored (Trillian holds them too), and serve partial bundles.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS SsmsLog(
 		TreeId BIGINT NOT NULL PRIMARY KEY,

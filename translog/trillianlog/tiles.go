@@ -69,6 +69,9 @@ func (c *tileCache) read(ctx context.Context, level, n int64, w int) ([]byte, er
 			return data[: w*tlog.HashSize : w*tlog.HashSize], nil
 		}
 	}
+	if level == entriesLevel {
+		return c.bundle(ctx, n, w)
+	}
 	width, data, err := readTileRow(ctx, c.db, c.tree, level, n)
 	if err != nil {
 		return nil, fmt.Errorf("%w: tile %d/%d: %w", errRead, level, n, err)
@@ -77,9 +80,6 @@ func (c *tileCache) read(ctx context.Context, level, n int64, w int) ([]byte, er
 		// The checkpoint and its tiles are stored in one transaction, so
 		// this is a database restored without its checkpoints.
 		return nil, fmt.Errorf("%w: tile %d/%d: %d wide in the database, %d published", errMissingTile, level, n, width, w)
-	}
-	if level == entriesLevel {
-		return bundlePrefix(data, w)
 	}
 	if len(data) != width*tlog.HashSize {
 		return nil, fmt.Errorf("tile %d/%d: %d bytes for width %d", level, n, len(data), width)
@@ -91,6 +91,64 @@ func (c *tileCache) read(ctx context.Context, level, n int64, w int) ([]byte, er
 	c.tiles[key] = data
 	c.mu.Unlock()
 	return data[: w*tlog.HashSize : w*tlog.HashSize], nil
+}
+
+// bundle returns the first w entries of entry bundle n. Only full bundles
+// are stored (a partial one would be written again at every checkpoint,
+// most of the database's writes): the entries of a partial one are read
+// from the log's sequence, which keeps them until their bundle is full.
+func (c *tileCache) bundle(ctx context.Context, n int64, w int) ([]byte, error) {
+	for try := 0; ; try++ {
+		width, data, err := readTileRow(ctx, c.db, c.tree, entriesLevel, n)
+		if err != nil {
+			return nil, fmt.Errorf("%w: entry bundle %d: %w", errRead, n, err)
+		}
+		if width >= w {
+			return bundlePrefix(data, w)
+		}
+		b, complete, err := c.partialBundle(ctx, n, w)
+		if err != nil {
+			return nil, fmt.Errorf("%w: entry bundle %d: %w", errRead, n, err)
+		}
+		if complete {
+			return b, nil
+		}
+		if try == 1 {
+			// Neither the bundle nor its entries: a database restored
+			// without its checkpoints.
+			return nil, fmt.Errorf("%w: entry bundle %d: neither stored nor in the sequence, %d published", errMissingTile, n, w)
+		}
+		// The bundle may have filled, and its entries been cleared, since
+		// it was read: read it again.
+	}
+}
+
+// partialBundle builds the first w entries of bundle n from the log's
+// sequence; complete is false if the sequence no longer (or not yet)
+// holds them all.
+func (c *tileCache) partialBundle(ctx context.Context, n int64, w int) (b []byte, complete bool, err error) {
+	first := n << translog.TileHeight
+	rows, err := c.db.QueryContext(ctx, `SELECT LeafIndex, Entry FROM SsmsQueue WHERE TreeId = ? AND LeafIndex >= ? AND LeafIndex < ? ORDER BY LeafIndex`,
+		c.tree, first, first+int64(w))
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	i := first
+	for rows.Next() {
+		var index int64
+		var e []byte
+		if err := rows.Scan(&index, &e); err != nil {
+			return nil, false, err
+		}
+		if index != i || len(e) == 0 || len(e) > translog.MaxEntrySize {
+			return nil, false, rows.Err()
+		}
+		b = binary.BigEndian.AppendUint16(b, uint16(len(e)))
+		b = append(b, e...)
+		i++
+	}
+	return b, i == first+int64(w), rows.Err()
 }
 
 // bundlePrefix returns the first w entries of an entry bundle.
