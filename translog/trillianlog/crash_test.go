@@ -43,6 +43,17 @@ func maxSize(t *testing.T, db *sql.DB, tree int64) int64 {
 	return n
 }
 
+// nothingSignedAfter waits a moment and checks that the largest stored
+// checkpoint of tree still has size size: nothing was signed after an
+// alarm.
+func nothingSignedAfter(t *testing.T, db *sql.DB, tree, size int64) {
+	t.Helper()
+	time.Sleep(200 * time.Millisecond)
+	if n := maxSize(t, db, tree); n != size {
+		t.Fatalf("a checkpoint of size %d was signed after the alarm", n)
+	}
+}
+
 func addMany(t *testing.T, l *trillianlog.Log, n int) {
 	var wg sync.WaitGroup
 	for i := range n {
@@ -112,10 +123,7 @@ func TestAlarmDatabaseRestored(t *testing.T) {
 	// The front end's poll or its checkpointer, whichever reads the
 	// database first, finds it behind what the front end served.
 	a.wait(t, "this front end served")
-	time.Sleep(200 * time.Millisecond)
-	if n := maxSize(t, db, opts.TreeID); n != 0 {
-		t.Fatalf("a checkpoint of size %d was signed after the alarm", n)
-	}
+	nothingSignedAfter(t, db, opts.TreeID, 0)
 }
 
 // TestAlarmInconsistentRoot stores a checkpoint, signed by the log's key,
@@ -155,10 +163,7 @@ func TestAlarmInconsistentRoot(t *testing.T) {
 			if _, _, err := l.Add(ctx, []byte("after the alarm")); !errors.Is(err, trillianlog.ErrAlarm) {
 				t.Errorf("Add after the alarm: %v", err)
 			}
-			time.Sleep(200 * time.Millisecond)
-			if n := maxSize(t, db, opts.TreeID); n != tc.size {
-				t.Fatalf("a checkpoint of size %d was signed after the alarm", n)
-			}
+			nothingSignedAfter(t, db, opts.TreeID, tc.size)
 		})
 	}
 }
