@@ -48,14 +48,15 @@ func (l *Log) elect() {
 }
 
 type checkpointer struct {
-	l        *Log
-	conn     *sql.Conn
-	lock     string
-	last     *translog.SignedCheckpoint // nil: nothing signed yet
-	tail     []byte                     // the last, partial entry bundle of last
-	cosigned time.Time
-	next     int64 // entries given an index; -1 until sequence has read it
-	sent     int64 // entries handed to Trillian, as far as this checkpointer knows
+	l         *Log
+	conn      *sql.Conn
+	lock      string
+	last      *translog.SignedCheckpoint // nil: nothing signed yet
+	tail      []byte                     // the last, partial entry bundle of last
+	cosigned  time.Time
+	importing bool  // Import: store ends the import with its checkpoint
+	next      int64 // entries given an index; -1 until sequence has read it
+	sent      int64 // entries handed to Trillian, as far as this checkpointer knows
 }
 
 // checkpoint takes the lock if it is free and signs checkpoints while it
@@ -138,12 +139,22 @@ func (c *checkpointer) loadTail(ctx context.Context) error {
 	if c.tail != nil || w == 0 {
 		return nil
 	}
-	var err error
-	c.tail, err = c.l.tiles.read(ctx, entriesLevel, c.last.Size>>translog.TileHeight, w)
+	n := c.last.Size >> translog.TileHeight
+	tail, err := c.l.tiles.read(ctx, entriesLevel, n, w)
 	if errors.Is(err, errMissingTile) {
 		return c.alarm(err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if err := checkBundle(tail, n, c.l.tiles.hashReader(tlog.Tree{N: c.last.Size, Hash: c.last.Hash})); err != nil {
+		if errors.Is(err, errRead) {
+			return err
+		}
+		return c.alarm(err)
+	}
+	c.tail = tail
+	return nil
 }
 
 // round hands Trillian the entries queued since the last round, then signs
@@ -160,6 +171,11 @@ func (c *checkpointer) round(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("Trillian's log root does not parse: %v", err)
 	}
 	size, hash := int64(root.TreeSize), tlog.Hash(root.RootHash)
+	if c.last == nil {
+		if err := c.checkUnsigned(ctx, size); err != nil {
+			return false, err
+		}
+	}
 	var lastSize int64
 	lastHash, _ := tlog.TreeHash(0, nil)
 	if c.last != nil {
@@ -216,6 +232,29 @@ func (c *checkpointer) round(ctx context.Context) (bool, error) {
 	}
 	c.last, c.tail, c.cosigned = cp, t.tail, time.Now()
 	return true, nil
+}
+
+// checkUnsigned checks a tree of which nothing was ever signed before its
+// first checkpoint: it must be empty, Trillian's tree and the log's
+// sequence alike (a front end takes no entry before it serves a
+// checkpoint). Anything else is an import that did not finish, or a
+// database restored without its checkpoints: signing it would fork from
+// whatever the log signed before.
+func (c *checkpointer) checkUnsigned(ctx context.Context, size int64) error {
+	if n, err := importing(ctx, c.conn, c.l.tree); err != nil || n > 0 {
+		if err == nil {
+			err = errImporting
+		}
+		return err
+	}
+	var indexed int
+	if err := c.conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM SsmsQueue WHERE TreeId = ? AND LeafIndex IS NOT NULL LIMIT 1`, c.l.tree).Scan(&indexed); err != nil {
+		return err
+	}
+	if size > 0 || indexed > 0 {
+		return c.alarm(fmt.Errorf("the log never signed a checkpoint, but Trillian's tree has %d leaves and its sequence %d indexed entries: a migration that did not finish, or a database restored without its checkpoints", size, indexed))
+	}
+	return nil
 }
 
 // crossCheck checks the root computed from the log's sequence against
@@ -439,6 +478,12 @@ func (c *checkpointer) store(ctx context.Context, cp *translog.SignedCheckpoint,
 	if _, err := tx.ExecContext(ctx, `INSERT INTO SsmsCheckpoint(TreeId, Size, RootHash, Note) VALUES (?, ?, ?, ?)`,
 		c.l.tree, cp.Size, cp.Hash[:], cp.Raw); err != nil {
 		return err
+	}
+	if c.importing {
+		// The imported checkpoint is stored: the tree is the log's.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM SsmsImport WHERE TreeId = ?`, c.l.tree); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }

@@ -73,6 +73,12 @@ func Import(ctx context.Context, dsn, addr string, tree int64, key *translog.Key
 	case raw != nil:
 		return nil, fmt.Errorf("tree %d has checkpoints of its own: import only into a new tree", tree)
 	}
+	// From here on no front end serves or signs the tree until the
+	// imported checkpoint is stored, even if this import dies.
+	if _, err := conn.ExecContext(ctx, `INSERT INTO SsmsImport(TreeId, Size) VALUES (?, ?) ON DUPLICATE KEY UPDATE Size = VALUES(Size)`, tree, anchor.Size); err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	c.importing = true
 	if err := c.record(ctx, src, anchor.Size, progress); err != nil {
 		return nil, err
 	}

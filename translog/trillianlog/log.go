@@ -104,6 +104,13 @@ func Open(ctx context.Context, dsn, addr string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n, err := importing(ctx, l.db, l.tree); err != nil || n > 0 {
+		l.Close()
+		if err == nil {
+			err = fmt.Errorf("tree %d: %w", l.tree, errImporting)
+		}
+		return nil, err
+	}
 	if err := l.readState(); err != nil {
 		l.Close()
 		return nil, err
@@ -210,6 +217,9 @@ func (l *Log) raise(err error) {
 	first := l.alarm == nil
 	if first {
 		l.alarm = err
+		// Wake the additions waiting: nothing will be signed for them.
+		close(l.changed)
+		l.changed = make(chan struct{})
 	}
 	l.mu.Unlock()
 	if first && l.opts.OnAlarm != nil {
@@ -414,8 +424,11 @@ func (l *Log) Add(ctx context.Context, entry []byte) (int64, *translog.SignedChe
 	}
 	for {
 		l.mu.Lock()
-		changed := l.changed
+		changed, alarm := l.changed, l.alarm
 		l.mu.Unlock()
+		if alarm != nil {
+			return 0, nil, alarm
+		}
 		if dup {
 			// Taken before, by this front end or another: it may have
 			// been covered by a checkpoint long ago, or be in flight.
@@ -518,8 +531,19 @@ func (l *Log) Tile(level, n int64, w int) ([]byte, error) {
 
 // EntryBundle returns an entry bundle of the published tree.
 func (l *Log) EntryBundle(n int64, w int) ([]byte, error) {
-	if err := translog.CheckTile(l.Checkpoint().Size, 0, n, w); err != nil {
+	cp := l.Checkpoint()
+	if err := translog.CheckTile(cp.Size, 0, n, w); err != nil {
 		return nil, err
 	}
-	return l.tiles.read(context.Background(), entriesLevel, n, w)
+	b, err := l.tiles.read(context.Background(), entriesLevel, n, w)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBundle(b, n, l.hashReader(cp)); err != nil {
+		if !errors.Is(err, errRead) {
+			l.raise(err)
+		}
+		return nil, err
+	}
+	return b, nil
 }

@@ -12,6 +12,10 @@ import (
 // written so far (a narrower tile is its prefix), and at level -1 the
 // full entry bundles.
 //
+// SsmsImport marks a tree that Import (ssms log migrate) is filling: no
+// front end signs it until the row is gone, deleted with the imported
+// checkpoint.
+//
 // SsmsKeyUse counts, per key, the additions charged to it within the
 // per-key limit's window (unix nanoseconds), for every front end; SsmsKey
 // has a row per key, locked while a charge counts.
@@ -49,6 +53,9 @@ var schema = []string{
 		PRIMARY KEY(TreeId, LeafHash),
 		UNIQUE KEY(Seq),
 		UNIQUE KEY(TreeId, LeafIndex))`,
+	`CREATE TABLE IF NOT EXISTS SsmsImport(
+		TreeId BIGINT NOT NULL PRIMARY KEY,
+		Size BIGINT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS SsmsKey(
 		TreeId BIGINT NOT NULL,
 		KeyId VARBINARY(255) NOT NULL,
@@ -98,6 +105,21 @@ func latestCheckpoint(ctx context.Context, q interface {
 	}
 	return note, err
 }
+
+// importing returns the size of the log being imported into tree, or 0.
+func importing(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, tree int64) (int64, error) {
+	var size int64
+	err := q.QueryRowContext(ctx, `SELECT Size FROM SsmsImport WHERE TreeId = ?`, tree).Scan(&size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return size, err
+}
+
+// errImporting refuses to serve or sign a tree an import is filling.
+var errImporting = errors.New("ssms log migrate is moving a log onto this tree and has not finished: run it again to the end before starting front ends")
 
 // entriesLevel is the level of entry bundles in SsmsTile.
 const entriesLevel = -1

@@ -3,6 +3,7 @@ package trillianlog
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -159,20 +160,53 @@ func (c *checkpointer) indexed(ctx context.Context, from, to int64) ([]*trillian
 	return leaves, nil
 }
 
-// handOver adds leaves to Trillian's tree at their indexes. A leaf that
-// Trillian holds already is answered FailedPrecondition and kept as it is:
-// integrate finds out whether it is the same.
+// handOver adds leaves to Trillian's tree at their indexes. Trillian
+// answers FailedPrecondition for a leaf whose index or identity it holds
+// already: that is right when the leaf was handed over before, and an
+// alarm when another leaf holds the index, or the leaf's identity is held
+// at another index (which would leave a hole the tree never grows past).
 func (c *checkpointer) handOver(ctx context.Context, leaves []*trillian.LogLeaf) error {
 	resp, err := c.l.client.AddSequencedLeaves(ctx, &trillian.AddSequencedLeavesRequest{LogId: c.l.tree, Leaves: leaves})
 	if err != nil {
 		return rpcError("handing entries to Trillian", err)
 	}
 	for i, r := range resp.GetResults() {
-		if s := r.GetStatus(); s != nil && codes.Code(s.Code) != codes.OK && codes.Code(s.Code) != codes.FailedPrecondition {
+		s := r.GetStatus()
+		switch {
+		case s == nil || codes.Code(s.Code) == codes.OK:
+		case codes.Code(s.Code) == codes.FailedPrecondition:
+			if err := c.checkHeld(ctx, leaves[i]); err != nil {
+				return err
+			}
+		default:
 			return fmt.Errorf("handing entry %d to Trillian: %s", leaves[i].LeafIndex, s.Message)
 		}
 	}
 	return nil
+}
+
+// checkHeld checks, in Trillian's own table of sequenced leaves (in the
+// same database, schema storage/mysql/schema/storage.sql), that Trillian
+// holds leaf at its index.
+func (c *checkpointer) checkHeld(ctx context.Context, leaf *trillian.LogLeaf) error {
+	var at uint64
+	err := c.conn.QueryRowContext(ctx, `SELECT SequenceNumber FROM SequencedLeafData WHERE TreeId = ? AND LeafIdentityHash = ?`,
+		c.l.tree, leaf.LeafIdentityHash).Scan(&at)
+	switch {
+	case err == nil && at == uint64(leaf.LeafIndex):
+		return nil
+	case err == nil:
+		return c.alarm(fmt.Errorf("Trillian holds the entry the log gave index %d at index %d: a leaf with its identity was added to the tree behind the log's back", leaf.LeafIndex, at))
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("reading Trillian's sequenced leaves: %w", err)
+	}
+	var other []byte
+	err = c.conn.QueryRowContext(ctx, `SELECT LeafIdentityHash FROM SequencedLeafData WHERE TreeId = ? AND SequenceNumber = ?`,
+		c.l.tree, leaf.LeafIndex).Scan(&other)
+	if err == nil {
+		return c.alarm(fmt.Errorf("Trillian holds another leaf at index %d, which the log gave to another entry: added to the tree behind the log's back", leaf.LeafIndex))
+	}
+	return fmt.Errorf("Trillian refused entry %d and does not hold it: %v", leaf.LeafIndex, err)
 }
 
 func firstErr(errs ...error) error {

@@ -261,3 +261,34 @@ func (r verifiedReader) fromVerified(indexes []int64) ([]tlog.Hash, bool) {
 	}
 	return out, true
 }
+
+// checkBundle checks that the entries of bundle n hash to the leaf hashes
+// of the signed tree r reads: the bytes in the database are the ones the
+// log signed.
+func checkBundle(b []byte, n int64, r tlog.HashReader) error {
+	var entries [][]byte
+	for off := 0; off < len(b); {
+		if len(b)-off < 2 {
+			return fmt.Errorf("stored entry bundle %d is truncated", n)
+		}
+		l := int(binary.BigEndian.Uint16(b[off:]))
+		if len(b)-off-2 < l {
+			return fmt.Errorf("stored entry bundle %d is truncated", n)
+		}
+		entries, off = append(entries, b[off+2:off+2+l]), off+2+l
+	}
+	indexes := make([]int64, len(entries))
+	for i := range entries {
+		indexes[i] = tlog.StoredHashIndex(0, n<<translog.TileHeight+int64(i))
+	}
+	hashes, err := r.ReadHashes(indexes)
+	if err != nil {
+		return fmt.Errorf("checking entry bundle %d: %w", n, err)
+	}
+	for i, e := range entries {
+		if tlog.RecordHash(e) != hashes[i] {
+			return fmt.Errorf("entry %d in the database is not the one the log signed (its bytes were changed)", n<<translog.TileHeight+int64(i))
+		}
+	}
+	return nil
+}
