@@ -123,7 +123,9 @@ func (c *checkpointer) record(ctx context.Context, src *translog.Store, n int64,
 			q.WriteString("(?, ?, ?, ?)")
 			args, size = append(args, c.l.tree, h[:], e, i), size+len(e)
 		}
-		q.WriteString(` ON DUPLICATE KEY UPDATE TreeId = TreeId`)
+		// A row an interrupted import wrote is kept, with its bytes put
+		// back if a tiling step had cleared them (tiling starts over).
+		q.WriteString(` ON DUPLICATE KEY UPDATE Entry = IF(Entry = '' AND LeafIndex = VALUES(LeafIndex), VALUES(Entry), Entry)`)
 		if _, err := c.conn.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("database: %w", err)
 		}

@@ -206,6 +206,16 @@ func (c *checkpointer) checkHeld(ctx context.Context, leaf *trillian.LogLeaf) er
 	if err == nil {
 		return c.alarm(fmt.Errorf("Trillian holds another leaf at index %d, which the log gave to another entry: added to the tree behind the log's back", leaf.LeafIndex))
 	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("reading Trillian's sequenced leaves: %w", err)
+	}
+	// Trillian writes a leaf's data and its index in one transaction:
+	// data without an index was written into its tables directly.
+	var one int
+	err = c.conn.QueryRowContext(ctx, `SELECT 1 FROM LeafData WHERE TreeId = ? AND LeafIdentityHash = ?`, c.l.tree, leaf.LeafIdentityHash).Scan(&one)
+	if err == nil {
+		return c.alarm(fmt.Errorf("Trillian refuses entry %d: its tables hold the entry's identity without an index, written there behind the log's back", leaf.LeafIndex))
+	}
 	return fmt.Errorf("Trillian refused entry %d and does not hold it: %v", leaf.LeafIndex, err)
 }
 
