@@ -262,12 +262,7 @@ func BenchmarkProofs(b *testing.B) {
 func BenchmarkQueueLeafDirect(b *testing.B) {
 	addr, _ := env(b)
 	tree := newLogTree(b, addr)
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	c := trillian.NewTrillianLogClient(conn)
+	c := logClient(b, addr)
 	ctx := context.Background()
 	var next atomic.Int64
 	b.SetParallelism(256 / max(1, testingProcs()))
@@ -294,12 +289,7 @@ func BenchmarkQueueLeafDirect(b *testing.B) {
 func BenchmarkAddSequencedDirect(b *testing.B) {
 	addr, _ := env(b)
 	tree := newTree(b, addr)
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	c := trillian.NewTrillianLogClient(conn)
+	c := logClient(b, addr)
 	ctx := context.Background()
 	start := time.Now()
 	for first := int64(0); first < int64(b.N); first += 2048 {
@@ -315,4 +305,14 @@ func BenchmarkAddSequencedDirect(b *testing.B) {
 	}
 	waitTrillianSize(b, ctx, c, tree, int64(b.N))
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "leaves/s")
+}
+
+// logClient is a client of Trillian's log API at addr, closed at the end.
+func logClient(b *testing.B, addr string) trillian.TrillianLogClient {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	return trillian.NewTrillianLogClient(conn)
 }

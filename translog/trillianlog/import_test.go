@@ -153,3 +153,20 @@ func TestImportRefusesAnotherKey(t *testing.T) {
 		t.Errorf("import with another key: %v", err)
 	}
 }
+
+// importInterrupted runs an import of src into tree and kills it (cancels
+// its context) once it reports stage with done ≥ at.
+func importInterrupted(t *testing.T, dsn, addr string, tree int64, key *translog.Key, src *translog.Store, stage string, at int64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := trillianlog.Import(ctx, dsn, addr, tree, key, src, func(s string, done, total int64) {
+		if s == stage && done >= at {
+			cancel()
+		}
+	})
+	cancel()
+	if err == nil {
+		t.Fatal("the interrupted import completed")
+	}
+	t.Logf("import interrupted: %v", err)
+}
