@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"ssms.dev/ssms/internal/dirlock"
+	"ssms.dev/ssms/translog"
 )
 
 // ownDir makes this process the only server of dir (log, witness, monitor
@@ -20,6 +21,20 @@ func ownDir(dir, hint string) (*dirlock.Lock, error) {
 		return nil, withHint(fmt.Errorf("%s: no such directory", dir), hint)
 	}
 	return l, err
+}
+
+// ownLogKey is ownDir for a log directory, with the log's note key.
+func ownLogKey(dir, hint string) (*dirlock.Lock, *translog.Key, error) {
+	lock, err := ownDir(dir, hint)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := translog.LoadKey(dir)
+	if err != nil {
+		lock.Release()
+		return nil, nil, err
+	}
+	return lock, key, nil
 }
 
 // ownStateDir is ownDir for a state directory, created if missing.

@@ -48,15 +48,11 @@ only, as a backup of the log up to that checkpoint. See docs/deploy.md.`,
 			if err := tf.check(c); err != nil {
 				return err
 			}
-			lock, err := ownDir(dir, "stop the embedded log server before migrating it")
+			lock, key, err := ownLogKey(dir, "stop the embedded log server before migrating it")
 			if err != nil {
 				return err
 			}
 			defer lock.Release()
-			key, err := translog.LoadKey(dir)
-			if err != nil {
-				return err
-			}
 			src, err := translog.Open(dir)
 			if err != nil {
 				return err

@@ -68,15 +68,11 @@ const servedFile = "served-checkpoint"
 // end among any number, each with a directory of its own holding a copy of
 // the key and the checkpoint it served last.
 func serveTrillianLog(c *cobra.Command, dir, addr string, admit translog.Admitter, keyLimit int, w translog.WitnessOptions, f trillianFlags) error {
-	lock, err := ownDir(dir, "create the key with ssms log init, and copy log.key and log.vkey to each front end's directory")
+	lock, key, err := ownLogKey(dir, "create the key with ssms log init, and copy log.key and log.vkey to each front end's directory")
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
-	key, err := translog.LoadKey(dir)
-	if err != nil {
-		return err
-	}
 	stderr := c.ErrOrStderr()
 	ctx, cancel := context.WithTimeout(c.Context(), time.Minute)
 	defer cancel()
