@@ -239,3 +239,31 @@ func bundleEntries(t *testing.T, b []byte) [][]byte {
 	}
 	return out
 }
+
+// TestAttackTamperedHashTile: a hash tile changed in the database is not
+// served (a front end builds tiles from hashes checked against the signed
+// root), and the front end raises an alarm.
+func TestAttackTamperedHashTile(t *testing.T) {
+	addr, dsn := env(t)
+	db := openDB(t, dsn)
+	opts := trillianlog.Options{TreeID: newTree(t, addr), Key: newKey(t)}
+	l := openFrontEnd(t, addr, dsn, opts)
+	addMany(t, l, 3)
+	want, err := l.Tile(0, 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if _, err := db.Exec(`UPDATE SsmsTile SET Data = CONCAT(UNHEX(REPEAT('00', 32)), SUBSTRING(Data, 33)) WHERE TreeId = ? AND Level = 0 AND N = 0`, opts.TreeID); err != nil {
+		t.Fatal(err)
+	}
+	var alarm errs
+	opts.NoCheckpointer, opts.OnAlarm = true, alarm.add
+	l = openFrontEnd(t, addr, dsn, opts)
+	if got, err := l.Tile(0, 0, 3); err == nil {
+		t.Fatalf("a tile was served from a tampered database (the genuine one: %t)", string(got) == string(want))
+	}
+	if !errorsIsAlarm(alarm.list()) {
+		t.Error("no alarm for a tampered hash tile")
+	}
+}

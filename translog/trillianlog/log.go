@@ -299,7 +299,7 @@ func (l *Log) poll(ctx context.Context) error {
 		return err
 	}
 	if pending && served != nil && cp.Size > old.Size {
-		hashes, err := l.leafHashes(ctx, old.Size, cp.Size)
+		hashes, err := l.leafHashes(cp, old.Size, cp.Size)
 		if err != nil {
 			return err
 		}
@@ -380,21 +380,14 @@ func (l *Log) extends(old, cp *translog.SignedCheckpoint) error {
 	return nil
 }
 
-// leafHashes reads the leaf hashes of entries [from, to) from the level-0
-// tiles.
-func (l *Log) leafHashes(ctx context.Context, from, to int64) ([]tlog.Hash, error) {
-	var out []tlog.Hash
-	for n := from >> translog.TileHeight; n<<translog.TileHeight < to; n++ {
-		w := int(min(to-n<<translog.TileHeight, 1<<translog.TileHeight))
-		data, err := l.tiles.read(ctx, 0, n, w)
-		if err != nil {
-			return nil, err
-		}
-		for i := max(from-n<<translog.TileHeight, 0); i < int64(w); i++ {
-			out = append(out, tlog.Hash(data[i*tlog.HashSize:(i+1)*tlog.HashSize]))
-		}
+// leafHashes reads the leaf hashes of entries [from, to) of cp's tree,
+// checked against its root.
+func (l *Log) leafHashes(cp *translog.SignedCheckpoint, from, to int64) ([]tlog.Hash, error) {
+	indexes := make([]int64, 0, to-from)
+	for i := from; i < to; i++ {
+		indexes = append(indexes, tlog.StoredHashIndex(0, i))
 	}
-	return out, nil
+	return l.hashReader(cp).ReadHashes(indexes)
 }
 
 // Add queues entry and waits for a checkpoint that covers it.
@@ -523,10 +516,17 @@ func (l *Log) ConsistencyProof(old, new int64) ([]tlog.Hash, error) {
 
 // Tile returns a hash tile of the published tree.
 func (l *Log) Tile(level, n int64, w int) ([]byte, error) {
-	if err := translog.CheckTile(l.Checkpoint().Size, level, n, w); err != nil {
+	cp := l.Checkpoint()
+	if err := translog.CheckTile(cp.Size, level, n, w); err != nil {
 		return nil, err
 	}
-	return l.tiles.read(context.Background(), level, n, w)
+	// Built from hashes checked against the signed root, not served as
+	// the database holds it.
+	data, err := tlog.ReadTileData(tlog.Tile{H: translog.TileHeight, L: int(level), N: n, W: w}, l.hashReader(cp))
+	if err != nil && !errors.Is(err, errRead) {
+		l.raise(fmt.Errorf("tile %d/%d: %v", level, n, err))
+	}
+	return data, err
 }
 
 // EntryBundle returns an entry bundle of the published tree.
