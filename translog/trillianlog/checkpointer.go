@@ -66,8 +66,16 @@ func (l *Log) checkpoint(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close() // which releases the lock
-	c := &checkpointer{l: l, conn: conn, lock: fmt.Sprintf("ssms-checkpointer-%d", l.tree), next: -1}
+	// Closing a sql.Conn returns it to the pool, where it would keep the
+	// lock: no front end, this one included, could take it again until
+	// the pool happened to hand out that connection. Release it first.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.ExecContext(ctx, `DO RELEASE_LOCK(?)`, lockName(l.tree))
+		conn.Close()
+	}()
+	c := &checkpointer{l: l, conn: conn, lock: lockName(l.tree), next: -1}
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, c.lock).Scan(&got); err != nil || got.Int64 != 1 {
 		return err
@@ -100,6 +108,9 @@ func (l *Log) checkpoint(ctx context.Context) error {
 		}
 	}
 }
+
+// lockName is the database lock whose holder is the tree's checkpointer.
+func lockName(tree int64) string { return fmt.Sprintf("ssms-checkpointer-%d", tree) }
 
 func (l *Log) recosignEvery() time.Duration {
 	if l.opts.Witness.Recosign > 0 {

@@ -56,7 +56,7 @@ func Import(ctx context.Context, dsn, addr string, tree int64, key *translog.Key
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	defer conn.Close()
-	c := &checkpointer{l: l, conn: conn, lock: fmt.Sprintf("ssms-checkpointer-%d", tree), next: -1}
+	c := &checkpointer{l: l, conn: conn, lock: lockName(tree), next: -1}
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, c.lock).Scan(&got); err != nil {
 		return nil, fmt.Errorf("database: %w", err)
