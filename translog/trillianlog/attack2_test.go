@@ -79,8 +79,8 @@ func TestAttackResumeImportAfterATilingStep(t *testing.T) {
 func TestAttackOrphanLeafData(t *testing.T) {
 	addr, dsn := env(t)
 	db := openDB(t, dsn)
-	var alarm, errs_ errs
-	opts := trillianlog.Options{TreeID: newTree(t, addr), Key: newKey(t), OnAlarm: alarm.add, OnError: errs_.add}
+	var alarm, errs_ alarms
+	opts := trillianlog.Options{TreeID: newTree(t, addr), Key: newKey(t), OnAlarm: alarm.raise, OnError: errs_.raise}
 	l := openFrontEnd(t, addr, dsn, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -115,8 +115,8 @@ func TestAttackOrphanLeafData(t *testing.T) {
 // integrated it first or refused the log's leaf.
 func TestAttackCaughtSquattedIndex(t *testing.T) {
 	addr, dsn := env(t)
-	var alarm errs
-	opts := trillianlog.Options{TreeID: newTree(t, addr), Key: newKey(t), OnAlarm: alarm.add}
+	var alarm alarms
+	opts := trillianlog.Options{TreeID: newTree(t, addr), Key: newKey(t), OnAlarm: alarm.raise}
 	l := openFrontEnd(t, addr, dsn, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -169,10 +169,10 @@ func TestAttackCaughtImportMarkerDeleted(t *testing.T) {
 	if _, err := db.Exec(`DELETE FROM SsmsImport WHERE TreeId = ?`, tree); err != nil {
 		t.Fatal(err)
 	}
-	var alarm errs
+	var alarm alarms
 	octx, ocancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer ocancel()
-	l, err := trillianlog.Open(octx, dsn, addr, trillianlog.Options{TreeID: tree, Key: key, Poll: 5 * time.Millisecond, OnAlarm: alarm.add})
+	l, err := trillianlog.Open(octx, dsn, addr, trillianlog.Options{TreeID: tree, Key: key, Poll: 5 * time.Millisecond, OnAlarm: alarm.raise})
 	if err == nil {
 		l.Close()
 		t.Fatalf("a front end started on a half-imported tree whose marker was deleted, serving size %d", l.Checkpoint().Size)
@@ -231,8 +231,8 @@ func TestAttackCaughtTamperedFullBundle(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var alarm errs
-			opts.OnAlarm = alarm.add
+			var alarm alarms
+			opts.OnAlarm = alarm.raise
 			opts.NoCheckpointer = true
 			l = openFrontEnd(t, addr, dsn, opts)
 			got, err := l.EntryBundle(0, 1<<translog.TileHeight)

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,20 +24,6 @@ import (
 	"ssms.dev/ssms/translog"
 	"ssms.dev/ssms/translog/trillianlog"
 )
-
-// errs collects a front end's errors or alarms.
-type errs struct {
-	mu  sync.Mutex
-	all []error
-}
-
-func (e *errs) add(err error) { e.mu.Lock(); e.all = append(e.all, err); e.mu.Unlock() }
-
-func (e *errs) list() []error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]error(nil), e.all...)
-}
 
 // TestAttackHalfImportedTreeForks: `ssms log migrate` interrupted while
 // recording (killed, its database connection lost), then a front end
@@ -59,11 +44,11 @@ func TestAttackHalfImportedTreeForks(t *testing.T) {
 
 	importInterrupted(t, dsn, addr, tree, key, src, "recording", 1024) // after its first statement
 
-	var alarm errs
+	var alarm alarms
 	octx, ocancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer ocancel()
 	l, err := trillianlog.Open(octx, dsn, addr, trillianlog.Options{TreeID: tree, Key: key, Poll: 5 * time.Millisecond,
-		StateFile: filepath.Join(t.TempDir(), "served"), OnAlarm: alarm.add})
+		StateFile: filepath.Join(t.TempDir(), "served"), OnAlarm: alarm.raise})
 	if err != nil {
 		if !strings.Contains(err.Error(), "run it again to the end") {
 			t.Fatalf("front end over a half-imported tree: %v, want the import's refusal", err)
@@ -114,8 +99,8 @@ func TestAttackHalfImportedTreeForks(t *testing.T) {
 // refused, as for the other leaves added behind the log's back.
 func TestAttackIdentityHashSquat(t *testing.T) {
 	addr, dsn := env(t)
-	var alarm, errors_ errs
-	opts := trillianlog.Options{TreeID: newTree(t, addr), Key: newKey(t), OnAlarm: alarm.add, OnError: errors_.add}
+	var alarm, errors_ alarms
+	opts := trillianlog.Options{TreeID: newTree(t, addr), Key: newKey(t), OnAlarm: alarm.raise, OnError: errors_.raise}
 	l := openFrontEnd(t, addr, dsn, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -176,8 +161,8 @@ func errorsIsAlarm(list []error) bool {
 func TestAttackTamperedTail(t *testing.T) {
 	addr, dsn := env(t)
 	db := openDB(t, dsn)
-	var alarm errs
-	opts := trillianlog.Options{TreeID: newTree(t, addr), Key: newKey(t), OnAlarm: alarm.add}
+	var alarm alarms
+	opts := trillianlog.Options{TreeID: newTree(t, addr), Key: newKey(t), OnAlarm: alarm.raise}
 	l := openFrontEnd(t, addr, dsn, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -257,8 +242,8 @@ func TestAttackTamperedHashTile(t *testing.T) {
 	if _, err := db.Exec(`UPDATE SsmsTile SET Data = CONCAT(UNHEX(REPEAT('00', 32)), SUBSTRING(Data, 33)) WHERE TreeId = ? AND Level = 0 AND N = 0`, opts.TreeID); err != nil {
 		t.Fatal(err)
 	}
-	var alarm errs
-	opts.NoCheckpointer, opts.OnAlarm = true, alarm.add
+	var alarm alarms
+	opts.NoCheckpointer, opts.OnAlarm = true, alarm.raise
 	l = openFrontEnd(t, addr, dsn, opts)
 	if got, err := l.Tile(0, 0, 3); err == nil {
 		t.Fatalf("a tile was served from a tampered database (the genuine one: %t)", string(got) == string(want))

@@ -173,15 +173,10 @@ func (c *checkpointer) loadTail(ctx context.Context) error {
 // did.
 func (c *checkpointer) round(ctx context.Context) (bool, error) {
 	l := c.l
-	resp, err := l.client.GetLatestSignedLogRoot(ctx, &trillian.GetLatestSignedLogRootRequest{LogId: l.tree})
+	size, hash, err := c.trillianRoot(ctx)
 	if err != nil {
-		return false, rpcError("reading Trillian's root", err)
+		return false, err
 	}
-	var root types.LogRootV1
-	if err := root.UnmarshalBinary(resp.GetSignedLogRoot().GetLogRoot()); err != nil || len(root.RootHash) != tlog.HashSize {
-		return false, fmt.Errorf("Trillian's log root does not parse: %v", err)
-	}
-	size, hash := int64(root.TreeSize), tlog.Hash(root.RootHash)
 	if c.last == nil {
 		if err := c.checkUnsigned(ctx, size); err != nil {
 			return false, err
@@ -243,6 +238,19 @@ func (c *checkpointer) round(ctx context.Context) (bool, error) {
 	}
 	c.last, c.tail, c.cosigned = cp, t.tail, time.Now()
 	return true, nil
+}
+
+// trillianRoot reads Trillian's latest root.
+func (c *checkpointer) trillianRoot(ctx context.Context) (int64, tlog.Hash, error) {
+	resp, err := c.l.client.GetLatestSignedLogRoot(ctx, &trillian.GetLatestSignedLogRootRequest{LogId: c.l.tree})
+	if err != nil {
+		return 0, tlog.Hash{}, rpcError("reading Trillian's root", err)
+	}
+	var root types.LogRootV1
+	if err := root.UnmarshalBinary(resp.GetSignedLogRoot().GetLogRoot()); err != nil || len(root.RootHash) != tlog.HashSize {
+		return 0, tlog.Hash{}, fmt.Errorf("Trillian's log root does not parse: %v", err)
+	}
+	return int64(root.TreeSize), tlog.Hash(root.RootHash), nil
 }
 
 // checkUnsigned checks a tree of which nothing was ever signed before its

@@ -70,13 +70,19 @@ func addMany(t *testing.T, l *trillianlog.Log, n int) {
 	wg.Wait()
 }
 
-// alarms collects a front end's alarms.
+// alarms collects what a front end reports through OnAlarm (or OnError).
 type alarms struct {
 	mu   sync.Mutex
 	errs []error
 }
 
 func (a *alarms) raise(err error) { a.mu.Lock(); a.errs = append(a.errs, err); a.mu.Unlock() }
+
+func (a *alarms) list() []error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]error(nil), a.errs...)
+}
 
 func (a *alarms) wait(t *testing.T, want string) {
 	t.Helper()

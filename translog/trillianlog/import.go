@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/trillian"
-	"github.com/google/trillian/types"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"ssms.dev/ssms/translog"
@@ -169,19 +167,6 @@ func (c *checkpointer) handOverAll(ctx context.Context, n int64, progress Import
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// trillianRoot reads Trillian's latest root.
-func (c *checkpointer) trillianRoot(ctx context.Context) (int64, tlog.Hash, error) {
-	resp, err := c.l.client.GetLatestSignedLogRoot(ctx, &trillian.GetLatestSignedLogRootRequest{LogId: c.l.tree})
-	if err != nil {
-		return 0, tlog.Hash{}, rpcError("reading Trillian's root", err)
-	}
-	var root types.LogRootV1
-	if err := root.UnmarshalBinary(resp.GetSignedLogRoot().GetLogRoot()); err != nil || len(root.RootHash) != tlog.HashSize {
-		return 0, tlog.Hash{}, fmt.Errorf("Trillian's log root does not parse: %v", err)
-	}
-	return int64(root.TreeSize), tlog.Hash(root.RootHash), nil
 }
 
 // tileAll builds and stores the tiles and bundles of entries [0,
