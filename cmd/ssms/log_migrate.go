@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -61,9 +60,7 @@ only, as a backup of the log up to that checkpoint. See docs/deploy.md.`,
 			stderr := c.ErrOrStderr()
 			report := migrateProgress(stderr)
 			start := time.Now()
-			ctx, cancel := context.WithCancel(c.Context())
-			defer cancel()
-			cp, err := trillianlog.Import(ctx, tf.db, tf.addr, tf.treeID, key, src, report)
+			cp, err := trillianlog.Import(c.Context(), tf.db, tf.addr, tf.treeID, key, src, report)
 			if err != nil {
 				return fmt.Errorf("tree %d at %s: %w", tf.treeID, tf.addr, err)
 			}
