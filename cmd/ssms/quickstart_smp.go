@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -83,7 +84,7 @@ func (s *script) smpServer() (string, func()) {
 	args := []string{"start", "--dir", "smp-data", "--addr", "127.0.0.1:" + port, "--policy", "policy.json"}
 	fmt.Fprintf(s.out, "$ bin/smp-server %s &\n", strings.Join(args, " "))
 	cmd := exec.Command("bin/smp-server", args...)
-	var logs bytes.Buffer
+	var logs serverLog
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		s.err = err
@@ -100,9 +101,10 @@ func (s *script) smpServer() (string, func()) {
 			<-done
 		}
 	}
+	// Ready once it says so: it says it right after it listens, and the
+	// line belongs in what the quickstart shows.
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
-			c.Close()
+		if strings.Contains(logs.String(), " listening on ") {
 			break
 		}
 		select {
@@ -122,6 +124,25 @@ func (s *script) smpServer() (string, func()) {
 	}
 	s.indent(logs.String())
 	return addr, stop
+}
+
+// serverLog is a background server's output, written by the process and
+// read by the quickstart while it runs.
+type serverLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *serverLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *serverLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // smpMessage has alice invite bob through the server at addr, both
